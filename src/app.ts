@@ -1,0 +1,74 @@
+import express, { type Express } from "express";
+import helmet from "helmet";
+import { pinoHttp } from "pino-http";
+import swaggerUi from "swagger-ui-express";
+import type { Deps } from "./deps.js";
+import { authenticate } from "./http/auth.js";
+import { openApiDocument } from "./http/openapi.js";
+import { notFoundHandler, problemHandler, requireJson } from "./http/problem.js";
+import { requestId } from "./http/request-id.js";
+import { isMigrated } from "./db/knex.js";
+import { AppError } from "./http/errors.js";
+import { authRoutes } from "./modules/auth/routes.js";
+import { registerRoutes } from "./modules/register/routes.js";
+import { oversightRoutes } from "./modules/oversight/routes.js";
+
+/** Builds the Express app from the modules (no listen, so tests drive it with supertest). */
+export function createApp(deps: Deps): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", "loopback");
+  app.use(requestId);
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req) => (req as express.Request).requestId,
+      serializers: {
+        req: (r: { id: unknown; method: string; url: string }) => ({ id: r.id, method: r.method, url: r.url }),
+        res: (r: { statusCode: number }) => ({ statusCode: r.statusCode }),
+      },
+      autoLogging: { ignore: (req) => req.url === "/healthz" },
+    }),
+  );
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'", "'unsafe-inline'"],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", "data:"],
+        },
+      },
+    }),
+  );
+  app.use(requireJson);
+  app.use(express.json({ limit: deps.settings.bodyLimit, strict: false }));
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    try {
+      if (!(await isMigrated(deps.db))) throw new Error("not migrated");
+    } catch {
+      throw new AppError("SERVICE_UNAVAILABLE", "Database not reachable or not migrated");
+    }
+    res.json({ status: "ready" });
+  });
+  app.get("/openapi.json", (_req, res) => {
+    res.json(openApiDocument());
+  });
+  app.use("/docs", swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: "/openapi.json" } }));
+
+  const api = express.Router();
+  api.use(authRoutes(deps)); // /auth/token is public; the rest of /api/v1 needs a token
+  api.use(authenticate(deps.jwt));
+  api.use(registerRoutes(deps));
+  api.use(oversightRoutes(deps));
+  app.use("/api/v1", api);
+
+  app.use(notFoundHandler);
+  app.use(problemHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,19 @@
+import type { Knex } from "knex";
+import type { Logger } from "pino";
+import type { JwtSettings } from "./http/auth.js";
+import type { Clock } from "./lib/clock.js";
+import type { Pii } from "./lib/pii.js";
+
+/** What the modules are built with. Tests build it with an in-memory database and a fixed clock. */
+export interface Deps {
+  db: Knex;
+  clock: Clock;
+  logger: Logger;
+  pii: Pii;
+  jwt: JwtSettings;
+  settings: {
+    bodyLimit: string;
+    loginMaxFailures: number;
+    loginLockSeconds: number;
+  };
+}

@@ -1,0 +1,94 @@
+import { createHash } from "node:crypto";
+import type { Request, RequestHandler, Response } from "express";
+import type { Knex } from "knex";
+import { transaction } from "../db/transaction.js";
+import { canonicalJson } from "../lib/canonical-json.js";
+import { AppError } from "./errors.js";
+
+export interface CommandResult {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+const KEY_TTL_HOURS = 24;
+class KeyTaken extends Error {}
+
+interface StoredResponse {
+  request_hash: string;
+  status_code: number;
+  response_body: unknown;
+}
+
+async function findKey(db: Knex, owner: string, key: string): Promise<StoredResponse | undefined> {
+  return db("idempotency_keys")
+    .where({ owner, key })
+    .andWhere("created_at", ">", db.raw(`now() - interval '${KEY_TTL_HOURS} hours'`))
+    .first<StoredResponse | undefined>();
+}
+
+function replay(res: Response, stored: StoredResponse, hash: string): void {
+  if (stored.request_hash !== hash) {
+    throw new AppError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used with a different request");
+  }
+  res.set("Idempotent-Replayed", "true").status(stored.status_code).json(stored.response_body);
+}
+
+/**
+ * Runs a state-changing handler in one database transaction. With an `Idempotency-Key` header,
+ * the first successful response is stored in that same transaction, so a retry with the same key
+ * and body replays it (header `Idempotent-Replayed: true`) and changes nothing again, even when the
+ * two requests race; the same key with another body is a 422. Failed requests are rolled back
+ * and not stored. `requireKey` makes the header mandatory (POSTs that move money).
+ */
+export function command(
+  db: Knex,
+  handler: (req: Request, trx: Knex.Transaction) => Promise<CommandResult>,
+  opts: { requireKey?: boolean } = {},
+): RequestHandler {
+  return async (req, res) => {
+    const key = req.header("idempotency-key");
+    if (key !== undefined && (key.length < 1 || key.length > 200)) {
+      throw new AppError("VALIDATION_FAILED", "Idempotency-Key must be 1 to 200 characters", [{ path: "header.Idempotency-Key", message: "1 to 200 characters" }]);
+    }
+    if (opts.requireKey && !key) {
+      throw new AppError("IDEMPOTENCY_KEY_REQUIRED", "This request moves money: send an Idempotency-Key header (e.g. a UUID) and reuse it on retries");
+    }
+    const owner = req.actor ? `${req.actor.kind}:${req.actor.userId}` : "anonymous";
+    const path = `${req.baseUrl}${req.path}`;
+    const hash = createHash("sha256").update(`${req.method} ${path}\n${canonicalJson(req.body ?? null)}`).digest("hex");
+    if (key) {
+      const prior = await findKey(db, owner, key);
+      if (prior) return replay(res, prior, hash);
+    }
+    let result: CommandResult;
+    try {
+      result = await transaction(db, async (trx) => {
+        const r = await handler(req, trx);
+        if (key) {
+          await trx("idempotency_keys")
+            .where({ owner, key })
+            .andWhere("created_at", "<=", trx.raw(`now() - interval '${KEY_TTL_HOURS} hours'`))
+            .delete();
+          const stored = await trx("idempotency_keys")
+            .insert({ owner, key, method: req.method, path, request_hash: hash, status_code: r.status, response_body: JSON.stringify(r.body ?? null) })
+            .onConflict(["owner", "key"])
+            .ignore()
+            .returning("key");
+          if (stored.length === 0) throw new KeyTaken();
+        }
+        return r;
+      });
+    } catch (err) {
+      if (err instanceof KeyTaken && key) {
+        // A concurrent request with this key committed first: ours is rolled back; answer with theirs.
+        const prior = await findKey(db, owner, key);
+        if (prior) return replay(res, prior, hash);
+        throw new AppError("IDEMPOTENCY_IN_PROGRESS", "A request with this Idempotency-Key is in progress");
+      }
+      throw err;
+    }
+    if (result.headers) res.set(result.headers);
+    res.status(result.status).json(result.body ?? null);
+  };
+}

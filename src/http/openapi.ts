@@ -1,0 +1,92 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from "@asteasolutions/zod-to-openapi";
+import type { ZodType } from "zod";
+import { allErrorCodes } from "./errors.js";
+import { Problem } from "./zod.js";
+
+export const registry = new OpenAPIRegistry();
+registry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+
+const problemContent = { "application/problem+json": { schema: Problem } };
+const STANDARD_ERRORS: Record<number, string> = {
+  400: "Invalid input (problem+json with `errors`)",
+  401: "No or bad token",
+  403: "Role may not do this",
+  404: "Unknown or outside your jurisdiction",
+  409: "State conflict",
+  422: "Breaks a business rule",
+};
+
+export interface RouteDoc {
+  method: "get" | "post" | "patch" | "put" | "delete";
+  /** Express-style path under /api/v1, e.g. `/households/:id`. */
+  path: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  params?: ZodType;
+  query?: ZodType;
+  body?: ZodType;
+  response?: ZodType;
+  status?: number;
+  /** Who may call it. */
+  roles?: string;
+  idempotent?: "required" | "accepted";
+  public?: boolean;
+  errors?: number[];
+}
+
+/** Documents one route; the schemas are the same objects the handler validates with. */
+export function doc(d: RouteDoc): void {
+  const path = `/api/v1${d.path.replace(/:([a-zA-Z_]+)/g, "{$1}")}`;
+  const responses: RouteConfig["responses"] = {
+    [d.status ?? 200]: {
+      description: "Success",
+      ...(d.response ? { content: { "application/json": { schema: d.response } } } : {}),
+    },
+  };
+  const errs = d.errors ?? (d.public ? [400] : [400, 401, 403, 404, ...(d.method === "get" ? [] : [409, 422])]);
+  for (const s of errs) responses[s] = { description: STANDARD_ERRORS[s] ?? "Error", content: problemContent };
+  const notes = [
+    d.description,
+    d.roles ? `**Roles:** ${d.roles}.` : undefined,
+    d.idempotent === "required" ? "**Idempotency-Key header required** (moves money); a retry replays the first answer." : undefined,
+    d.idempotent === "accepted" || (d.method === "post" && !d.idempotent && !d.public) ? "Accepts an `Idempotency-Key` header." : undefined,
+  ].filter(Boolean);
+  registry.registerPath({
+    method: d.method,
+    path,
+    tags: [d.tag],
+    summary: d.summary,
+    description: notes.join("\n\n") || undefined,
+    security: d.public ? [] : [{ bearer: [] }],
+    request: {
+      ...(d.params ? { params: d.params as never } : {}),
+      ...(d.query ? { query: d.query as never } : {}),
+      ...(d.body ? { body: { content: { "application/json": { schema: d.body } }, required: true } } : {}),
+    },
+    responses,
+  });
+}
+
+let cached: object | undefined;
+export function openApiDocument(): object {
+  if (cached) return cached;
+  const codes = Object.entries(allErrorCodes())
+    .map(([code, c]) => `| \`${code}\` | ${c.status} | ${c.description} |`)
+    .join("\n");
+  cached = new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: "3.1.0",
+    info: {
+      title: "Huinong API (惠农)",
+      version: "1.0.0",
+      description: [
+        "Poverty-alleviation microcredit, trusteeship and asset-income platform for a county.",
+        "Money is a decimal string with two places (`\"50000.00\"`), rates decimal strings (`\"0.0345\"`), dates `YYYY-MM-DD` (Asia/Shanghai).",
+        "Errors are RFC 9457 `application/problem+json` with a stable `code`:",
+        "| code | status | meaning |\n|---|---|---|\n" + codes,
+      ].join("\n\n"),
+    },
+    servers: [{ url: "/" }],
+  });
+  return cached;
+}

@@ -1,0 +1,30 @@
+import type { Knex } from "knex";
+import { AppError } from "./errors.js";
+
+/** Keyset pagination: the cursor is the last key of the previous page (opaque to clients). */
+export function encodeCursor(key: string): string {
+  return Buffer.from(key, "utf8").toString("base64url");
+}
+
+export function decodeCursor(cursor: string | undefined): string | undefined {
+  if (!cursor) return undefined;
+  const key = Buffer.from(cursor, "base64url").toString("utf8");
+  if (!key || key.length > 100) throw new AppError("VALIDATION_FAILED", "Bad cursor", [{ path: "query.cursor", message: "not a cursor from this list" }]);
+  return key;
+}
+
+/** Applies `key > cursor order by key limit n+1` and returns the page with its next cursor. */
+export async function page<T extends Record<string, unknown>>(
+  q: Knex.QueryBuilder,
+  keyColumn: string,
+  keyOf: (row: T) => string,
+  limit: number,
+  cursor: string | undefined,
+): Promise<{ rows: T[]; next_cursor: string | null }> {
+  const after = decodeCursor(cursor);
+  if (after !== undefined) q.andWhere(keyColumn, ">", after);
+  const rows = (await q.orderBy(keyColumn).limit(limit + 1)) as T[];
+  const more = rows.length > limit;
+  const kept = more ? rows.slice(0, limit) : rows;
+  return { rows: kept, next_cursor: more ? encodeCursor(keyOf(kept[kept.length - 1])) : null };
+}

@@ -1,0 +1,60 @@
+import type { ErrorRequestHandler, Request, RequestHandler } from "express";
+import type { Logger } from "pino";
+import { AppError, errorTitle, fromPostgres } from "./errors.js";
+
+function bodyParserError(err: unknown): AppError | undefined {
+  if (typeof err !== "object" || err === null || !("type" in err)) return undefined;
+  switch ((err as { type: string }).type) {
+    case "entity.parse.failed":
+      return new AppError("BAD_JSON", "The request body is not valid JSON");
+    case "entity.too.large":
+      return new AppError("PAYLOAD_TOO_LARGE", "The request body is too large");
+    case "encoding.unsupported":
+    case "charset.unsupported":
+      return new AppError("UNSUPPORTED_MEDIA_TYPE", "Send UTF-8 JSON");
+    default:
+      return undefined;
+  }
+}
+
+function send(req: Request, res: Parameters<ErrorRequestHandler>[2], e: AppError): void {
+  if (e.headers) res.set(e.headers);
+  res
+    .status(e.status)
+    .type("application/problem+json")
+    .json({
+      type: `https://huinong.example/problems/${e.code.toLowerCase().replaceAll("_", "-")}`,
+      title: errorTitle(e.code),
+      status: e.status,
+      detail: e.detail,
+      code: e.code,
+      instance: req.originalUrl,
+      ...(e.errors ? { errors: e.errors } : {}),
+    });
+}
+
+/** Every error becomes problem+json. Unexpected ones are a 500 with a generic body; detail goes to the log. */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const known = err instanceof AppError ? err : (bodyParserError(err) ?? fromPostgres(err));
+    if (known) {
+      if (known.status >= 500) logger.error({ err, requestId: req.requestId }, "request failed");
+      return send(req, res, known);
+    }
+    logger.error({ err, requestId: req.requestId }, "unexpected error");
+    send(req, res, new AppError("INTERNAL", `Unexpected error; quote request id ${req.requestId}`));
+  };
+}
+
+export const notFoundHandler: RequestHandler = (req) => {
+  throw new AppError("NOT_FOUND", `No route ${req.method} ${req.path}`);
+};
+
+/** JSON bodies only on write requests that carry one. */
+export const requireJson: RequestHandler = (req, _res, next) => {
+  const hasBody = Number(req.header("content-length") ?? 0) > 0 || req.header("transfer-encoding") !== undefined;
+  if (["POST", "PATCH", "PUT"].includes(req.method) && hasBody && !req.is("application/json")) {
+    throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json");
+  }
+  next();
+};

@@ -1,0 +1,44 @@
+import { extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
+import { z } from "zod";
+
+extendZodWithOpenApi(z);
+
+export { z };
+
+/** Shared field schemas: money and rates are decimal strings, dates business dates. */
+export const Amount = z
+  .string()
+  .regex(/^\d{1,16}(\.\d{1,2})?$/, "an amount in yuan as a decimal string with at most two places, e.g. \"50000.00\"")
+  .openapi({ example: "50000.00", description: "Yuan, decimal string, two places" });
+export const RateStr = z
+  .string()
+  .regex(/^\d{1,3}(\.\d{1,6})?$/, "a rate as a decimal string, e.g. \"0.0345\"")
+  .openapi({ example: "0.0345", description: "Annual rate as a decimal fraction" });
+export const IsoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "a date as YYYY-MM-DD")
+  .refine((s) => {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+  }, "not a real date")
+  .openapi({ example: "2025-03-20", description: "Business date (Asia/Shanghai), YYYY-MM-DD" });
+export const Uuid = z.string().uuid("an id (UUID)").openapi({ example: "2b1c6a0e-8f7e-4a53-9a52-0c3c9b7d5e11" });
+export const CountyCode = z.string().regex(/^\d{6}$/, "a 6-digit GB/T 2260 county code").openapi({ example: "469030" });
+export const VillageCode = z.string().regex(/^\d{12}$/, "a 12-digit GB/T 2260 village code").openapi({ example: "469030100201" });
+
+export const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    code: z.string(),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem", { description: "RFC 9457 problem details" });

@@ -1,0 +1,174 @@
+import { createHash } from "node:crypto";
+import type { Knex } from "knex";
+import { canonicalJson } from "./canonical-json.js";
+import type { Ctx } from "./context.js";
+
+/**
+ * The audit log: every write, who, when, what (before and after) and the request id. Append-only
+ * (a trigger refuses UPDATE and DELETE) and hash-chained per county: each row's hash covers its
+ * content and the previous row's hash, and `audit_chain_heads` holds the last sequence and hash
+ * of each chain, so an edited, deleted or truncated row is found by `verifyAuditChain`.
+ */
+export interface AuditRecord {
+  action: string;
+  entityType: string;
+  entityId: string;
+  countyCode: string | null;
+  before?: unknown;
+  after?: unknown;
+}
+
+const GENESIS = "0".repeat(64);
+const SYSTEM_CHAIN = "system";
+
+interface HashedFields {
+  chain: string;
+  seq: number;
+  occurred_at: string;
+  actor_id: string | null;
+  actor_role: string | null;
+  action: string;
+  entity_type: string;
+  entity_id: string;
+  county_code: string | null;
+  request_id: string | null;
+  before: unknown;
+  after: unknown;
+}
+
+export function auditHash(prevHash: string, f: HashedFields): string {
+  return createHash("sha256").update(prevHash).update("\n").update(canonicalJson(f)).digest("hex");
+}
+
+/** Values as they come back from jsonb (dates as ISO strings, undefined dropped). */
+function jsonValue(v: unknown): unknown {
+  return v === undefined ? null : JSON.parse(JSON.stringify(v));
+}
+
+export type AuditActor = Pick<Ctx, "requestId" | "clock"> & { actor: { userId: string; role: string } | null };
+
+/** Appends records to the audit log inside the caller's transaction (call it last: it locks the chain head). */
+export async function appendAudit(trx: Knex.Transaction, ctx: AuditActor, records: AuditRecord | AuditRecord[]): Promise<void> {
+  const list = Array.isArray(records) ? records : [records];
+  if (list.length === 0) return;
+  const byChain = new Map<string, AuditRecord[]>();
+  for (const r of list) {
+    const chain = r.countyCode ?? SYSTEM_CHAIN;
+    const arr = byChain.get(chain) ?? [];
+    arr.push(r);
+    byChain.set(chain, arr);
+  }
+  const occurredAt = ctx.clock.now();
+  for (const chain of [...byChain.keys()].sort()) {
+    await trx.raw(`INSERT INTO audit_chain_heads (chain, last_seq, last_hash) VALUES (?, 0, ?) ON CONFLICT (chain) DO NOTHING`, [chain, GENESIS]);
+    const head = await trx("audit_chain_heads").where({ chain }).forUpdate().first<{ last_seq: number | string; last_hash: string }>();
+    let seq = Number(head!.last_seq);
+    let prev = head!.last_hash;
+    const rows = [];
+    for (const r of byChain.get(chain)!) {
+      seq += 1;
+      const fields: HashedFields = {
+        chain,
+        seq,
+        occurred_at: occurredAt.toISOString(),
+        actor_id: ctx.actor?.userId ?? null,
+        actor_role: ctx.actor?.role ?? null,
+        action: r.action,
+        entity_type: r.entityType,
+        entity_id: r.entityId,
+        county_code: r.countyCode,
+        request_id: ctx.requestId ?? null,
+        before: jsonValue(r.before),
+        after: jsonValue(r.after),
+      };
+      const hash = auditHash(prev, fields);
+      rows.push({
+        ...fields,
+        occurred_at: occurredAt,
+        before: fields.before === null ? null : JSON.stringify(fields.before),
+        after: fields.after === null ? null : JSON.stringify(fields.after),
+        prev_hash: prev,
+        hash,
+      });
+      prev = hash;
+    }
+    for (let i = 0; i < rows.length; i += 1000) await trx("audit_log").insert(rows.slice(i, i + 1000));
+    await trx("audit_chain_heads").where({ chain }).update({ last_seq: seq, last_hash: prev });
+  }
+}
+
+export interface AuditProblem {
+  chain: string;
+  seq: number;
+  id: number | null;
+  problem: "HASH_MISMATCH" | "BROKEN_LINK" | "MISSING_ROWS" | "HEAD_MISMATCH";
+  detail: string;
+}
+
+interface AuditRow extends Omit<HashedFields, "occurred_at"> {
+  id: number;
+  occurred_at: Date;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Walks every chain in order, recomputing hashes; reports each row that was edited, removed or reordered. */
+export async function verifyAuditChain(db: Knex | Knex.Transaction, opts: { chains?: string[]; batch?: number } = {}) {
+  const batch = opts.batch ?? 5000;
+  const heads = await db("audit_chain_heads")
+    .modify((q) => {
+      if (opts.chains) q.whereIn("chain", opts.chains);
+    })
+    .orderBy("chain")
+    .select<{ chain: string; last_seq: number; last_hash: string }[]>();
+  const problems: AuditProblem[] = [];
+  let checked = 0;
+  for (const head of heads) {
+    let expectedSeq = 1;
+    let prev = GENESIS;
+    let lastSeq = 0;
+    for (;;) {
+      const rows = await db("audit_log")
+        .where("chain", head.chain)
+        .andWhere("seq", ">=", expectedSeq)
+        .orderBy("seq")
+        .limit(batch)
+        .select<AuditRow[]>();
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        const seq = Number(r.seq);
+        if (seq !== expectedSeq) {
+          problems.push({ chain: head.chain, seq: expectedSeq, id: null, problem: "MISSING_ROWS", detail: `rows ${expectedSeq}..${seq - 1} are missing before row id ${r.id}` });
+        }
+        if (r.prev_hash !== prev) {
+          problems.push({ chain: head.chain, seq, id: Number(r.id), problem: "BROKEN_LINK", detail: `row id ${r.id} does not follow the previous row's hash` });
+        }
+        const recomputed = auditHash(r.prev_hash, {
+          chain: r.chain,
+          seq,
+          occurred_at: new Date(r.occurred_at).toISOString(),
+          actor_id: r.actor_id,
+          actor_role: r.actor_role,
+          action: r.action,
+          entity_type: r.entity_type,
+          entity_id: r.entity_id,
+          county_code: r.county_code,
+          request_id: r.request_id,
+          before: r.before,
+          after: r.after,
+        });
+        if (recomputed !== r.hash) {
+          problems.push({ chain: head.chain, seq, id: Number(r.id), problem: "HASH_MISMATCH", detail: `row id ${r.id} was changed after it was written` });
+        }
+        prev = r.hash;
+        lastSeq = seq;
+        expectedSeq = seq + 1;
+        checked += 1;
+      }
+    }
+    if (Number(head.last_seq) !== lastSeq || head.last_hash !== prev) {
+      problems.push({ chain: head.chain, seq: Number(head.last_seq), id: null, problem: "HEAD_MISMATCH", detail: `the chain should end at row ${head.last_seq} but ends at ${lastSeq}` });
+    }
+  }
+  return { ok: problems.length === 0, chains: heads.length, checked, problems };
+}

@@ -1,0 +1,27 @@
+import { Router } from "express";
+import type { Deps } from "../../deps.js";
+import { doc } from "../../http/openapi.js";
+import { parse } from "../../http/validate.js";
+import { TokenRequest, TokenResponse } from "./schemas.js";
+import { issueStaffToken } from "./service.js";
+
+doc({
+  method: "post",
+  path: "/auth/token",
+  tag: "Auth",
+  summary: "Staff login: username and password for a bearer token (JWT, HS256)",
+  description: "The token carries the role and the jurisdiction (county codes, bank, operator, village). Repeated failures for a username answer 429 for a while.",
+  body: TokenRequest,
+  response: TokenResponse,
+  public: true,
+  errors: [400, 401, 429],
+});
+
+export function authRoutes(deps: Deps): Router {
+  const r = Router();
+  r.post("/auth/token", async (req, res) => {
+    const { username, password } = parse(TokenRequest, req.body);
+    res.set("Cache-Control", "no-store").json(await issueStaffToken(deps, username, password));
+  });
+  return r;
+}

@@ -1,0 +1,76 @@
+import { Router } from "express";
+import type { Deps } from "../../deps.js";
+import { actorOf, requireRole } from "../../http/auth.js";
+import { doc } from "../../http/openapi.js";
+import { page } from "../../http/pagination.js";
+import { parse } from "../../http/validate.js";
+import { verifyAuditChain } from "../../lib/audit.js";
+import { reconciliationChecks } from "../../lib/ledger.js";
+import { Money } from "../../lib/money.js";
+import { AuditList, AuditQuery, AuditVerify, Reconciliation } from "./schemas.js";
+
+const TAG = "Oversight 监管";
+doc({ method: "get", path: "/audit-log", tag: TAG, summary: "Audit log of your counties (every write: who, when, before/after, request id)", query: AuditQuery, response: AuditList, roles: "admin, regulator" });
+doc({
+  method: "get",
+  path: "/audit-log/verify",
+  tag: TAG,
+  summary: "Verify the audit hash chains of your counties",
+  description: "Recomputes every row's hash; names each row that was edited, deleted or reordered.",
+  response: AuditVerify,
+  roles: "admin, regulator",
+});
+doc({
+  method: "get",
+  path: "/ledger/reconciliation",
+  tag: TAG,
+  summary: "Ledger reconciliation: trial balance and every sub-ledger against its business records",
+  response: Reconciliation,
+  roles: "admin, regulator, finance_officer",
+});
+
+export function oversightRoutes(deps: Deps): Router {
+  const { db } = deps;
+  const r = Router();
+
+  r.get("/audit-log", async (req, res) => {
+    const actor = actorOf(req);
+    requireRole(actor, "admin", "regulator");
+    const q = parse(AuditQuery, req.query, "query");
+    const query = db("audit_log").whereIn("county_code", q.county_code ? [q.county_code].filter((c) => actor.countyCodes.includes(c)) : actor.countyCodes);
+    if (q.entity_type) query.andWhere("entity_type", q.entity_type);
+    if (q.entity_id) query.andWhere("entity_id", q.entity_id);
+    if (q.action) query.andWhere("action", q.action);
+    query.select("id", "chain", "seq", "occurred_at", "actor_id", "actor_role", "action", "entity_type", "entity_id", "county_code", "request_id", "before", "after", "hash");
+    const { rows, next_cursor } = await page<{ id: number; occurred_at: Date }>(query, "id", (row) => String(row.id), q.limit, q.cursor);
+    res.json({ items: rows.map((row) => ({ ...row, id: Number(row.id), occurred_at: new Date(row.occurred_at).toISOString() })), next_cursor });
+  });
+
+  r.get("/audit-log/verify", async (req, res) => {
+    const actor = actorOf(req);
+    requireRole(actor, "admin", "regulator");
+    const chains = actor.role === "admin" ? [...actor.countyCodes, "system"] : actor.countyCodes;
+    res.json(await verifyAuditChain(db, { chains }));
+  });
+
+  r.get("/ledger/reconciliation", async (req, res) => {
+    const actor = actorOf(req);
+    requireRole(actor, "admin", "regulator", "finance_officer");
+    const tb = await db("journal_lines")
+      .whereIn("county_code", actor.countyCodes)
+      .select(db.raw("coalesce(sum(debit), 0) as debits, coalesce(sum(credit), 0) as credits"))
+      .first<{ debits: string; credits: string }>();
+    const checks = [];
+    for (const c of reconciliationChecks()) {
+      const differences = await c.run(db, actor.countyCodes);
+      checks.push({ name: c.name, description: c.description, ok: differences.length === 0, differences });
+    }
+    const balanced = Money.of(Money.format(tb.debits)).eq(Money.of(Money.format(tb.credits)));
+    res.json({
+      ok: balanced && checks.every((c) => c.ok),
+      trial_balance: { debits: Money.format(tb.debits), credits: Money.format(tb.credits), balanced },
+      checks,
+    });
+  });
+  return r;
+}

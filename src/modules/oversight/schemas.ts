@@ -1,0 +1,49 @@
+import { ListQuery, z } from "../../http/zod.js";
+
+export const AuditQuery = ListQuery.extend({
+  entity_type: z.string().max(50).optional(),
+  entity_id: z.string().max(100).optional(),
+  action: z.string().max(100).optional(),
+  county_code: z.string().regex(/^\d{6}$/).optional(),
+});
+export const AuditEntry = z
+  .object({
+    id: z.number().int(),
+    chain: z.string(),
+    seq: z.number().int(),
+    occurred_at: z.string(),
+    actor_id: z.string().nullable(),
+    actor_role: z.string().nullable(),
+    action: z.string(),
+    entity_type: z.string(),
+    entity_id: z.string(),
+    county_code: z.string().nullable(),
+    request_id: z.string().nullable(),
+    before: z.unknown(),
+    after: z.unknown(),
+    hash: z.string(),
+  })
+  .openapi("AuditEntry");
+export const AuditList = z.object({ items: z.array(AuditEntry), next_cursor: z.string().nullable() }).openapi("AuditList");
+export const AuditVerify = z
+  .object({
+    ok: z.boolean(),
+    chains: z.number().int(),
+    checked: z.number().int(),
+    problems: z.array(z.object({ chain: z.string(), seq: z.number().int(), id: z.number().int().nullable(), problem: z.string(), detail: z.string() })),
+  })
+  .openapi("AuditVerify");
+export const Reconciliation = z
+  .object({
+    ok: z.boolean(),
+    trial_balance: z.object({ debits: z.string(), credits: z.string(), balanced: z.boolean() }),
+    checks: z.array(
+      z.object({
+        name: z.string(),
+        description: z.string(),
+        ok: z.boolean(),
+        differences: z.array(z.object({ ref: z.string(), ledger: z.string(), records: z.string() })),
+      }),
+    ),
+  })
+  .openapi("Reconciliation");

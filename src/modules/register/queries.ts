@@ -1,0 +1,99 @@
+import type { Knex } from "knex";
+import type { Actor } from "../../http/auth.js";
+
+type Db = Knex | Knex.Transaction;
+
+export interface HouseholdRow {
+  id: string;
+  household_no: string;
+  county_code: string;
+  township_code: string;
+  village_code: string;
+  household_type: string;
+  status: string;
+  status_since: string;
+  exit_date: string | null;
+  main_cause: string;
+  secondary_causes: string[];
+  housing_safety: string;
+  phone_enc: string | null;
+  phone_masked: string | null;
+  bank_account_enc: string | null;
+  bank_account_masked: string | null;
+  bank_name: string | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+  head_name?: string | null;
+  member_count?: number;
+}
+
+export interface MemberRow {
+  id: string;
+  household_id: string;
+  county_code: string;
+  name: string;
+  id_number_hash: string;
+  id_number_enc: string;
+  id_number_masked: string;
+  relation: string;
+  sex: "M" | "F";
+  birth_date: string;
+  health: string;
+  labour_capacity: string;
+  schooling: string;
+  on_dibao: boolean;
+  on_tekun: boolean;
+}
+
+/** Bounds a query on `households` (aliased `h`) by the actor's jurisdiction. */
+export function householdScope(q: Knex.QueryBuilder, actor: Actor, alias = "h"): Knex.QueryBuilder {
+  q.whereIn(`${alias}.county_code`, actor.countyCodes);
+  if (actor.role === "village_officer") q.andWhere(`${alias}.village_code`, actor.villageCode ?? "");
+  return q;
+}
+
+const HOUSEHOLD_COLUMNS = [
+  "h.*",
+  "head.name as head_name",
+  "mc.member_count",
+] as const;
+
+/** Households with their head's name and member count, bounded by jurisdiction. */
+export function householdsQuery(db: Db, actor: Actor): Knex.QueryBuilder {
+  return householdScope(
+    db("households as h")
+      .leftJoin("household_members as head", function () {
+        this.on("head.household_id", "h.id").andOnVal("head.relation", "HEAD");
+      })
+      .joinRaw("CROSS JOIN LATERAL (SELECT count(*)::int AS member_count FROM household_members m WHERE m.household_id = h.id) mc")
+      .select(...HOUSEHOLD_COLUMNS),
+    actor,
+  );
+}
+
+export async function findHousehold(db: Db, actor: Actor, id: string, opts: { forUpdate?: boolean } = {}): Promise<HouseholdRow | undefined> {
+  if (opts.forUpdate) {
+    // Lock the household row itself, then read the view.
+    const locked = await householdScope(db("households as h").where("h.id", id).forUpdate().select("h.id"), actor).first();
+    if (!locked) return undefined;
+  }
+  return householdsQuery(db, actor).where("h.id", id).first<HouseholdRow | undefined>();
+}
+
+export async function membersOf(db: Db, householdIds: string[]): Promise<MemberRow[]> {
+  if (householdIds.length === 0) return [];
+  return db("household_members")
+    .whereIn("household_id", householdIds)
+    .orderByRaw("household_id, (relation = 'HEAD') DESC, birth_date, id")
+    .select<MemberRow[]>();
+}
+
+export async function incomesOf(db: Db, householdId: string) {
+  return db("household_incomes").where({ household_id: householdId }).orderBy("year").select("year", "net_income", "per_capita_net_income");
+}
+
+export async function nextHouseholdNo(db: Db, villageCode: string): Promise<string> {
+  const { rows } = await db.raw<{ rows: { n: number | string }[] }>("SELECT nextval('household_no_seq') AS n");
+  return `${villageCode}${String(rows[0].n).padStart(6, "0")}`;
+}

@@ -1,0 +1,114 @@
+import { Router } from "express";
+import type { Deps } from "../../deps.js";
+import { command } from "../../http/command.js";
+import { ctxOf } from "../../http/ctx.js";
+import { doc } from "../../http/openapi.js";
+import { parse } from "../../http/validate.js";
+import {
+  Division,
+  DivisionCreate,
+  DivisionList,
+  DivisionQuery,
+  Household,
+  HouseholdCreate,
+  HouseholdList,
+  HouseholdPatch,
+  HouseholdQuery,
+  IdParam,
+  Member,
+  MemberCreate,
+  MemberList,
+  StatusChange,
+  StatusChangeCreate,
+  StatusChangeList,
+} from "./schemas.js";
+import * as svc from "./service.js";
+
+const TAG = "Register 建档立卡";
+const READERS = "admin, village_officer (own village), loan_officer, bank_manager, finance_officer, regulator — inside their counties";
+const WRITERS = "village_officer (own village), admin (own counties)";
+
+doc({ method: "get", path: "/divisions", tag: TAG, summary: "List divisions (GB/T 2260) in your counties", query: DivisionQuery, response: DivisionList, roles: "any staff" });
+doc({ method: "post", path: "/divisions", tag: TAG, summary: "Register a county, township or village", body: DivisionCreate, response: Division, status: 201, roles: "admin" });
+doc({ method: "get", path: "/households", tag: TAG, summary: "List households (filter by village, status, type, cause)", query: HouseholdQuery, response: HouseholdList, roles: READERS });
+doc({
+  method: "post",
+  path: "/households",
+  tag: TAG,
+  summary: "Register a household (建档立卡) with its members",
+  description: "ID numbers are checked (GB 11643 check digit and birth date), stored encrypted with a keyed hash for lookup, and shown masked except to the village officer of the household's village.",
+  body: HouseholdCreate,
+  response: Household,
+  status: 201,
+  roles: WRITERS,
+});
+doc({ method: "get", path: "/households/:id", tag: TAG, summary: "A household with members and incomes", params: IdParam, response: Household, roles: READERS });
+doc({ method: "patch", path: "/households/:id", tag: TAG, summary: "Update a household's register fields", params: IdParam, body: HouseholdPatch, response: Household, roles: WRITERS });
+doc({ method: "get", path: "/households/:id/members", tag: TAG, summary: "Members of a household", params: IdParam, response: MemberList, roles: READERS });
+doc({ method: "post", path: "/households/:id/members", tag: TAG, summary: "Add a member", params: IdParam, body: MemberCreate, response: Member, status: 201, roles: WRITERS });
+doc({
+  method: "post",
+  path: "/households/:id/status-changes",
+  tag: TAG,
+  summary: "Record a status change (exit 脱贫, monitor 监测, return, remove 清退) with its approvals",
+  description:
+    "Exit needs, in order: VILLAGE_PROPOSAL, DEMOCRATIC_REVIEW, HOUSEHOLD_SIGNATURE, PUBLIC_NOTICE (notice_start..notice_end at least 7 days), TOWNSHIP_REVIEW, COUNTY_APPROVAL. Monitoring and removal need the village, township and county steps. REMOVED is final.",
+  params: IdParam,
+  body: StatusChangeCreate,
+  response: StatusChange,
+  status: 201,
+  roles: WRITERS,
+});
+doc({ method: "get", path: "/households/:id/status-changes", tag: TAG, summary: "Status history of a household", params: IdParam, response: StatusChangeList, roles: READERS });
+
+export function registerRoutes(deps: Deps): Router {
+  const { db, clock, pii } = deps;
+  const r = Router();
+
+  r.get("/divisions", async (req, res) => {
+    res.json(await svc.listDivisions(db, ctxOf(req, clock).actor, parse(DivisionQuery, req.query, "query")));
+  });
+  r.post(
+    "/divisions",
+    command(db, async (req, trx) => ({ status: 201, body: await svc.createDivision(trx, ctxOf(req, clock), parse(DivisionCreate, req.body)) })),
+  );
+
+  r.get("/households", async (req, res) => {
+    res.json(await svc.listHouseholds(db, ctxOf(req, clock), pii, parse(HouseholdQuery, req.query, "query")));
+  });
+  r.post(
+    "/households",
+    command(db, async (req, trx) => ({ status: 201, body: await svc.createHousehold(trx, ctxOf(req, clock), pii, parse(HouseholdCreate, req.body)) })),
+  );
+  r.get("/households/:id", async (req, res) => {
+    res.json(await svc.getHousehold(db, ctxOf(req, clock), pii, parse(IdParam, req.params, "params").id));
+  });
+  r.patch(
+    "/households/:id",
+    command(db, async (req, trx) => ({
+      status: 200,
+      body: await svc.patchHousehold(trx, ctxOf(req, clock), pii, parse(IdParam, req.params, "params").id, parse(HouseholdPatch, req.body)),
+    })),
+  );
+  r.get("/households/:id/members", async (req, res) => {
+    res.json(await svc.listMembers(db, ctxOf(req, clock), pii, parse(IdParam, req.params, "params").id));
+  });
+  r.post(
+    "/households/:id/members",
+    command(db, async (req, trx) => ({
+      status: 201,
+      body: await svc.addMember(trx, ctxOf(req, clock), pii, parse(IdParam, req.params, "params").id, parse(MemberCreate, req.body)),
+    })),
+  );
+  r.post(
+    "/households/:id/status-changes",
+    command(db, async (req, trx) => ({
+      status: 201,
+      body: await svc.recordStatusChange(trx, ctxOf(req, clock), parse(IdParam, req.params, "params").id, parse(StatusChangeCreate, req.body)),
+    })),
+  );
+  r.get("/households/:id/status-changes", async (req, res) => {
+    res.json(await svc.listStatusChanges(db, ctxOf(req, clock), parse(IdParam, req.params, "params").id));
+  });
+  return r;
+}

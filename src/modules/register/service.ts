@@ -1,0 +1,398 @@
+import type { Knex } from "knex";
+import type { z } from "zod";
+import { type Actor, inJurisdiction, requireRole } from "../../http/auth.js";
+import { AppError, notFound } from "../../http/errors.js";
+import { page } from "../../http/pagination.js";
+import { appendAudit } from "../../lib/audit.js";
+import type { Ctx } from "../../lib/context.js";
+import { ID_NUMBER_PROBLEM_TEXT, parseIdNumber } from "../../lib/id-number.js";
+import { Money } from "../../lib/money.js";
+import { maskBankAccount, maskIdNumber, maskPhone, type Pii } from "../../lib/pii.js";
+import { type Approval, checkStatusChange, type HouseholdStatus, perCapita } from "./model.js";
+import {
+  findHousehold,
+  householdsQuery,
+  type HouseholdRow,
+  incomesOf,
+  membersOf,
+  type MemberRow,
+  nextHouseholdNo,
+} from "./queries.js";
+import type {
+  DivisionCreate,
+  DivisionQuery,
+  HouseholdCreate,
+  HouseholdPatch,
+  HouseholdQuery,
+  MemberCreate,
+  StatusChangeCreate,
+} from "./schemas.js";
+
+type Db = Knex | Knex.Transaction;
+const REGISTER_WRITERS = ["village_officer", "admin"] as const;
+const REGISTER_READERS = ["admin", "village_officer", "loan_officer", "bank_manager", "finance_officer", "regulator"] as const;
+
+// ---------- divisions ----------
+
+function levelOf(code: string): "COUNTY" | "TOWNSHIP" | "VILLAGE" {
+  return code.length === 6 ? "COUNTY" : code.length === 9 ? "TOWNSHIP" : "VILLAGE";
+}
+
+export async function createDivision(trx: Knex.Transaction, ctx: Ctx, input: z.infer<typeof DivisionCreate>) {
+  requireRole(ctx.actor, "admin");
+  const county = input.code.slice(0, 6);
+  if (!ctx.actor.countyCodes.includes(county)) throw notFound("county");
+  const level = levelOf(input.code);
+  const parent = level === "COUNTY" ? null : input.code.slice(0, level === "TOWNSHIP" ? 6 : 9);
+  if (parent) {
+    const p = await trx("divisions").where({ code: parent }).first();
+    if (!p) throw new AppError("INVALID_DIVISION", `The parent division ${parent} is not registered`, [{ path: "body.code", message: `parent ${parent} not found` }]);
+  }
+  if (await trx("divisions").where({ code: input.code }).first()) throw new AppError("CONFLICT", `Division ${input.code} already exists`);
+  const row = { code: input.code, name: input.name, level, parent_code: parent, county_code: county };
+  await trx("divisions").insert(row);
+  await appendAudit(trx, ctx, { action: "division.create", entityType: "division", entityId: input.code, countyCode: county, after: row });
+  return row;
+}
+
+export async function listDivisions(db: Db, actor: Actor, q: z.infer<typeof DivisionQuery>) {
+  const query = db("divisions").whereIn("county_code", actor.countyCodes).select("code", "name", "level", "parent_code", "county_code");
+  if (q.level) query.andWhere("level", q.level);
+  if (q.parent_code) query.andWhere("parent_code", q.parent_code);
+  if (q.county_code) query.andWhere("county_code", q.county_code);
+  const { rows, next_cursor } = await page<{ code: string }>(query, "code", (r) => r.code, q.limit, q.cursor);
+  return { items: rows, next_cursor };
+}
+
+// ---------- views ----------
+
+/** Whether the actor may see this household's personal data whole (DOMAIN §2). */
+export function seesPiiWhole(actor: Actor, household: Pick<HouseholdRow, "village_code">): boolean {
+  return actor.role === "village_officer" && actor.villageCode === household.village_code;
+}
+
+export function memberView(m: MemberRow, whole: boolean, pii: Pii) {
+  return {
+    id: m.id,
+    household_id: m.household_id,
+    name: m.name,
+    id_number: whole ? pii.decrypt(m.id_number_enc) : m.id_number_masked,
+    id_number_masked: !whole,
+    relation: m.relation,
+    sex: m.sex,
+    birth_date: m.birth_date,
+    health: m.health,
+    labour_capacity: m.labour_capacity,
+    schooling: m.schooling,
+    on_dibao: m.on_dibao,
+    on_tekun: m.on_tekun,
+  };
+}
+
+export function householdView(h: HouseholdRow, actor: Actor, pii: Pii, extra: { members?: MemberRow[]; incomes?: { year: number; net_income: string; per_capita_net_income: string }[] } = {}) {
+  const whole = seesPiiWhole(actor, h);
+  return {
+    id: h.id,
+    household_no: h.household_no,
+    county_code: h.county_code,
+    township_code: h.township_code,
+    village_code: h.village_code,
+    household_type: h.household_type,
+    status: h.status,
+    status_since: h.status_since,
+    exit_date: h.exit_date,
+    main_cause: h.main_cause,
+    secondary_causes: h.secondary_causes,
+    housing_safety: h.housing_safety,
+    head_name: h.head_name ?? null,
+    member_count: h.member_count ?? 0,
+    phone: whole && h.phone_enc ? pii.decrypt(h.phone_enc) : h.phone_masked,
+    bank_account: whole && h.bank_account_enc ? pii.decrypt(h.bank_account_enc) : h.bank_account_masked,
+    bank_name: h.bank_name,
+    pii_masked: !whole,
+    version: h.version,
+    created_at: new Date(h.created_at).toISOString(),
+    updated_at: new Date(h.updated_at).toISOString(),
+    ...(extra.members ? { members: extra.members.map((m) => memberView(m, whole, pii)) } : {}),
+    ...(extra.incomes
+      ? { incomes: extra.incomes.map((i) => ({ year: i.year, net_income: Money.format(i.net_income), per_capita_net_income: Money.format(i.per_capita_net_income) })) }
+      : {}),
+  };
+}
+
+/** The audit form of a household: personal data only masked. */
+function auditShape(h: Partial<HouseholdRow>) {
+  const { phone_enc: _p, bank_account_enc: _b, ...rest } = h;
+  return rest;
+}
+
+// ---------- members ----------
+
+/** Validates an ID number and builds the protected member row (also used by the demo seed). */
+export function buildMemberRow(pii: Pii, householdId: string, countyCode: string, m: z.infer<typeof MemberCreate>, index = 0) {
+  const parsed = parseIdNumber(m.id_number);
+  if (!parsed.ok) {
+    throw new AppError("INVALID_ID_NUMBER", `ID number of ${m.name}: ${ID_NUMBER_PROBLEM_TEXT[parsed.problem]}`, [
+      { path: `body.members.${index}.id_number`, message: ID_NUMBER_PROBLEM_TEXT[parsed.problem] },
+    ]);
+  }
+  const id = parsed.info.value;
+  return {
+    household_id: householdId,
+    county_code: countyCode,
+    name: m.name,
+    id_number_hash: pii.lookupHash(id),
+    id_number_enc: pii.encrypt(id),
+    id_number_masked: maskIdNumber(id),
+    relation: m.relation,
+    sex: parsed.info.sex,
+    birth_date: parsed.info.birthDate,
+    health: m.health,
+    labour_capacity: m.labour_capacity,
+    schooling: m.schooling,
+    on_dibao: m.on_dibao,
+    on_tekun: m.on_tekun,
+  };
+}
+
+async function insertMembers(trx: Knex.Transaction, rows: ReturnType<typeof buildMemberRow>[], pathPrefix: string): Promise<MemberRow[]> {
+  const hashes = rows.map((r) => r.id_number_hash);
+  if (new Set(hashes).size !== hashes.length) {
+    throw new AppError("DUPLICATE_ID_NUMBER", "The same ID number appears twice", [{ path: pathPrefix, message: "duplicate ID number" }]);
+  }
+  const taken = await trx("household_members").whereIn("id_number_hash", hashes).select("id_number_hash");
+  if (taken.length > 0) {
+    const i = hashes.indexOf(taken[0].id_number_hash);
+    throw new AppError("DUPLICATE_ID_NUMBER", "A member with this ID number is already registered", [
+      { path: `${pathPrefix}.${i}.id_number`, message: "already registered" },
+    ]);
+  }
+  return trx("household_members").insert(rows).returning<MemberRow[]>("*");
+}
+
+// ---------- households ----------
+
+export async function createHousehold(trx: Knex.Transaction, ctx: Ctx, pii: Pii, input: z.infer<typeof HouseholdCreate>) {
+  requireRole(ctx.actor, ...REGISTER_WRITERS);
+  const county = input.village_code.slice(0, 6);
+  if (!inJurisdiction(ctx.actor, county, input.village_code)) throw notFound("village");
+  const village = await trx("divisions").where({ code: input.village_code, level: "VILLAGE" }).first();
+  if (!village) throw new AppError("INVALID_DIVISION", `Village ${input.village_code} is not registered`, [{ path: "body.village_code", message: "unknown village" }]);
+  const heads = input.members.filter((m) => m.relation === "HEAD").length;
+  if (heads !== 1) throw new AppError("VALIDATION_FAILED", "A household has exactly one head", [{ path: "body.members", message: `exactly one member with relation HEAD (found ${heads})` }]);
+  if (input.secondary_causes.includes(input.main_cause)) {
+    throw new AppError("VALIDATION_FAILED", "A secondary cause repeats the main cause", [{ path: "body.secondary_causes", message: "must differ from main_cause" }]);
+  }
+  const today = ctx.clock.today();
+  const [h] = await trx("households")
+    .insert({
+      county_code: county,
+      township_code: input.village_code.slice(0, 9),
+      village_code: input.village_code,
+      household_no: await nextHouseholdNo(trx, input.village_code),
+      household_type: input.household_type,
+      status: input.status,
+      status_since: input.status_since ?? today,
+      main_cause: input.main_cause,
+      secondary_causes: input.secondary_causes,
+      housing_safety: input.housing_safety,
+      phone_enc: input.phone ? pii.encrypt(input.phone) : null,
+      phone_masked: input.phone ? maskPhone(input.phone) : null,
+      bank_account_enc: input.bank_account ? pii.encrypt(input.bank_account) : null,
+      bank_account_masked: input.bank_account ? maskBankAccount(input.bank_account) : null,
+      bank_name: input.bank_name ?? null,
+      created_at: ctx.clock.now(),
+      updated_at: ctx.clock.now(),
+    })
+    .returning<HouseholdRow[]>("*");
+  const memberRows = input.members.map((m, i) => buildMemberRow(pii, h.id, county, m, i));
+  const members = await insertMembers(trx, memberRows, "body.members");
+  if (input.incomes.length > 0) {
+    await trx("household_incomes").insert(
+      input.incomes.map((i) => ({ household_id: h.id, county_code: county, year: i.year, net_income: i.net_income, per_capita_net_income: perCapita(i.net_income, members.length) })),
+    );
+  }
+  await appendAudit(trx, ctx, {
+    action: "household.create",
+    entityType: "household",
+    entityId: h.id,
+    countyCode: county,
+    after: { ...auditShape(h), members: members.map((m) => ({ id: m.id, name: m.name, id_number: m.id_number_masked, relation: m.relation })) },
+  });
+  return getHousehold(trx, ctx, pii, h.id);
+}
+
+export async function getHousehold(db: Db, ctx: Ctx, pii: Pii, id: string) {
+  requireRole(ctx.actor, ...REGISTER_READERS);
+  const h = await findHousehold(db, ctx.actor, id);
+  if (!h) throw notFound("household");
+  const [members, incomes] = [await membersOf(db, [id]), await incomesOf(db, id)];
+  return householdView(h, ctx.actor, pii, { members, incomes });
+}
+
+export async function listHouseholds(db: Db, ctx: Ctx, pii: Pii, q: z.infer<typeof HouseholdQuery>) {
+  requireRole(ctx.actor, ...REGISTER_READERS);
+  const query = householdsQuery(db, ctx.actor);
+  if (q.county_code) query.andWhere("h.county_code", q.county_code);
+  if (q.township_code) query.andWhere("h.township_code", q.township_code);
+  if (q.village_code) query.andWhere("h.village_code", q.village_code);
+  if (q.status) query.andWhere("h.status", q.status);
+  if (q.household_type) query.andWhere("h.household_type", q.household_type);
+  if (q.main_cause) query.andWhere("h.main_cause", q.main_cause);
+  if (q.cause) query.andWhere((w) => w.where("h.main_cause", q.cause!).orWhereRaw("? = ANY(h.secondary_causes)", [q.cause!]));
+  if (q.id_number) {
+    const parsed = parseIdNumber(q.id_number);
+    const hash = parsed.ok ? pii.lookupHash(parsed.info.value) : "-";
+    query.whereExists(db("household_members as f").whereRaw("f.household_id = h.id").andWhere("f.id_number_hash", hash));
+  }
+  const { rows, next_cursor } = await page<HouseholdRow & Record<string, unknown>>(query, "h.id", (r) => r.id, q.limit, q.cursor);
+  return { items: rows.map((h) => householdView(h, ctx.actor, pii)), next_cursor };
+}
+
+export async function patchHousehold(trx: Knex.Transaction, ctx: Ctx, pii: Pii, id: string, input: z.infer<typeof HouseholdPatch>) {
+  requireRole(ctx.actor, ...REGISTER_WRITERS);
+  const before = await findHousehold(trx, ctx.actor, id, { forUpdate: true });
+  if (!before) throw notFound("household");
+  if (input.version !== undefined && input.version !== before.version) {
+    throw new AppError("CONFLICT", `The household changed (version ${before.version}, you sent ${input.version}); reload and retry`);
+  }
+  if (before.status === "REMOVED") throw new AppError("INVALID_STATE", "A removed household cannot be edited");
+  const mainCause = input.main_cause ?? before.main_cause;
+  const secondary = input.secondary_causes ?? before.secondary_causes;
+  if (secondary.includes(mainCause)) {
+    throw new AppError("VALIDATION_FAILED", "A secondary cause repeats the main cause", [{ path: "body.secondary_causes", message: "must differ from main_cause" }]);
+  }
+  const changes: Record<string, unknown> = {};
+  if (input.household_type) changes.household_type = input.household_type;
+  if (input.main_cause) changes.main_cause = input.main_cause;
+  if (input.secondary_causes) changes.secondary_causes = input.secondary_causes;
+  if (input.housing_safety) changes.housing_safety = input.housing_safety;
+  if (input.phone !== undefined) Object.assign(changes, { phone_enc: input.phone ? pii.encrypt(input.phone) : null, phone_masked: input.phone ? maskPhone(input.phone) : null });
+  if (input.bank_account !== undefined) {
+    Object.assign(changes, {
+      bank_account_enc: input.bank_account ? pii.encrypt(input.bank_account) : null,
+      bank_account_masked: input.bank_account ? maskBankAccount(input.bank_account) : null,
+    });
+  }
+  if (input.bank_name !== undefined) changes.bank_name = input.bank_name;
+  await trx("households")
+    .where({ id })
+    .update({ ...changes, version: before.version + 1, updated_at: ctx.clock.now() });
+  if (input.incomes) {
+    for (const inc of input.incomes) {
+      await trx("household_incomes")
+        .insert({ household_id: id, county_code: before.county_code, year: inc.year, net_income: inc.net_income, per_capita_net_income: perCapita(inc.net_income, before.member_count ?? 1) })
+        .onConflict(["household_id", "year"])
+        .merge();
+    }
+  }
+  const after = await findHousehold(trx, ctx.actor, id);
+  await appendAudit(trx, ctx, {
+    action: "household.update",
+    entityType: "household",
+    entityId: id,
+    countyCode: before.county_code,
+    before: auditShape(before),
+    after: { ...auditShape(after!), ...(input.incomes ? { incomes: input.incomes } : {}) },
+  });
+  return getHousehold(trx, ctx, pii, id);
+}
+
+export async function addMember(trx: Knex.Transaction, ctx: Ctx, pii: Pii, householdId: string, input: z.infer<typeof MemberCreate>) {
+  requireRole(ctx.actor, ...REGISTER_WRITERS);
+  const h = await findHousehold(trx, ctx.actor, householdId, { forUpdate: true });
+  if (!h) throw notFound("household");
+  if (h.status === "REMOVED") throw new AppError("INVALID_STATE", "A removed household cannot be edited");
+  if (input.relation === "HEAD") throw new AppError("RULE_VIOLATION", "The household already has a head", [{ path: "body.relation", message: "HEAD is taken" }]);
+  const row = buildMemberRow(pii, householdId, h.county_code, input);
+  const [m] = await insertMembers(trx, [row], "body");
+  await trx("households").where({ id: householdId }).update({ version: h.version + 1, updated_at: ctx.clock.now() });
+  await appendAudit(trx, ctx, {
+    action: "member.create",
+    entityType: "household_member",
+    entityId: m.id,
+    countyCode: h.county_code,
+    after: { household_id: householdId, name: m.name, id_number: m.id_number_masked, relation: m.relation, health: m.health, labour_capacity: m.labour_capacity },
+  });
+  return memberView(m, seesPiiWhole(ctx.actor, h), pii);
+}
+
+export async function listMembers(db: Db, ctx: Ctx, pii: Pii, householdId: string) {
+  requireRole(ctx.actor, ...REGISTER_READERS);
+  const h = await findHousehold(db, ctx.actor, householdId);
+  if (!h) throw notFound("household");
+  const whole = seesPiiWhole(ctx.actor, h);
+  return { items: (await membersOf(db, [householdId])).map((m) => memberView(m, whole, pii)), next_cursor: null };
+}
+
+// ---------- status changes ----------
+
+export async function recordStatusChange(trx: Knex.Transaction, ctx: Ctx, householdId: string, input: z.infer<typeof StatusChangeCreate>) {
+  requireRole(ctx.actor, ...REGISTER_WRITERS);
+  const h = await findHousehold(trx, ctx.actor, householdId, { forUpdate: true });
+  if (!h) throw notFound("household");
+  const problems = checkStatusChange({
+    from: h.status as HouseholdStatus,
+    to: input.to_status,
+    effectiveDate: input.effective_date,
+    approvals: input.approvals as Approval[],
+    noticeStart: input.notice_start,
+    noticeEnd: input.notice_end,
+    today: ctx.clock.today(),
+  });
+  if (input.effective_date < h.status_since) problems.push({ path: "body.effective_date", message: `before the current status began (${h.status_since})` });
+  if (problems.length > 0) throw new AppError("INVALID_STATUS_CHANGE", problems.map((p) => p.message).join("; "), problems);
+  const [change] = await trx("household_status_changes")
+    .insert({
+      household_id: householdId,
+      county_code: h.county_code,
+      from_status: h.status,
+      to_status: input.to_status,
+      effective_date: input.effective_date,
+      reason: input.reason,
+      approvals: JSON.stringify(input.approvals),
+      notice_start: input.notice_start ?? null,
+      notice_end: input.notice_end ?? null,
+      actor_id: ctx.actor.userId,
+      created_at: ctx.clock.now(),
+    })
+    .returning("*");
+  const update: Record<string, unknown> = { status: input.to_status, status_since: input.effective_date, version: h.version + 1, updated_at: ctx.clock.now() };
+  if (input.to_status === "EXITED") update.exit_date = input.effective_date;
+  if (input.to_status === "POOR") update.exit_date = null;
+  await trx("households").where({ id: householdId }).update(update);
+  await appendAudit(trx, ctx, {
+    action: `household.status.${input.to_status.toLowerCase()}`,
+    entityType: "household",
+    entityId: householdId,
+    countyCode: h.county_code,
+    before: { status: h.status, status_since: h.status_since, exit_date: h.exit_date },
+    after: { status: input.to_status, status_since: input.effective_date, exit_date: update.exit_date ?? h.exit_date, change_id: change.id },
+  });
+  return statusChangeView(change);
+}
+
+export function statusChangeView(c: Record<string, unknown>) {
+  return {
+    id: c.id,
+    household_id: c.household_id,
+    from_status: c.from_status,
+    to_status: c.to_status,
+    effective_date: c.effective_date,
+    reason: c.reason,
+    approvals: c.approvals,
+    notice_start: c.notice_start ?? null,
+    notice_end: c.notice_end ?? null,
+    actor_id: c.actor_id,
+    created_at: new Date(c.created_at as string).toISOString(),
+  };
+}
+
+export async function listStatusChanges(db: Db, ctx: Ctx, householdId: string) {
+  requireRole(ctx.actor, ...REGISTER_READERS);
+  const h = await findHousehold(db, ctx.actor, householdId);
+  if (!h) throw notFound("household");
+  const rows = await db("household_status_changes").where({ household_id: householdId }).orderBy([{ column: "effective_date" }, { column: "created_at" }]);
+  return { items: rows.map(statusChangeView), next_cursor: null };
+}
+
