@@ -1,5 +1,7 @@
 import type { Knex } from "knex";
 import * as foundation from "./20261125000100_foundation.js";
+import * as alerts from "./20261125000200_alerts.js";
+import * as loans from "./20261125000300_loans.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -9,6 +11,8 @@ interface Migration {
 /** Migrations in order. Listed here (not discovered on disk) so tsx, vitest and bundlers agree. */
 const MIGRATIONS: Record<string, Migration> = {
   "20261125000100_foundation": foundation,
+  "20261125000200_alerts": alerts,
+  "20261125000300_loans": loans,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

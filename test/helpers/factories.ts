@@ -1,0 +1,72 @@
+import { makeIdNumber } from "../../src/lib/id-number.js";
+import type { TestApp } from "./harness.js";
+import { VILLAGE, type UserName } from "./fixture.js";
+
+let seq = Math.floor(Math.random() * 400);
+/** A valid, unique-per-file ID number for a birth date (sequence parity sets the sex). */
+export function idNumber(birth = "1980-05-17", county = "469030"): string {
+  seq = (seq + 1) % 1000;
+  return makeIdNumber(county, birth, seq);
+}
+
+export interface MemberSpec {
+  name?: string;
+  birth?: string;
+  relation?: string;
+  health?: string;
+  labour_capacity?: string;
+  on_dibao?: boolean;
+  on_tekun?: boolean;
+  id_number?: string;
+}
+
+export function householdBody(opts: { village?: string; members?: MemberSpec[]; status?: string; household_type?: string; incomes?: { year: number; net_income: string }[] } = {}) {
+  const village = opts.village ?? VILLAGE;
+  const members = (opts.members ?? [{ relation: "HEAD" }, { relation: "SPOUSE", birth: "1982-03-03" }]).map((m, i) => ({
+    name: m.name ?? (i === 0 ? "王建国" : "李秀兰"),
+    id_number: m.id_number ?? idNumber(m.birth ?? "1980-05-17", village.slice(0, 6)),
+    relation: m.relation ?? (i === 0 ? "HEAD" : "CHILD"),
+    health: m.health ?? "HEALTHY",
+    labour_capacity: m.labour_capacity ?? "ORDINARY",
+    ...(m.on_dibao !== undefined ? { on_dibao: m.on_dibao } : {}),
+    ...(m.on_tekun !== undefined ? { on_tekun: m.on_tekun } : {}),
+  }));
+  return {
+    village_code: village,
+    household_type: opts.household_type ?? "GENERAL",
+    ...(opts.status ? { status: opts.status } : {}),
+    main_cause: "LACK_OF_CAPITAL",
+    secondary_causes: ["LACK_OF_SKILLS"],
+    phone: "13812345678",
+    bank_account: "6217001234567890123",
+    bank_name: "测试农商银行",
+    members,
+    incomes: opts.incomes ?? [{ year: 2024, net_income: "24000.00" }],
+  };
+}
+
+/** Registers a household through the API and returns the response body. */
+export async function createHousehold(t: TestApp, opts: Parameters<typeof householdBody>[0] & { as?: UserName } = {}) {
+  const res = await t.as(opts.as ?? "admin").post("/api/v1/households", householdBody(opts));
+  if (res.status !== 201) throw new Error(`household not created: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as { id: string; village_code: string; county_code: string; members: { id: string; id_number: string }[]; status: string };
+}
+
+/** The approvals of a complete exit (脱贫) ending on `approved`, with a 7-day notice. */
+export function exitApprovals(approved = "2025-05-30") {
+  return {
+    to_status: "EXITED",
+    effective_date: approved,
+    reason: "人均纯收入稳定超过国家扶贫标准，两不愁三保障",
+    notice_start: "2025-05-10",
+    notice_end: "2025-05-17",
+    approvals: [
+      { step: "VILLAGE_PROPOSAL", date: "2025-05-01", by: "新市村两委" },
+      { step: "DEMOCRATIC_REVIEW", date: "2025-05-05", by: "村民代表大会" },
+      { step: "HOUSEHOLD_SIGNATURE", date: "2025-05-08", by: "户主" },
+      { step: "PUBLIC_NOTICE", date: "2025-05-10", by: "新市村" },
+      { step: "TOWNSHIP_REVIEW", date: "2025-05-20", by: "营根镇" },
+      { step: "COUNTY_APPROVAL", date: approved, by: "县扶贫开发领导小组" },
+    ],
+  };
+}
