@@ -142,13 +142,21 @@ export async function seedHouseholds(deps: Pick<Deps, "db" | "pii" | "clock">, o
   const batch = opts.batchSize ?? 1000;
   let memberCount = 0;
   const seqByKey = new Map<string, number>();
+  // ID numbers already registered (when adding to a seeded county), so new ones never collide.
+  const taken = new Set<string>((await db("household_members").pluck("id_number_hash")) as string[]);
   const idFor = (birth: string, male: boolean): string => {
-    // Unique sequence per birth date inside the county, with the right parity for the sex.
-    const key = birth;
-    let s = seqByKey.get(key) ?? (male ? 1 : 0);
-    if ((s % 2 === 1) !== male) s += 1;
-    seqByKey.set(key, s + 1);
-    return makeIdNumber(DEMO_COUNTY.code, birth, s % 1000);
+    // Next free sequence for the birth date inside the county, with the right parity for the sex.
+    let s = seqByKey.get(birth) ?? (male ? 1 : 0);
+    for (;;) {
+      if ((s % 2 === 1) !== male) s += 1;
+      if (s > 999) throw new Error(`no free ID sequence left for ${birth}`);
+      const id = makeIdNumber(DEMO_COUNTY.code, birth, s);
+      s += 1;
+      if (!taken.has(pii.lookupHash(id))) {
+        seqByKey.set(birth, s);
+        return id;
+      }
+    }
   };
   const date = (fromYear: number, toYear: number): string => {
     const y = fromYear + Math.floor(rand() * (toYear - fromYear + 1));
