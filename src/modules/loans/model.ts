@@ -1,0 +1,397 @@
+/**
+ * Pure loan calculations (DOMAIN §4): schedules, interest, allocation of a payment, penalty
+ * interest, days past due. No I/O: plain data in and out, dates as `YYYY-MM-DD` strings, money
+ * as Decimal rounded half-up to the fen once per schedule period.
+ */
+import { type Dec, D, Money } from "../../lib/money.js";
+
+export const REPAYMENT_METHODS = ["BULLET_QUARTERLY", "EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL"] as const;
+export type RepaymentMethod = (typeof REPAYMENT_METHODS)[number];
+
+export const LOAN_STATUSES = ["APPLIED", "APPROVED", "REJECTED", "CANCELLED", "DISBURSED", "EXTENDED", "REPAID", "RENEWED", "WRITTEN_OFF", "COMPENSATED"] as const;
+export type LoanStatus = (typeof LOAN_STATUSES)[number];
+/** Statuses of a loan that is out and bearing interest. */
+export const ACTIVE_STATUSES: readonly LoanStatus[] = ["DISBURSED", "EXTENDED"];
+
+export const PURPOSES = ["PLANTING", "BREEDING", "PROCESSING", "RURAL_TOURISM", "COMMERCE"] as const;
+export type Purpose = (typeof PURPOSES)[number];
+
+/** Interest settlement months of BULLET_QUARTERLY (按季结息): the 20th of Mar, Jun, Sep, Dec. */
+const SETTLEMENT_MONTHS = [3, 6, 9, 12];
+const SETTLEMENT_DAY = 20;
+
+// ---------- dates (business dates, no time zone) ----------
+
+const DAY_MS = 86_400_000;
+/** Days since 1970-01-01 of a `YYYY-MM-DD` date. */
+export function dayNumber(date: string): number {
+  const [y, m, d] = date.split("-").map(Number);
+  return Math.round(Date.UTC(y, m - 1, d) / DAY_MS);
+}
+export function fromDayNumber(n: number): string {
+  return new Date(n * DAY_MS).toISOString().slice(0, 10);
+}
+export function addDays(date: string, days: number): string {
+  return fromDayNumber(dayNumber(date) + days);
+}
+/** Days from a to b (b − a): interest days of a span counting the first day and not the last. */
+export function daysBetween(a: string, b: string): number {
+  return dayNumber(b) - dayNumber(a);
+}
+function lastDayOfMonth(y: number, m: number): number {
+  return new Date(Date.UTC(y, m, 0)).getUTCDate();
+}
+/** The same day `months` later, or that month's last day when it has none (Jan 31 + 1 → Feb 28/29). */
+export function addMonthsClamped(date: string, months: number): string {
+  const [y, m, d] = date.split("-").map(Number);
+  const idx = y * 12 + (m - 1) + months;
+  const ny = Math.floor(idx / 12);
+  const nm = (idx % 12) + 1;
+  const nd = Math.min(d, lastDayOfMonth(ny, nm));
+  return `${String(ny).padStart(4, "0")}-${String(nm).padStart(2, "0")}-${String(nd).padStart(2, "0")}`;
+}
+/** Whole years of age on a date. */
+export function ageOn(birthDate: string, on: string): number {
+  const [by, bm, bd] = birthDate.split("-").map(Number);
+  const [y, m, d] = on.split("-").map(Number);
+  return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
+}
+
+/** Interest settlement dates of BULLET_QUARTERLY on or after `from` and before `until`. */
+export function settlementDates(from: string, until: string): string[] {
+  const out: string[] = [];
+  let y = Number(from.slice(0, 4));
+  for (;;) {
+    for (const m of SETTLEMENT_MONTHS) {
+      const s = `${y}-${String(m).padStart(2, "0")}-${SETTLEMENT_DAY}`;
+      if (s >= until) return out;
+      if (s >= from) out.push(s);
+    }
+    y += 1;
+  }
+}
+
+// ---------- schedules ----------
+
+/**
+ * One period of a schedule. Interest accrues over [accrualStart, accrualEnd): the first day is
+ * counted and the last is not (算头不算尾), so `days` = accrualEnd − accrualStart.
+ */
+export interface Period {
+  seq: number;
+  accrualStart: string;
+  accrualEnd: string;
+  dueDate: string;
+  days: number;
+  /** Principal outstanding during the period (after the previous period's principal). */
+  openingPrincipal: Dec;
+  principal: Dec;
+  interest: Dec;
+}
+
+export interface ScheduleInput {
+  method: RepaymentMethod;
+  principal: Dec | string;
+  annualRate: Dec | string;
+  disbursedOn: string;
+  maturityDate: string;
+}
+
+/** Maturity of a loan of `termMonths` disbursed on a date (month-end clamped). */
+export function maturityOf(disbursedOn: string, termMonths: number): string {
+  return addMonthsClamped(disbursedOn, termMonths);
+}
+
+/** Level payment of an annuity, rounded to the fen: P·i·(1+i)^n / ((1+i)^n − 1). */
+export function annuityPayment(principal: Dec, monthlyRate: Dec, n: number): Dec {
+  if (monthlyRate.isZero()) return Money.toFen(principal.div(n));
+  const f = monthlyRate.plus(1).pow(n);
+  return Money.toFen(principal.mul(monthlyRate).mul(f).div(f.minus(1)));
+}
+
+/**
+ * The remaining schedule of a loan from `start` (the accrual start of its first period) to its
+ * maturity, on a principal `balance`. The whole schedule of a new loan is `start` = disbursement
+ * date. `carried` is interest already earned in the first period before `start` at another
+ * balance (a prepayment or an extension inside a period): it is added before that period's one
+ * rounding, and `periodStart` is then where that first period really began.
+ */
+export interface RemainingInput {
+  method: RepaymentMethod;
+  balance: Dec | string;
+  annualRate: Dec | string;
+  /** The disbursement date: monthly due dates count from it. */
+  anchorDate: string;
+  maturityDate: string;
+  /** From when the balance applies. */
+  start: string;
+  /** Start of the period `start` falls in (defaults to `start`). */
+  periodStart?: string;
+  carried?: Dec;
+  firstSeq?: number;
+}
+
+interface Frame {
+  accrualStart: string;
+  accrualEnd: string;
+  dueDate: string;
+}
+
+/** The periods (dates only) from a period start to maturity. */
+function frames(method: RepaymentMethod, anchorDate: string, maturityDate: string, periodStart: string): Frame[] {
+  const out: Frame[] = [];
+  if (method === "BULLET_QUARTERLY") {
+    let start = periodStart;
+    for (const s of settlementDates(periodStart, maturityDate)) {
+      out.push({ accrualStart: start, accrualEnd: addDays(s, 1), dueDate: s });
+      start = addDays(s, 1);
+    }
+    // The last period runs to the day before maturity (zero days when maturity follows a settlement date).
+    out.push({ accrualStart: start, accrualEnd: maturityDate, dueDate: maturityDate });
+    return out;
+  }
+  let prev = anchorDate;
+  for (let k = 1; ; k++) {
+    const due = addMonthsClamped(anchorDate, k);
+    if (due > maturityDate) {
+      // A maturity that is not a whole number of months (after an extension) ends the last period.
+      if (prev < maturityDate) out.push({ accrualStart: prev, accrualEnd: maturityDate, dueDate: maturityDate });
+      break;
+    }
+    if (due > periodStart) out.push({ accrualStart: prev > periodStart ? prev : periodStart, accrualEnd: due, dueDate: due });
+    prev = due;
+    if (due === maturityDate) break;
+  }
+  return out;
+}
+
+/** Interest of one period's span at a balance, unrounded (days/360, or rate/12 pro rata for monthly). */
+export function spanInterest(method: RepaymentMethod, balance: Dec, annualRate: Dec, fromDate: string, toDate: string, frame: { accrualStart: string; accrualEnd: string }): Dec {
+  const days = daysBetween(fromDate, toDate);
+  if (days <= 0 || balance.isZero()) return new D(0);
+  if (method === "BULLET_QUARTERLY") return balance.mul(annualRate).mul(days).div(360);
+  const periodDays = daysBetween(frame.accrualStart, frame.accrualEnd);
+  return balance.mul(annualRate).div(12).mul(days).div(periodDays);
+}
+
+export function remainingSchedule(input: RemainingInput): Period[] {
+  const rate = new D(input.annualRate);
+  const balance0 = new D(input.balance);
+  const periodStart = input.periodStart ?? input.start;
+  const fs = frames(input.method, input.anchorDate, input.maturityDate, periodStart);
+  const carried = input.carried ?? new D(0);
+  const n = fs.length;
+  const i = rate.div(12);
+  const payment = input.method === "EQUAL_INSTALLMENT" ? annuityPayment(balance0, i, n) : new D(0);
+  const level = input.method === "EQUAL_PRINCIPAL" ? Money.toFen(balance0.div(n)) : new D(0);
+  let balance = balance0;
+  const periods: Period[] = [];
+  fs.forEach((f, k) => {
+    const last = k === n - 1;
+    let exact: Dec;
+    if (input.method === "BULLET_QUARTERLY") {
+      exact = spanInterest(input.method, balance, rate, k === 0 ? input.start : f.accrualStart, f.accrualEnd, f);
+    } else if (k === 0 && input.start !== f.accrualStart) {
+      exact = spanInterest(input.method, balance, rate, input.start, f.accrualEnd, f);
+    } else {
+      exact = balance.mul(i); // a whole month: balance × annual / 12
+    }
+    if (k === 0) exact = exact.plus(carried);
+    const interest = Money.toFen(exact);
+    let principal: Dec;
+    if (last) principal = balance;
+    else if (input.method === "BULLET_QUARTERLY") principal = new D(0);
+    else if (input.method === "EQUAL_PRINCIPAL") principal = D.min(level, balance);
+    else principal = D.max(D.min(payment.minus(interest), balance), 0);
+    periods.push({
+      seq: (input.firstSeq ?? 1) + k,
+      accrualStart: f.accrualStart,
+      accrualEnd: f.accrualEnd,
+      dueDate: f.dueDate,
+      days: daysBetween(f.accrualStart, f.accrualEnd),
+      openingPrincipal: balance,
+      principal,
+      interest,
+    });
+    balance = balance.minus(principal);
+  });
+  return periods;
+}
+
+/** The whole schedule of a new loan (DOMAIN §4). */
+export function buildSchedule(input: ScheduleInput): Period[] {
+  return remainingSchedule({
+    method: input.method,
+    balance: input.principal,
+    annualRate: input.annualRate,
+    anchorDate: input.disbursedOn,
+    maturityDate: input.maturityDate,
+    start: input.disbursedOn,
+  });
+}
+
+// ---------- state of a schedule, allocation, penalty ----------
+
+/** A stored schedule period with what has been paid on it. */
+export interface PeriodState {
+  seq: number;
+  accrualStart: string;
+  accrualEnd: string;
+  dueDate: string;
+  principalDue: Dec;
+  interestDue: Dec;
+  principalPaid: Dec;
+  interestPaid: Dec;
+  /** Penalty interest accrued, unrounded; the amount owed is its fen rounding less what was paid. */
+  penaltyAccrued: Dec;
+  penaltyPaid: Dec;
+  /** Last day whose penalty is in `penaltyAccrued` (null: none yet). */
+  penaltyThrough: string | null;
+}
+
+export const unpaidPrincipal = (p: PeriodState) => p.principalDue.minus(p.principalPaid);
+export const unpaidInterest = (p: PeriodState) => p.interestDue.minus(p.interestPaid);
+export const unpaidPenalty = (p: PeriodState) => D.max(Money.toFen(p.penaltyAccrued).minus(p.penaltyPaid), 0);
+
+/** The first day an amount due on `dueDate` is overdue: after the due date plus grace days. */
+export function overdueFrom(dueDate: string, graceDays: number): string {
+  return addDays(dueDate, graceDays + 1);
+}
+export function isOverdueOn(p: Pick<PeriodState, "dueDate">, graceDays: number, on: string): boolean {
+  return on >= overdueFrom(p.dueDate, graceDays);
+}
+export function isSettled(p: PeriodState): boolean {
+  return unpaidPrincipal(p).isZero() && unpaidInterest(p).isZero() && unpaidPenalty(p).isZero();
+}
+
+/** Daily penalty rate: contract rate × (1 + markup) / 360 (罚息). */
+export function penaltyDailyRate(annualRate: Dec | string, markup: Dec | string): Dec {
+  return new D(annualRate).mul(new D(markup).plus(1)).div(360);
+}
+
+/**
+ * Accrues penalty interest on a period's overdue principal and interest for every day from the
+ * first overdue day (or the day after `penaltyThrough`) through `through` inclusive. The base is
+ * what is unpaid now, so callers accrue up to the day before a payment changes it.
+ */
+export function accruePenalty(p: PeriodState, opts: { annualRate: Dec | string; markup: Dec | string; graceDays: number; through: string }): PeriodState {
+  const first = overdueFrom(p.dueDate, opts.graceDays);
+  const from = p.penaltyThrough && p.penaltyThrough >= first ? addDays(p.penaltyThrough, 1) : first;
+  const days = daysBetween(from, opts.through) + 1;
+  if (days <= 0) return p;
+  const base = unpaidPrincipal(p).plus(unpaidInterest(p));
+  if (base.isZero()) return { ...p, penaltyThrough: opts.through };
+  return {
+    ...p,
+    penaltyAccrued: p.penaltyAccrued.plus(base.mul(penaltyDailyRate(opts.annualRate, opts.markup)).mul(days)),
+    penaltyThrough: opts.through,
+  };
+}
+
+/** Days past due on a date: from the due date of the oldest overdue unpaid period (0 if none). */
+export function daysPastDue(periods: PeriodState[], graceDays: number, on: string): number {
+  let oldest: string | null = null;
+  for (const p of periods) {
+    if ((unpaidPrincipal(p).gt(0) || unpaidInterest(p).gt(0)) && isOverdueOn(p, graceDays, on)) {
+      if (oldest === null || p.dueDate < oldest) oldest = p.dueDate;
+    }
+  }
+  return oldest === null ? 0 : daysBetween(oldest, on);
+}
+
+export const DPD_BUCKETS = ["CURRENT", "DPD_1_30", "DPD_31_90", "DPD_91_180", "DPD_181_PLUS"] as const;
+export type DpdBucket = (typeof DPD_BUCKETS)[number];
+/** DPD bucket: 1-30, 31-90, 91-180, 181+. */
+export function dpdBucket(dpd: number): DpdBucket {
+  if (dpd <= 0) return "CURRENT";
+  if (dpd <= 30) return "DPD_1_30";
+  if (dpd <= 90) return "DPD_31_90";
+  if (dpd <= 180) return "DPD_91_180";
+  return "DPD_181_PLUS";
+}
+/** Non-performing (不良): DPD > 90. */
+export const isNonPerforming = (dpd: number) => dpd > 90;
+
+export interface PeriodAllocation {
+  seq: number;
+  penalty: Dec;
+  interest: Dec;
+  principal: Dec;
+}
+
+export interface Allocation {
+  penalty: Dec;
+  overdueInterest: Dec;
+  overduePrincipal: Dec;
+  interestDueNow: Dec;
+  principalDueNow: Dec;
+  /** Left after everything due: prepays principal (提前还款). */
+  prepayment: Dec;
+  perPeriod: PeriodAllocation[];
+}
+
+/**
+ * Allocates a payment made on `on` (DOMAIN §4): penalty interest → overdue interest → overdue
+ * principal (oldest period first) → interest due now → principal due now; what is left is a
+ * prepayment of principal. Only periods due on or before `on` take anything here.
+ */
+export function allocatePayment(periods: PeriodState[], amount: Dec, opts: { graceDays: number; on: string }): Allocation {
+  const due = periods.filter((p) => p.dueDate <= opts.on).sort((a, b) => (a.dueDate < b.dueDate ? -1 : a.dueDate > b.dueDate ? 1 : a.seq - b.seq));
+  const overdue = due.filter((p) => isOverdueOn(p, opts.graceDays, opts.on));
+  const current = due.filter((p) => !isOverdueOn(p, opts.graceDays, opts.on));
+  const per = new Map<number, PeriodAllocation>();
+  const slot = (seq: number) => {
+    let a = per.get(seq);
+    if (!a) per.set(seq, (a = { seq, penalty: new D(0), interest: new D(0), principal: new D(0) }));
+    return a;
+  };
+  let left = amount;
+  const take = (ps: PeriodState[], owed: (p: PeriodState) => Dec, field: "penalty" | "interest" | "principal"): Dec => {
+    let total = new D(0);
+    for (const p of ps) {
+      if (left.isZero()) break;
+      const x = D.min(owed(p), left);
+      if (x.lte(0)) continue;
+      slot(p.seq)[field] = slot(p.seq)[field].plus(x);
+      left = left.minus(x);
+      total = total.plus(x);
+    }
+    return total;
+  };
+  const penalty = take(due, unpaidPenalty, "penalty");
+  const overdueInterest = take(overdue, unpaidInterest, "interest");
+  const overduePrincipal = take(overdue, unpaidPrincipal, "principal");
+  const interestDueNow = take(current, unpaidInterest, "interest");
+  const principalDueNow = take(current, unpaidPrincipal, "principal");
+  return {
+    penalty,
+    overdueInterest,
+    overduePrincipal,
+    interestDueNow,
+    principalDueNow,
+    prepayment: left,
+    perPeriod: [...per.values()].sort((a, b) => a.seq - b.seq),
+  };
+}
+
+/** Everything owed on `on` by periods already due (penalty, interest, principal). */
+export function amountDue(periods: PeriodState[], on: string): Dec {
+  return Money.sum(periods.filter((p) => p.dueDate <= on).map((p) => unpaidPenalty(p).plus(unpaidInterest(p)).plus(unpaidPrincipal(p))));
+}
+
+/**
+ * Interest earned so far in the current (not yet due) period up to `on` (exclusive), rounded once:
+ * what a borrower pays on top of the principal to close the loan early.
+ */
+export function accruedInCurrentPeriod(
+  current: { accrualStart: string; accrualEnd: string; interestDue: Dec; openingPrincipal: Dec },
+  method: RepaymentMethod,
+  annualRate: Dec,
+  on: string,
+  carried?: { amount: Dec; through: string },
+): Dec {
+  if (on <= current.accrualStart) return carried ? Money.toFen(carried.amount) : new D(0);
+  const from = carried ? carried.through : current.accrualStart;
+  const base = carried ? carried.amount : new D(0);
+  return Money.toFen(base.plus(spanInterest(method, current.openingPrincipal, annualRate, from, on, current)));
+}
