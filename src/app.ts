@@ -8,6 +8,7 @@ import { openApiDocument } from "./http/openapi.js";
 import { notFoundHandler, problemHandler, requireJson } from "./http/problem.js";
 import { requestId } from "./http/request-id.js";
 import { isMigrated } from "./db/knex.js";
+import { redactUrl } from "./lib/logger.js";
 import { AppError } from "./http/errors.js";
 import { authRoutes } from "./modules/auth/routes.js";
 import { registerRoutes } from "./modules/register/routes.js";
@@ -16,6 +17,7 @@ import { oversightRoutes } from "./modules/oversight/routes.js";
 /** Builds the Express app from the modules (no listen, so tests drive it with supertest). */
 export function createApp(deps: Deps): Express {
   const app = express();
+  app.locals.pii = deps.pii; // seals the responses the idempotency store keeps (http/command.ts)
   app.disable("x-powered-by");
   app.set("trust proxy", "loopback");
   app.use(requestId);
@@ -24,7 +26,7 @@ export function createApp(deps: Deps): Express {
       logger: deps.logger,
       genReqId: (req) => (req as express.Request).requestId,
       serializers: {
-        req: (r: { id: unknown; method: string; url: string }) => ({ id: r.id, method: r.method, url: r.url }),
+        req: (r: { id: unknown; method: string; url: string }) => ({ id: r.id, method: r.method, url: redactUrl(r.url) }),
         res: (r: { statusCode: number }) => ({ statusCode: r.statusCode }),
       },
       autoLogging: { ignore: (req) => req.url === "/healthz" },

@@ -3,6 +3,7 @@ import type { Request, RequestHandler, Response } from "express";
 import type { Knex } from "knex";
 import { transaction } from "../db/transaction.js";
 import { canonicalJson } from "../lib/canonical-json.js";
+import { Pii } from "../lib/pii.js";
 import { AppError } from "./errors.js";
 
 export interface CommandResult {
@@ -27,16 +28,37 @@ async function findKey(db: Knex, owner: string, key: string): Promise<StoredResp
     .first<StoredResponse | undefined>();
 }
 
-function replay(res: Response, stored: StoredResponse, hash: string): void {
+/**
+ * The cipher that seals stored responses (`createApp` puts the app's PII cipher in `app.locals`).
+ * A response may show personal data whole (to the village officer of the household's village), and
+ * a database dump must not reveal it (DOMAIN §2), so the stored copy is encrypted like the register's.
+ */
+function sealerOf(req: Request): Pii {
+  const pii: unknown = req.app.locals.pii;
+  if (!(pii instanceof Pii)) throw new Error("app.locals.pii is not set: build the app with createApp");
+  return pii;
+}
+
+function seal(pii: Pii, body: unknown): string {
+  return JSON.stringify({ sealed: pii.encrypt(JSON.stringify(body ?? null)) });
+}
+
+function unseal(pii: Pii, stored: unknown): unknown {
+  const sealed = typeof stored === "object" && stored !== null && "sealed" in stored ? (stored as { sealed: unknown }).sealed : undefined;
+  if (typeof sealed !== "string") throw new Error("stored idempotent response is not sealed");
+  return JSON.parse(pii.decrypt(sealed));
+}
+
+function replay(req: Request, res: Response, stored: StoredResponse, hash: string): void {
   if (stored.request_hash !== hash) {
     throw new AppError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used with a different request");
   }
-  res.set("Idempotent-Replayed", "true").status(stored.status_code).json(stored.response_body);
+  res.set("Idempotent-Replayed", "true").status(stored.status_code).json(unseal(sealerOf(req), stored.response_body));
 }
 
 /**
  * Runs a state-changing handler in one database transaction. With an `Idempotency-Key` header,
- * the first successful response is stored in that same transaction, so a retry with the same key
+ * the first successful response is stored (sealed) in that same transaction, so a retry with the same key
  * and body replays it (header `Idempotent-Replayed: true`) and changes nothing again, even when the
  * two requests race; the same key with another body is a 422. Failed requests are rolled back
  * and not stored. `requireKey` makes the header mandatory (POSTs that move money).
@@ -59,7 +81,7 @@ export function command(
     const hash = createHash("sha256").update(`${req.method} ${path}\n${canonicalJson(req.body ?? null)}`).digest("hex");
     if (key) {
       const prior = await findKey(db, owner, key);
-      if (prior) return replay(res, prior, hash);
+      if (prior) return replay(req, res, prior, hash);
     }
     let result: CommandResult;
     try {
@@ -71,7 +93,7 @@ export function command(
             .andWhere("created_at", "<=", trx.raw(`now() - interval '${KEY_TTL_HOURS} hours'`))
             .delete();
           const stored = await trx("idempotency_keys")
-            .insert({ owner, key, method: req.method, path, request_hash: hash, status_code: r.status, response_body: JSON.stringify(r.body ?? null) })
+            .insert({ owner, key, method: req.method, path, request_hash: hash, status_code: r.status, response_body: seal(sealerOf(req), r.body) })
             .onConflict(["owner", "key"])
             .ignore()
             .returning("key");
@@ -83,7 +105,7 @@ export function command(
       if (err instanceof KeyTaken && key) {
         // A concurrent request with this key committed first: ours is rolled back; answer with theirs.
         const prior = await findKey(db, owner, key);
-        if (prior) return replay(res, prior, hash);
+        if (prior) return replay(req, res, prior, hash);
         throw new AppError("IDEMPOTENCY_IN_PROGRESS", "A request with this Idempotency-Key is in progress");
       }
       throw err;

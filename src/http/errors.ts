@@ -85,6 +85,8 @@ export function fromPostgres(err: unknown): AppError | undefined {
     case "22007":
     case "22008":
     case "22001":
+    case "22021": // character not in repertoire (e.g. NUL in text)
+    case "22P05": // untranslatable character (e.g. \u0000 in jsonb)
       return new AppError("RULE_VIOLATION", "A value is out of range or malformed");
     case "40001":
     case "40P01":

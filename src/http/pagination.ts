@@ -1,6 +1,8 @@
 import type { Knex } from "knex";
 import { AppError } from "./errors.js";
 
+const badCursor = () => new AppError("VALIDATION_FAILED", "Bad cursor", [{ path: "query.cursor", message: "not a cursor from this list" }]);
+
 /** Keyset pagination: the cursor is the last key of the previous page (opaque to clients). */
 export function encodeCursor(key: string): string {
   return Buffer.from(key, "utf8").toString("base64url");
@@ -9,7 +11,7 @@ export function encodeCursor(key: string): string {
 export function decodeCursor(cursor: string | undefined): string | undefined {
   if (!cursor) return undefined;
   const key = Buffer.from(cursor, "base64url").toString("utf8");
-  if (!key || key.length > 100) throw new AppError("VALIDATION_FAILED", "Bad cursor", [{ path: "query.cursor", message: "not a cursor from this list" }]);
+  if (!key || key.length > 100) throw badCursor();
   return key;
 }
 
@@ -23,7 +25,14 @@ export async function page<T extends Record<string, unknown>>(
 ): Promise<{ rows: T[]; next_cursor: string | null }> {
   const after = decodeCursor(cursor);
   if (after !== undefined) q.andWhere(keyColumn, ">", after);
-  const rows = (await q.orderBy(keyColumn).limit(limit + 1)) as T[];
+  let rows: T[];
+  try {
+    rows = (await q.orderBy(keyColumn).limit(limit + 1)) as T[];
+  } catch (err) {
+    // A forged cursor whose key does not fit the key column (22P02 invalid text representation, 22021 NUL).
+    if (after !== undefined && typeof err === "object" && err !== null && ["22P02", "22021"].includes(String((err as { code?: unknown }).code))) throw badCursor();
+    throw err;
+  }
   const more = rows.length > limit;
   const kept = more ? rows.slice(0, limit) : rows;
   return { rows: kept, next_cursor: more ? encodeCursor(keyOf(kept[kept.length - 1])) : null };

@@ -1,13 +1,43 @@
 import type { z } from "zod";
-import { AppError } from "./errors.js";
+import { AppError, type FieldError } from "./errors.js";
+
+// A NUL character or half of a surrogate pair cannot be stored in PostgreSQL text or jsonb as it
+// was sent (NUL is refused, a lone surrogate silently becomes U+FFFD), so neither is valid input.
+const UNSTORABLE = /\u0000|\p{Surrogate}/u;
+
+/** The first string (or object key) inside `data` that the database cannot store faithfully. */
+function unstorableText(data: unknown, path: string[]): FieldError | undefined {
+  if (typeof data === "string") {
+    return UNSTORABLE.test(data) ? { path: path.join("."), message: "contains a NUL character or malformed Unicode" } : undefined;
+  }
+  if (Array.isArray(data)) {
+    for (let i = 0; i < data.length; i++) {
+      const e = unstorableText(data[i], [...path, String(i)]);
+      if (e) return e;
+    }
+    return undefined;
+  }
+  if (data !== null && typeof data === "object") {
+    for (const [k, v] of Object.entries(data)) {
+      if (UNSTORABLE.test(k)) return { path: path.join("."), message: "a key contains a NUL character or malformed Unicode" };
+      const e = unstorableText(v, [...path, k]);
+      if (e) return e;
+    }
+  }
+  return undefined;
+}
 
 /** Parses input with a zod schema; a failure is a 400 naming every field. */
 export function parse<S extends z.ZodType>(schema: S, data: unknown, where: "body" | "query" | "params" = "body"): z.infer<S> {
+  const bad = unstorableText(data, [where]);
+  if (bad) throw new AppError("VALIDATION_FAILED", `Invalid ${where}: ${bad.path}`, [bad]);
   const r = schema.safeParse(data ?? (where === "body" ? undefined : {}));
   if (r.success) return r.data;
-  const errors = r.error.issues.map((i) => ({
-    path: [where, ...i.path.map(String)].join("."),
-    message: i.message,
-  }));
+  const errors = r.error.issues.flatMap((i) => {
+    const at = [where, ...i.path.map(String)];
+    // An unknown field is named by its own path, so a client sees which field to drop.
+    if (i.code === "unrecognized_keys") return i.keys.map((k) => ({ path: [...at, k].join("."), message: `unknown field "${k}"` }));
+    return [{ path: at.join("."), message: i.message }];
+  });
   throw new AppError("VALIDATION_FAILED", `Invalid ${where}: ${errors.map((e) => e.path).join(", ")}`, errors);
 }

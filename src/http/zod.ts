@@ -19,8 +19,9 @@ export const IsoDate = z
   .regex(/^\d{4}-\d{2}-\d{2}$/, "a date as YYYY-MM-DD")
   .refine((s) => {
     const d = new Date(`${s}T00:00:00Z`);
-    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-  }, "not a real date")
+    // From 1900 on: business and birth dates are modern, and PostgreSQL has no year 0000.
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s && d.getUTCFullYear() >= 1900;
+  }, "not a real date (YYYY-MM-DD, from 1900 on)")
   .openapi({ example: "2025-03-20", description: "Business date (Asia/Shanghai), YYYY-MM-DD" });
 export const Uuid = z.string().uuid("an id (UUID)").openapi({ example: "2b1c6a0e-8f7e-4a53-9a52-0c3c9b7d5e11" });
 export const CountyCode = z.string().regex(/^\d{6}$/, "a 6-digit GB/T 2260 county code").openapi({ example: "469030" });

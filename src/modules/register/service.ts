@@ -128,12 +128,16 @@ function auditShape(h: Partial<HouseholdRow>) {
 
 // ---------- members ----------
 
-/** Validates an ID number and builds the protected member row (also used by the demo seed). */
-export function buildMemberRow(pii: Pii, householdId: string, countyCode: string, m: z.infer<typeof MemberCreate>, index = 0) {
+/**
+ * Validates an ID number and builds the protected member row (also used by the demo seed). `at` is
+ * where the member sits in the request body, so an error names its field (`body.members.1.id_number`
+ * when registering a household, `body.id_number` when adding one member).
+ */
+export function buildMemberRow(pii: Pii, householdId: string, countyCode: string, m: z.infer<typeof MemberCreate>, at = "body") {
   const parsed = parseIdNumber(m.id_number);
   if (!parsed.ok) {
     throw new AppError("INVALID_ID_NUMBER", `ID number of ${m.name}: ${ID_NUMBER_PROBLEM_TEXT[parsed.problem]}`, [
-      { path: `body.members.${index}.id_number`, message: ID_NUMBER_PROBLEM_TEXT[parsed.problem] },
+      { path: `${at}.id_number`, message: ID_NUMBER_PROBLEM_TEXT[parsed.problem] },
     ]);
   }
   const id = parsed.info.value;
@@ -155,16 +159,18 @@ export function buildMemberRow(pii: Pii, householdId: string, countyCode: string
   };
 }
 
-async function insertMembers(trx: Knex.Transaction, rows: ReturnType<typeof buildMemberRow>[], pathPrefix: string): Promise<MemberRow[]> {
+/** Inserts members after checking their ID numbers are new; `pathOf(i)` locates member i in the request body. */
+async function insertMembers(trx: Knex.Transaction, rows: ReturnType<typeof buildMemberRow>[], pathOf: (i: number) => string): Promise<MemberRow[]> {
   const hashes = rows.map((r) => r.id_number_hash);
-  if (new Set(hashes).size !== hashes.length) {
-    throw new AppError("DUPLICATE_ID_NUMBER", "The same ID number appears twice", [{ path: pathPrefix, message: "duplicate ID number" }]);
+  const repeated = hashes.findIndex((h, i) => hashes.indexOf(h) !== i);
+  if (repeated >= 0) {
+    throw new AppError("DUPLICATE_ID_NUMBER", "The same ID number appears twice", [{ path: `${pathOf(repeated)}.id_number`, message: "duplicate ID number" }]);
   }
   const taken = await trx("household_members").whereIn("id_number_hash", hashes).select("id_number_hash");
   if (taken.length > 0) {
     const i = hashes.indexOf(taken[0].id_number_hash);
     throw new AppError("DUPLICATE_ID_NUMBER", "A member with this ID number is already registered", [
-      { path: `${pathPrefix}.${i}.id_number`, message: "already registered" },
+      { path: `${pathOf(i)}.id_number`, message: "already registered" },
     ]);
   }
   return trx("household_members").insert(rows).returning<MemberRow[]>("*");
@@ -205,8 +211,8 @@ export async function createHousehold(trx: Knex.Transaction, ctx: Ctx, pii: Pii,
       updated_at: ctx.clock.now(),
     })
     .returning<HouseholdRow[]>("*");
-  const memberRows = input.members.map((m, i) => buildMemberRow(pii, h.id, county, m, i));
-  const members = await insertMembers(trx, memberRows, "body.members");
+  const memberRows = input.members.map((m, i) => buildMemberRow(pii, h.id, county, m, `body.members.${i}`));
+  const members = await insertMembers(trx, memberRows, (i) => `body.members.${i}`);
   if (input.incomes.length > 0) {
     await trx("household_incomes").insert(
       input.incomes.map((i) => ({ household_id: h.id, county_code: county, year: i.year, net_income: i.net_income, per_capita_net_income: perCapita(i.net_income, members.length) })),
@@ -305,7 +311,7 @@ export async function addMember(trx: Knex.Transaction, ctx: Ctx, pii: Pii, house
   if (h.status === "REMOVED") throw new AppError("INVALID_STATE", "A removed household cannot be edited");
   if (input.relation === "HEAD") throw new AppError("RULE_VIOLATION", "The household already has a head", [{ path: "body.relation", message: "HEAD is taken" }]);
   const row = buildMemberRow(pii, householdId, h.county_code, input);
-  const [m] = await insertMembers(trx, [row], "body");
+  const [m] = await insertMembers(trx, [row], () => "body");
   await trx("households").where({ id: householdId }).update({ version: h.version + 1, updated_at: ctx.clock.now() });
   await appendAudit(trx, ctx, {
     action: "member.create",
