@@ -13,6 +13,7 @@ import { AppError } from "./http/errors.js";
 import { authRoutes } from "./modules/auth/routes.js";
 import { registerRoutes } from "./modules/register/routes.js";
 import { oversightRoutes } from "./modules/oversight/routes.js";
+import { portalRoutes, portalStaffRoutes } from "./modules/portal/routes.js";
 
 /** Builds the Express app from the modules (no listen, so tests drive it with supertest). */
 export function createApp(deps: Deps): Express {
@@ -65,7 +66,9 @@ export function createApp(deps: Deps): Express {
 
   const api = express.Router();
   api.use(authRoutes(deps)); // /auth/token is public; the rest of /api/v1 needs a token
+  api.use(portalRoutes(deps)); // /portal/* carries partner and household credentials
   api.use(authenticate(deps.jwt));
+  api.use(portalStaffRoutes(deps));
   api.use(registerRoutes(deps));
   api.use(oversightRoutes(deps));
   app.use("/api/v1", api);

@@ -7,7 +7,11 @@ import { parse } from "../../http/validate.js";
 import { verifyAuditChain } from "../../lib/audit.js";
 import { reconciliationChecks } from "../../lib/ledger.js";
 import { Money } from "../../lib/money.js";
-import { AuditList, AuditQuery, AuditVerify, Reconciliation } from "./schemas.js";
+import { command } from "../../http/command.js";
+import { ctxOf } from "../../http/ctx.js";
+import { z } from "../../http/zod.js";
+import { acknowledgeAlert, listAlerts } from "./alerts.js";
+import { Alert, AlertList, AlertQuery, AuditList, AuditQuery, AuditVerify, Reconciliation } from "./schemas.js";
 
 const TAG = "Oversight 监管";
 doc({ method: "get", path: "/audit-log", tag: TAG, summary: "Audit log of your counties (every write: who, when, before/after, request id)", query: AuditQuery, response: AuditList, roles: "admin, regulator" });
@@ -29,9 +33,29 @@ doc({
   roles: "admin, regulator, finance_officer",
 });
 
+doc({
+  method: "get",
+  path: "/alerts",
+  tag: TAG,
+  summary: "Alerts raised by every module (overdue loans, NPL, fund leverage, trustee arrears, exposure, missing return reports, unpaid distributions, idle assets, unpaid claims)",
+  description: "County staff see all alerts of their counties; bank staff those of their bank; operators their own; village officers their village's.",
+  query: AlertQuery,
+  response: AlertList,
+  roles: "any staff",
+});
+doc({ method: "post", path: "/alerts/:id/acknowledge", tag: TAG, summary: "Acknowledge an alert (recorded with who and when)", params: z.object({ id: z.string().uuid() }), response: Alert, roles: "any staff who can see it" });
+
 export function oversightRoutes(deps: Deps): Router {
-  const { db } = deps;
+  const { db, clock } = deps;
   const r = Router();
+
+  r.get("/alerts", async (req, res) => {
+    res.json(await listAlerts(db, actorOf(req), parse(AlertQuery, req.query, "query")));
+  });
+  r.post(
+    "/alerts/:id/acknowledge",
+    command(db, async (req, trx) => ({ status: 200, body: await acknowledgeAlert(trx, ctxOf(req, clock), parse(z.object({ id: z.string().uuid() }), req.params, "params").id) })),
+  );
 
   r.get("/audit-log", async (req, res) => {
     const actor = actorOf(req);

@@ -47,3 +47,35 @@ export const Reconciliation = z
     ),
   })
   .openapi("Reconciliation");
+
+export const AlertQuery = ListQuery.extend({
+  state: z.enum(["open", "cleared", "all"]).default("open"),
+  kind: z.string().max(100).optional(),
+  severity: z.enum(["INFO", "WARNING", "CRITICAL"]).optional(),
+  entity_type: z.string().max(50).optional(),
+  entity_id: z.string().max(100).optional(),
+  acknowledged: z.enum(["true", "false"]).transform((v) => v === "true").optional(),
+});
+export const Alert = z
+  .object({
+    id: z.string().uuid(),
+    county_code: z.string(),
+    kind: z.string(),
+    severity: z.enum(["INFO", "WARNING", "CRITICAL"]),
+    entity_type: z.string(),
+    entity_id: z.string(),
+    bank_id: z.string().nullable(),
+    operator_id: z.string().nullable(),
+    village_code: z.string().nullable(),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()),
+    business_date: z.string().nullable(),
+    raised_at: z.string(),
+    updated_at: z.string(),
+    cleared_at: z.string().nullable(),
+    acknowledged_by: z.string().nullable(),
+    acknowledged_at: z.string().nullable(),
+    open: z.boolean(),
+  })
+  .openapi("Alert");
+export const AlertList = z.object({ items: z.array(Alert), next_cursor: z.string().nullable() }).openapi("AlertList");

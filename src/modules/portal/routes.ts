@@ -1,0 +1,97 @@
+import { type Request, Router } from "express";
+import { ipKeyGenerator, rateLimit } from "express-rate-limit";
+import type { Deps } from "../../deps.js";
+import { actorOf, requireRole } from "../../http/auth.js";
+import { command } from "../../http/command.js";
+import { ctxOf } from "../../http/ctx.js";
+import { AppError } from "../../http/errors.js";
+import { doc } from "../../http/openapi.js";
+import { parse } from "../../http/validate.js";
+import { z } from "../../http/zod.js";
+import { authenticateHousehold, householdOf } from "./auth.js";
+import { PartnerCreate, PartnerCreated, PinChangeRequest, PinIssueResponse, PortalMe, PortalTokenRequest, PortalTokenResponse } from "./schemas.js";
+import * as svc from "./service.js";
+
+const TAG = "Portal 农户门户";
+const IdParam = z.object({ id: z.string().uuid() });
+
+doc({
+  method: "post",
+  path: "/portal/token",
+  tag: TAG,
+  summary: "A partner's client credentials plus the household's (head's ID number and PIN) → a 15-minute read-only household token",
+  description: "Wrong PINs are counted per household: after 5 the household is locked for 15 minutes (429). The partner must serve the household's county.",
+  body: PortalTokenRequest,
+  response: PortalTokenResponse,
+  public: true,
+  errors: [400, 401, 429],
+});
+doc({ method: "post", path: "/portal/pin", tag: TAG, summary: "The household changes its PIN (through the partner)", body: PinChangeRequest, public: true, errors: [400, 401, 429] });
+doc({ method: "get", path: "/portal/me", tag: TAG, summary: "The household's own profile (masked)", response: PortalMe, errors: [401, 404, 429] });
+doc({ method: "post", path: "/partners", tag: TAG, summary: "Register a partner portal (client credentials shown once)", body: PartnerCreate, response: PartnerCreated, status: 201, roles: "admin" });
+doc({ method: "post", path: "/households/:id/portal-pin", tag: TAG, summary: "Issue (or reset) a household's portal PIN; shown once", params: IdParam, response: PinIssueResponse, status: 201, roles: "village_officer (own village), admin" });
+
+const tooMany = (retryAfterSeconds: number) =>
+  new AppError("TOO_MANY_REQUESTS", "Rate limit reached; slow down", undefined, 429, { "Retry-After": String(retryAfterSeconds) });
+
+/** Routes that carry their own credentials (mounted before staff authentication). */
+export function portalRoutes(deps: Deps): Router {
+  const r = Router();
+  // Credential endpoints: per partner and address, so one partner cannot starve another.
+  const loginLimiter = rateLimit({
+    windowMs: 60_000,
+    limit: 120,
+    standardHeaders: "draft-7",
+    legacyHeaders: false,
+    keyGenerator: (req: Request) => `${ipKeyGenerator(req.ip ?? "-")}|${typeof req.body?.client_id === "string" ? req.body.client_id : "-"}`,
+    handler: (_req, _res, next) => next(tooMany(60)),
+  });
+  r.post("/portal/token", loginLimiter, async (req, res) => {
+    res.set("Cache-Control", "no-store").json(await svc.portalToken(deps, parse(PortalTokenRequest, req.body)));
+  });
+  r.post("/portal/pin", loginLimiter, async (req, res) => {
+    res.json(await svc.changePin(deps, parse(PinChangeRequest, req.body)));
+  });
+
+  // Household endpoints: read-only, one household, limited per partner as the partner was registered.
+  const partnerLimiter = rateLimit({
+    windowMs: 60_000,
+    limit: (req: Request) => req.household?.rateLimitPerMinute ?? 600,
+    standardHeaders: "draft-7",
+    legacyHeaders: false,
+    keyGenerator: (req: Request) => `partner:${req.household?.partnerId ?? "-"}`,
+    handler: (_req, _res, next) => next(tooMany(60)),
+  });
+  const me = Router();
+  me.use(authenticateHousehold(deps.jwt), partnerLimiter);
+  me.use((req, _res, next) => {
+    if (req.method !== "GET") throw new AppError("FORBIDDEN", "The household portal is read-only");
+    next();
+  });
+  me.get("/", async (req, res) => {
+    res.json(await svc.portalMe(deps.db, householdOf(req)));
+  });
+  r.use("/portal/me", me);
+  return r;
+}
+
+/** Staff side of the portal: partners and PINs (mounted after staff authentication). */
+export function portalStaffRoutes(deps: Deps): Router {
+  const { db, clock } = deps;
+  const r = Router();
+  r.post("/partners", command(db, async (req, trx) => ({ status: 201, body: await svc.createPartner(trx, ctxOf(req, clock), parse(PartnerCreate, req.body)) })));
+  r.get("/partners", async (req, res) => {
+    const actor = actorOf(req);
+    requireRole(actor, "admin");
+    const rows = await db("partners").whereRaw("county_codes && ?::varchar[]", [actor.countyCodes]).orderBy("client_id").select("client_id", "name", "county_codes", "rate_limit_per_minute", "active");
+    res.json({ items: rows, next_cursor: null });
+  });
+  r.post(
+    "/households/:id/portal-pin",
+    command(db, async (req, trx) => ({ status: 201, body: await svc.issuePin(trx, ctxOf(req, clock), parse(IdParam, req.params, "params").id) })),
+  );
+  return r;
+}
+
+/** The household router other modules add their `/portal/me/...` reads to. */
+export { householdOf };

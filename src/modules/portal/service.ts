@@ -1,0 +1,180 @@
+import { randomBytes, randomInt } from "node:crypto";
+import type { Knex } from "knex";
+import type { z } from "zod";
+import type { Deps } from "../../deps.js";
+import { inJurisdiction, requireRole } from "../../http/auth.js";
+import { AppError, notFound } from "../../http/errors.js";
+import { appendAudit } from "../../lib/audit.js";
+import type { Ctx } from "../../lib/context.js";
+import { parseIdNumber } from "../../lib/id-number.js";
+import { DUMMY_HASH, hashPassword, verifyPassword } from "../../lib/password.js";
+import { maskName } from "../../lib/pii.js";
+import { type HouseholdPrincipal, PORTAL_TOKEN_TTL_SECONDS, signHouseholdToken } from "./auth.js";
+import type { PartnerCreate } from "./schemas.js";
+
+type Db = Knex | Knex.Transaction;
+
+/** Failed PIN attempts before a household's portal login is locked, and for how long. */
+export const PIN_MAX_FAILURES = 5;
+export const PIN_LOCK_SECONDS = 900;
+
+const BAD_CREDENTIALS = () => new AppError("BAD_CREDENTIALS", "The partner credentials, ID number or PIN do not match");
+
+export async function createPartner(trx: Knex.Transaction, ctx: Ctx, input: z.infer<typeof PartnerCreate>) {
+  requireRole(ctx.actor, "admin");
+  const outside = input.county_codes.filter((c) => !ctx.actor.countyCodes.includes(c));
+  if (outside.length > 0) throw notFound(`county ${outside[0]}`);
+  if (await trx("partners").where({ client_id: input.client_id }).first()) throw new AppError("CONFLICT", `Partner ${input.client_id} already exists`);
+  const secret = randomBytes(24).toString("base64url");
+  await trx("partners").insert({
+    client_id: input.client_id,
+    name: input.name,
+    secret_hash: await hashPassword(secret),
+    county_codes: input.county_codes,
+    rate_limit_per_minute: input.rate_limit_per_minute,
+  });
+  await appendAudit(trx, ctx, {
+    action: "partner.create",
+    entityType: "partner",
+    entityId: input.client_id,
+    countyCode: input.county_codes[0],
+    after: { ...input },
+  });
+  return { ...input, client_secret: secret };
+}
+
+/** The village officer (or admin) issues a household's portal PIN; the household must change it at first use. */
+export async function issuePin(trx: Knex.Transaction, ctx: Ctx, householdId: string) {
+  requireRole(ctx.actor, "village_officer", "admin");
+  const h = await trx("households").where({ id: householdId }).forUpdate().first<{ id: string; county_code: string; village_code: string; status: string }>();
+  if (!h || !inJurisdiction(ctx.actor, h.county_code, h.village_code)) throw notFound("household");
+  if (h.status === "REMOVED") throw new AppError("INVALID_STATE", "A removed household has no portal access");
+  const pin = String(randomInt(0, 1_000_000)).padStart(6, "0");
+  const now = ctx.clock.now();
+  const row = { household_id: h.id, county_code: h.county_code, pin_hash: await hashPassword(pin), must_change: true, failures: 0, locked_until: null, issued_by: ctx.actor.userId, issued_at: now, changed_at: null };
+  await trx("household_credentials").insert(row).onConflict("household_id").merge();
+  await appendAudit(trx, ctx, { action: "household.portal_pin.issue", entityType: "household", entityId: h.id, countyCode: h.county_code, after: { must_change: true } });
+  return { household_id: h.id, pin, issued_at: now.toISOString() };
+}
+
+interface PartnerRow {
+  client_id: string;
+  secret_hash: string;
+  county_codes: string[];
+  rate_limit_per_minute: number;
+  active: boolean;
+}
+
+async function checkPartner(db: Db, clientId: string, secret: string): Promise<PartnerRow> {
+  const partner = await db("partners").where({ client_id: clientId }).first<PartnerRow | undefined>();
+  const ok = await verifyPassword(secret, partner?.secret_hash ?? DUMMY_HASH);
+  if (!partner || !ok || !partner.active) throw BAD_CREDENTIALS();
+  return partner;
+}
+
+/**
+ * Checks the household's credentials through a partner: the partner's own credentials, the head's
+ * ID number inside one of the partner's counties, and the PIN. After PIN_MAX_FAILURES wrong PINs
+ * the household is locked for PIN_LOCK_SECONDS (429), whatever PIN is tried.
+ */
+async function checkHousehold(deps: Deps, input: { client_id: string; client_secret: string; id_number: string; pin: string }) {
+  const { db, clock, pii } = deps;
+  const partner = await checkPartner(db, input.client_id, input.client_secret);
+  const parsed = parseIdNumber(input.id_number);
+  if (!parsed.ok) throw BAD_CREDENTIALS();
+  const head = await db("household_members as m")
+    .join("households as h", "h.id", "m.household_id")
+    .where({ "m.id_number_hash": pii.lookupHash(parsed.info.value), "m.relation": "HEAD" })
+    .whereIn("h.county_code", partner.county_codes)
+    .whereNot("h.status", "REMOVED")
+    .first<{ household_id: string; county_code: string } | undefined>("m.household_id", "h.county_code");
+  const cred = head
+    ? await db("household_credentials").where({ household_id: head.household_id }).first<{ pin_hash: string; failures: number; locked_until: Date | null; must_change: boolean } | undefined>()
+    : undefined;
+  const now = clock.now();
+  if (cred?.locked_until && cred.locked_until > now) {
+    const retry = Math.ceil((cred.locked_until.getTime() - now.getTime()) / 1000);
+    throw new AppError("TOO_MANY_REQUESTS", `Too many wrong PINs; try again in ${retry} s`, undefined, 429, { "Retry-After": String(retry) });
+  }
+  const ok = await verifyPassword(input.pin, cred?.pin_hash ?? DUMMY_HASH);
+  if (!head || !cred || !ok) {
+    if (head && cred) {
+      const failures = cred.failures + 1;
+      await db("household_credentials")
+        .where({ household_id: head.household_id })
+        .update(failures >= PIN_MAX_FAILURES ? { failures: 0, locked_until: new Date(now.getTime() + PIN_LOCK_SECONDS * 1000) } : { failures });
+    }
+    throw BAD_CREDENTIALS();
+  }
+  if (cred.failures > 0) await db("household_credentials").where({ household_id: head.household_id }).update({ failures: 0 });
+  return { partner, householdId: head.household_id, countyCode: head.county_code, mustChange: cred.must_change };
+}
+
+export async function portalToken(deps: Deps, input: { client_id: string; client_secret: string; id_number: string; pin: string }) {
+  const { partner, householdId, countyCode, mustChange } = await checkHousehold(deps, input);
+  const principal: HouseholdPrincipal = { householdId, countyCode, partnerId: partner.client_id, rateLimitPerMinute: partner.rate_limit_per_minute };
+  return {
+    access_token: signHouseholdToken(deps.jwt, principal),
+    token_type: "Bearer" as const,
+    expires_in: PORTAL_TOKEN_TTL_SECONDS,
+    scope: "household:read" as const,
+    must_change_pin: mustChange,
+  };
+}
+
+export async function changePin(deps: Deps, input: { client_id: string; client_secret: string; id_number: string; pin: string; new_pin: string }) {
+  if (input.new_pin === input.pin) throw new AppError("VALIDATION_FAILED", "The new PIN must differ", [{ path: "body.new_pin", message: "must differ from pin" }]);
+  if (/^(\d)\1{5}$/.test(input.new_pin) || "0123456789".includes(input.new_pin) || "9876543210".includes(input.new_pin)) {
+    throw new AppError("VALIDATION_FAILED", "The new PIN is too easy to guess", [{ path: "body.new_pin", message: "no repeated or sequential digits" }]);
+  }
+  const { householdId, countyCode, partner } = await checkHousehold(deps, input);
+  await deps.db.transaction(async (trx) => {
+    await trx("household_credentials")
+      .where({ household_id: householdId })
+      .update({ pin_hash: await hashPassword(input.new_pin), must_change: false, changed_at: deps.clock.now() });
+    await appendAudit(trx, { actor: null, requestId: `portal:${partner.client_id}`, clock: deps.clock }, {
+      action: "household.portal_pin.change",
+      entityType: "household",
+      entityId: householdId,
+      countyCode,
+      after: { partner: partner.client_id },
+    });
+  });
+  return { changed: true };
+}
+
+/** The household's own masked profile. */
+export async function portalMe(db: Db, h: HouseholdPrincipal) {
+  const row = await db("households as h")
+    .join("divisions as v", "v.code", "h.village_code")
+    .join("divisions as t", "t.code", "h.township_code")
+    .join("household_members as head", function () {
+      this.on("head.household_id", "h.id").andOnVal("head.relation", "HEAD");
+    })
+    .where("h.id", h.householdId)
+    .andWhere("h.county_code", h.countyCode)
+    .first(
+      "h.*",
+      "v.name as village_name",
+      "t.name as township_name",
+      "head.name as head_name",
+      "head.id_number_masked",
+      db.raw("(SELECT count(*)::int FROM household_members m WHERE m.household_id = h.id) AS member_count"),
+    );
+  if (!row) throw notFound("household");
+  return {
+    household_id: row.id,
+    household_no: row.household_no,
+    head_name: maskName(row.head_name),
+    head_id_number: row.id_number_masked,
+    status: row.status,
+    status_since: row.status_since,
+    exit_date: row.exit_date,
+    county_code: row.county_code,
+    village_code: row.village_code,
+    village_name: row.village_name,
+    township_name: row.township_name,
+    member_count: row.member_count,
+    bank_account: row.bank_account_masked,
+  };
+}
