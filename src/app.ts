@@ -13,6 +13,7 @@ import { AppError } from "./http/errors.js";
 import { authRoutes } from "./modules/auth/routes.js";
 import { registerRoutes } from "./modules/register/routes.js";
 import { oversightRoutes } from "./modules/oversight/routes.js";
+import { trusteeshipRoutes } from "./modules/trusteeship/routes.js";
 import { portalRoutes, portalStaffRoutes } from "./modules/portal/routes.js";
 
 /** Builds the Express app from the modules (no listen, so tests drive it with supertest). */
@@ -71,6 +72,7 @@ export function createApp(deps: Deps): Express {
   api.use(portalStaffRoutes(deps));
   api.use(registerRoutes(deps));
   api.use(oversightRoutes(deps));
+  api.use(trusteeshipRoutes(deps));
   app.use("/api/v1", api);
 
   app.use(notFoundHandler);
