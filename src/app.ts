@@ -12,6 +12,7 @@ import { redactUrl } from "./lib/logger.js";
 import { AppError } from "./http/errors.js";
 import { authRoutes } from "./modules/auth/routes.js";
 import { registerRoutes } from "./modules/register/routes.js";
+import { ratingsRoutes } from "./modules/ratings/routes.js";
 import { oversightRoutes } from "./modules/oversight/routes.js";
 import { trusteeshipRoutes } from "./modules/trusteeship/routes.js";
 import { portalRoutes, portalStaffRoutes } from "./modules/portal/routes.js";
@@ -71,6 +72,7 @@ export function createApp(deps: Deps): Express {
   api.use(authenticate(deps.jwt));
   api.use(portalStaffRoutes(deps));
   api.use(registerRoutes(deps));
+  api.use(ratingsRoutes(deps));
   api.use(oversightRoutes(deps));
   api.use(trusteeshipRoutes(deps));
   app.use("/api/v1", api);

@@ -6,6 +6,7 @@ import { hashPassword } from "../../src/lib/password.js";
 import { maskBankAccount, maskPhone } from "../../src/lib/pii.js";
 import { perCapita } from "../../src/modules/register/model.js";
 import { buildMemberRow } from "../../src/modules/register/service.js";
+import { seedDefaultScorecard } from "../../src/modules/ratings/service.js";
 
 /**
  * The demo county: 琼中黎族苗族自治县 (469030, Hainan) with its townships and villages, three
@@ -87,6 +88,7 @@ export async function seedDemoReference(db: Knex | Knex.Transaction): Promise<vo
     )
     .onConflict("username")
     .ignore();
+  await seedDefaultScorecard(db, DEMO_COUNTY.code);
 }
 
 /** A small deterministic generator (mulberry32) so the same size gives the same county. */

@@ -123,7 +123,7 @@ describe("scorecard and assessment rules", () => {
   it("refuses points that do not add up to 100, unreachable maxima, bad bands and grades", () => {
     const bad: ScorecardDef = {
       ...DEFAULT_SCORECARD,
-      indicators: DEFAULT_SCORECARD.indicators.map((i): Indicator => (i.code === "DEBT" ? { ...i, points: 4, levels: [{ level: "NONE", points: 4, description: "x" }, { level: "HIGH", points: 0, description: "y" }] } : i)),
+      indicators: DEFAULT_SCORECARD.indicators.map((i): Indicator => (i.code === "DEBT" && i.kind === "ASSESSED" ? { ...i, points: 4, levels: [{ level: "NONE", points: 4, description: "x" }, { level: "HIGH", points: 0, description: "y" }] } : i)),
     };
     expect(validateScorecard(bad).map((p) => p.message)).toContain("indicator points add up to 99, not 100");
     const bands: ScorecardDef = {
