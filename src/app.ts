@@ -1,3 +1,6 @@
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import express, { type Express } from "express";
 import helmet from "helmet";
 import { pinoHttp } from "pino-http";
@@ -16,6 +19,10 @@ import { ratingsRoutes } from "./modules/ratings/routes.js";
 import { oversightRoutes } from "./modules/oversight/routes.js";
 import { trusteeshipRoutes } from "./modules/trusteeship/routes.js";
 import { portalRoutes, portalStaffRoutes } from "./modules/portal/routes.js";
+import { reportsRoutes } from "./modules/reports/routes.js";
+
+// Chart.js's browser build, served from the installed package (its exports map hides the file).
+const CHART_JS = join(dirname(createRequire(import.meta.url).resolve("chart.js")), "chart.umd.js");
 
 /** Builds the Express app from the modules (no listen, so tests drive it with supertest). */
 export function createApp(deps: Deps): Express {
@@ -64,6 +71,11 @@ export function createApp(deps: Deps): Express {
   app.get("/openapi.json", (_req, res) => {
     res.json(openApiDocument());
   });
+  // The regulator dashboard and the reference household portal: static pages, no build step.
+  const publicDir = fileURLToPath(new URL("../public/", import.meta.url));
+  app.get("/dashboard", (_req, res) => res.sendFile("dashboard.html", { root: publicDir }));
+  app.get("/portal-demo", (_req, res) => res.sendFile("portal-demo.html", { root: publicDir }));
+  app.get("/assets/chart.umd.js", (_req, res) => res.sendFile(CHART_JS));
   app.use("/docs", swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: "/openapi.json" } }));
 
   const api = express.Router();
@@ -74,6 +86,7 @@ export function createApp(deps: Deps): Express {
   api.use(registerRoutes(deps));
   api.use(ratingsRoutes(deps));
   api.use(oversightRoutes(deps));
+  api.use(reportsRoutes(deps));
   api.use(trusteeshipRoutes(deps));
   app.use("/api/v1", api);
 

@@ -1,0 +1,92 @@
+import { stringify } from "csv-stringify/sync";
+import { addMonths, format, lastDayOfMonth, parse as parseDate } from "date-fns";
+import ExcelJS from "exceljs";
+import type { Knex } from "knex";
+import { type Actor, requireRole } from "../../http/auth.js";
+import { AppError, notFound } from "../../http/errors.js";
+import { type Figure, figureSources, type Period } from "./figures.js";
+
+type Db = Knex | Knex.Transaction;
+
+export const UNIT_ZH: Record<Figure["unit"], string> = { households: "户", people: "人", count: "笔", yuan: "元", ratio: "比率" };
+const MAX_SERIES_MONTHS = 36;
+
+function periodOf(countyCode: string, month: string, today: string): Period {
+  const start = parseDate(`${month}-01`, "yyyy-MM-dd", new Date(2000, 0, 1));
+  const monthStart = format(start, "yyyy-MM-dd");
+  let monthEnd = format(lastDayOfMonth(start), "yyyy-MM-dd");
+  if (monthStart > today) throw new AppError("RULE_VIOLATION", `Month ${month} has not begun`, [{ path: "query.month", message: "a month up to the current one" }]);
+  if (monthEnd > today) monthEnd = today; // the current month: as of today
+  return { countyCode, monthStart, monthEnd };
+}
+
+function checkCounty(actor: Actor, countyCode: string): void {
+  requireRole(actor, "admin", "regulator", "finance_officer");
+  if (!actor.countyCodes.includes(countyCode)) throw notFound("county");
+}
+
+export async function figuresFor(db: Db, p: Period): Promise<Figure[]> {
+  const out: Figure[] = [];
+  for (const s of figureSources()) out.push(...(await s.compute(db, p)));
+  return out;
+}
+
+export async function countySummary(db: Db, actor: Actor, countyCode: string, month: string, today: string) {
+  checkCounty(actor, countyCode);
+  const p = periodOf(countyCode, month, today);
+  const county = await db("divisions").where({ code: countyCode, level: "COUNTY" }).first<{ name: string } | undefined>();
+  if (!county) throw notFound("county");
+  return { county_code: countyCode, county_name: county.name, month, as_of: p.monthEnd, items: await figuresFor(db, p) };
+}
+
+export async function countySeries(db: Db, actor: Actor, countyCode: string, from: string, to: string, today: string) {
+  checkCounty(actor, countyCode);
+  if (from > to) throw new AppError("VALIDATION_FAILED", "from is after to", [{ path: "query.from", message: "on or before to" }]);
+  const months: string[] = [];
+  for (let m = parseDate(`${from}-01`, "yyyy-MM-dd", new Date(2000, 0, 1)); format(m, "yyyy-MM") <= to; m = addMonths(m, 1)) {
+    if (format(m, "yyyy-MM-dd") > today) break;
+    months.push(format(m, "yyyy-MM"));
+    if (months.length > MAX_SERIES_MONTHS) throw new AppError("VALIDATION_FAILED", `At most ${MAX_SERIES_MONTHS} months`, [{ path: "query.from", message: "range too long" }]);
+  }
+  const series: Record<string, { label_zh: string; label: string; unit: Figure["unit"]; values: (number | string)[] }> = {};
+  for (const month of months) {
+    for (const f of await figuresFor(db, periodOf(countyCode, month, today))) {
+      series[f.key] ??= { label_zh: f.label_zh, label: f.label, unit: f.unit, values: [] };
+      series[f.key].values.push(f.value);
+    }
+  }
+  return { county_code: countyCode, months, series };
+}
+
+type Summary = Awaited<ReturnType<typeof countySummary>>;
+const HEADERS = ["指标代码", "指标", "英文名称", "单位", "数值"];
+
+/** CSV with a UTF-8 byte-order mark so Excel opens the Chinese headers correctly. */
+export function summaryCsv(s: Summary): string {
+  const rows = s.items.map((f) => [f.key, f.label_zh, f.label, UNIT_ZH[f.unit], String(f.value)]);
+  return "\ufeff" + stringify([HEADERS, ...rows]);
+}
+
+export async function summaryXlsx(s: Summary): Promise<Buffer> {
+  const wb = new ExcelJS.Workbook();
+  wb.creator = "Huinong";
+  const ws = wb.addWorksheet(`${s.county_code} ${s.month}`);
+  ws.addRow(HEADERS);
+  ws.getRow(1).font = { bold: true };
+  for (const f of s.items) {
+    const value = typeof f.value === "number" ? f.value : Number(f.value);
+    const row = ws.addRow([f.key, f.label_zh, f.label, UNIT_ZH[f.unit], value]);
+    row.getCell(5).numFmt = f.unit === "yuan" ? "#,##0.00" : f.unit === "ratio" ? "0.00%" : "#,##0";
+  }
+  ws.columns.forEach((c, i) => {
+    c.width = [28, 22, 40, 8, 18][i];
+  });
+  const meta = wb.addWorksheet("说明");
+  meta.addRows([
+    ["县(市、区)", s.county_name],
+    ["行政区划代码", s.county_code],
+    ["月份", s.month],
+    ["统计截至", s.as_of],
+  ]);
+  return Buffer.from(await wb.xlsx.writeBuffer());
+}
