@@ -17,6 +17,7 @@ import { authRoutes } from "./modules/auth/routes.js";
 import { registerRoutes } from "./modules/register/routes.js";
 import { ratingsRoutes } from "./modules/ratings/routes.js";
 import { oversightRoutes } from "./modules/oversight/routes.js";
+import { loanRoutes } from "./modules/loans/routes.js";
 import { trusteeshipRoutes } from "./modules/trusteeship/routes.js";
 import { portalRoutes, portalStaffRoutes } from "./modules/portal/routes.js";
 import { reportsRoutes } from "./modules/reports/routes.js";
@@ -86,6 +87,7 @@ export function createApp(deps: Deps): Express {
   api.use(registerRoutes(deps));
   api.use(ratingsRoutes(deps));
   api.use(oversightRoutes(deps));
+  api.use(loanRoutes(deps));
   api.use(reportsRoutes(deps));
   api.use(trusteeshipRoutes(deps));
   app.use("/api/v1", api);

@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import * as foundation from "./20261125000100_foundation.js";
 import * as alerts from "./20261125000200_alerts.js";
 import * as loans from "./20261125000300_loans.js";
+import * as loanLifecycle from "./20261125000500_loan_lifecycle.js";
 import * as ratings from "./20261125000400_ratings.js";
 import * as trusteeship from "./20261125000600_trusteeship.js";
 import * as portal from "./20261125000800_portal.js";
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261125000100_foundation": foundation,
   "20261125000200_alerts": alerts,
   "20261125000300_loans": loans,
+  "20261125000500_loan_lifecycle": loanLifecycle,
   "20261125000400_ratings": ratings,
   "20261125000600_trusteeship": trusteeship,
   "20261125000800_portal": portal,

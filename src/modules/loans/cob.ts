@@ -1,0 +1,249 @@
+import type { Knex } from "knex";
+import { AppError, registerErrorCodes } from "../../http/errors.js";
+import { appendAudit } from "../../lib/audit.js";
+import type { Clock } from "../../lib/clock.js";
+import type { Actor } from "../../http/auth.js";
+import { addDays } from "./model.js";
+
+/**
+ * Close of business (日终) for a business date, as set-based SQL over the whole portfolio: one
+ * statement per step, no per-loan round trips. Each step commits on its own together with its
+ * progress mark in `cob_runs.steps`, so a run killed half-way resumes at the first unmarked step;
+ * every step is also written so that running it twice for a date changes nothing (guards on
+ * `penalty_through`, `cur_period_end`, `standing_date`, the open-alert index, the snapshot key).
+ * Dates run in order: asking for a date after a gap first closes each missing date.
+ */
+
+registerErrorCodes({
+  COB_FUTURE_DATE: { status: 422, title: "Business date in the future", description: "The close of business runs for today or earlier." },
+  COB_BEFORE_FIRST: { status: 422, title: "Before the first close", description: "The date is before the first closed business date and was never run; closes go forward only." },
+});
+
+const ACTIVE = `('DISBURSED', 'EXTENDED')`;
+
+export interface CobStep {
+  name: string;
+  run(trx: Knex.Transaction, date: string): Promise<number>;
+}
+
+const affected = (r: unknown): number => {
+  const x = r as { rowCount?: number; affectedRows?: number };
+  return Number(x.rowCount ?? x.affectedRows ?? 0);
+};
+
+export const COB_STEPS: CobStep[] = [
+  {
+    // Periods that come due today become DUE; past due date + grace days they are OVERDUE.
+    name: "mark_due",
+    run: async (trx, d) =>
+      affected(
+        await trx.raw(
+          `UPDATE loan_schedule_periods
+              SET status = CASE
+                    WHEN principal_paid = principal_due AND interest_paid = interest_due AND round(penalty_accrued, 2) = penalty_paid THEN 'PAID'
+                    WHEN overdue_from <= ?::date THEN 'OVERDUE' ELSE 'DUE' END,
+                  settled_on = CASE WHEN principal_paid = principal_due AND interest_paid = interest_due AND round(penalty_accrued, 2) = penalty_paid THEN due_date ELSE settled_on END
+            WHERE status IN ('PENDING', 'DUE') AND due_date <= ?::date
+              AND status IS DISTINCT FROM (CASE
+                    WHEN principal_paid = principal_due AND interest_paid = interest_due AND round(penalty_accrued, 2) = penalty_paid THEN 'PAID'
+                    WHEN overdue_from <= ?::date THEN 'OVERDUE' ELSE 'DUE' END)`,
+          [d, d, d],
+        ),
+      ),
+  },
+  {
+    // 罚息: overdue principal and interest × contract rate × (1 + markup) / 360 for each day not yet accrued, through today.
+    name: "accrue_penalty",
+    run: async (trx, d) =>
+      affected(
+        await trx.raw(
+          `UPDATE loan_schedule_periods p
+              SET penalty_accrued = p.penalty_accrued + round(
+                    (p.principal_due - p.principal_paid + p.interest_due - p.interest_paid) * l.annual_rate * (1 + l.penalty_markup) / 360
+                    * (?::date - greatest(coalesce(p.penalty_through, p.overdue_from - 1), p.overdue_from - 1)), 10),
+                  penalty_through = ?::date
+             FROM loans l
+            WHERE l.id = p.loan_id AND l.status IN ${ACTIVE}
+              AND p.status = 'OVERDUE' AND p.overdue_from <= ?::date
+              AND (p.penalty_through IS NULL OR p.penalty_through < ?::date)`,
+          [d, d, d, d],
+        ),
+      ),
+  },
+  {
+    // The period interest accrues in moves on when the previous one has ended.
+    name: "roll_periods",
+    run: async (trx, d) =>
+      affected(
+        await trx.raw(
+          `UPDATE loans l
+              SET cur_period_start = p.accrual_start, cur_period_end = p.accrual_end, cur_period_interest = p.interest_due
+             FROM loan_schedule_periods p
+            WHERE l.status IN ${ACTIVE} AND l.cur_period_end <= ?::date
+              AND p.loan_id = l.id AND p.accrual_start <= ?::date AND p.accrual_end > ?::date`,
+          [d, d, d],
+        ),
+      ),
+  },
+  {
+    // Interest accrued in the current period through today, and the standing (reset, then the overdue ones).
+    name: "standing",
+    run: async (trx, d) => {
+      const all = await trx.raw(
+        `UPDATE loans
+            SET accrued_interest = CASE WHEN cur_period_start <= ?::date AND cur_period_end > ?::date
+                  THEN least(cur_period_interest, round(cur_period_interest * (?::date + 1 - cur_period_start) / greatest(cur_period_end - cur_period_start, 1), 2))
+                  ELSE 0 END,
+                dpd = 0, dpd_bucket = 'CURRENT', overdue_principal = 0, overdue_interest = 0, penalty_due = 0,
+                standing_date = ?::date
+          WHERE status IN ${ACTIVE}`,
+        [d, d, d, d],
+      );
+      const overdue = await trx.raw(
+        `UPDATE loans l
+            SET dpd = ?::date - o.oldest,
+                dpd_bucket = CASE WHEN ?::date - o.oldest <= 30 THEN 'DPD_1_30' WHEN ?::date - o.oldest <= 90 THEN 'DPD_31_90'
+                                  WHEN ?::date - o.oldest <= 180 THEN 'DPD_91_180' ELSE 'DPD_181_PLUS' END,
+                overdue_principal = o.op, overdue_interest = o.oi, penalty_due = o.pen
+           FROM (SELECT loan_id, min(due_date) AS oldest, sum(principal_due - principal_paid) AS op, sum(interest_due - interest_paid) AS oi,
+                        sum(greatest(round(penalty_accrued, 2) - penalty_paid, 0)) AS pen
+                   FROM loan_schedule_periods WHERE status = 'OVERDUE' GROUP BY loan_id) o
+          WHERE l.id = o.loan_id AND l.status IN ${ACTIVE}`,
+        [d, d, d, d],
+      );
+      return affected(all) + affected(overdue);
+    },
+  },
+  {
+    // One open alert per loan and bucket (INSERT … SELECT … ON CONFLICT DO NOTHING on the open-alert index); others clear.
+    name: "alerts",
+    run: async (trx, d) => {
+      const cleared = await trx.raw(
+        `UPDATE alerts a SET cleared_at = now(), updated_at = now()
+           FROM loans l
+          WHERE a.cleared_at IS NULL AND a.entity_type = 'loan' AND a.kind LIKE 'loan.overdue.%' AND a.entity_id = l.id::text
+            AND (l.status NOT IN ${ACTIVE} OR l.dpd = 0 OR a.kind <> 'loan.overdue.' || lower(l.dpd_bucket))`,
+      );
+      const raised = await trx.raw(
+        `INSERT INTO alerts (county_code, kind, severity, entity_type, entity_id, bank_id, village_code, message, details, business_date, raised_at, updated_at)
+         SELECT county_code, 'loan.overdue.' || lower(dpd_bucket),
+                CASE WHEN dpd > 90 THEN 'CRITICAL' WHEN dpd > 30 THEN 'WARNING' ELSE 'INFO' END,
+                'loan', id::text, bank_id, village_code,
+                format('贷款逾期 %s 天 / loan %s days past due: overdue principal %s, interest %s', dpd, dpd, overdue_principal, overdue_interest),
+                jsonb_build_object('dpd', dpd, 'bucket', dpd_bucket, 'overdue_principal', overdue_principal::text, 'overdue_interest', overdue_interest::text, 'penalty_due', penalty_due::text),
+                ?::date, now(), now()
+           FROM loans WHERE status IN ${ACTIVE} AND dpd > 0
+         ON CONFLICT (kind, entity_type, entity_id) WHERE cleared_at IS NULL DO NOTHING`,
+        [d],
+      );
+      return affected(cleared) + affected(raised);
+    },
+  },
+  {
+    // Portfolio figures per date, bank and county (the snapshot key makes a rerun overwrite with the same figures).
+    name: "portfolio",
+    run: async (trx, d) =>
+      affected(
+        await trx.raw(
+          `INSERT INTO loan_portfolio_daily (business_date, county_code, bank_id, active_loans, households, outstanding_principal, accrued_interest,
+                  overdue_loans, overdue_principal, overdue_interest, penalty_due, principal_dpd_1_30, principal_dpd_31_90, principal_dpd_91_180,
+                  principal_dpd_181_plus, npl_loans, npl_principal, npl_ratio)
+           SELECT ?::date, county_code, bank_id, count(*), count(DISTINCT household_id), sum(outstanding_principal), sum(accrued_interest),
+                  count(*) FILTER (WHERE dpd > 0), sum(overdue_principal), sum(overdue_interest), sum(penalty_due),
+                  coalesce(sum(outstanding_principal) FILTER (WHERE dpd_bucket = 'DPD_1_30'), 0),
+                  coalesce(sum(outstanding_principal) FILTER (WHERE dpd_bucket = 'DPD_31_90'), 0),
+                  coalesce(sum(outstanding_principal) FILTER (WHERE dpd_bucket = 'DPD_91_180'), 0),
+                  coalesce(sum(outstanding_principal) FILTER (WHERE dpd_bucket = 'DPD_181_PLUS'), 0),
+                  count(*) FILTER (WHERE dpd > 90), coalesce(sum(outstanding_principal) FILTER (WHERE dpd > 90), 0),
+                  round(coalesce(sum(outstanding_principal) FILTER (WHERE dpd > 90), 0) / nullif(sum(outstanding_principal), 0), 6)
+             FROM loans WHERE status IN ${ACTIVE}
+            GROUP BY county_code, bank_id
+           ON CONFLICT (business_date, county_code, bank_id) DO UPDATE SET
+                  active_loans = EXCLUDED.active_loans, households = EXCLUDED.households, outstanding_principal = EXCLUDED.outstanding_principal,
+                  accrued_interest = EXCLUDED.accrued_interest, overdue_loans = EXCLUDED.overdue_loans, overdue_principal = EXCLUDED.overdue_principal,
+                  overdue_interest = EXCLUDED.overdue_interest, penalty_due = EXCLUDED.penalty_due, principal_dpd_1_30 = EXCLUDED.principal_dpd_1_30,
+                  principal_dpd_31_90 = EXCLUDED.principal_dpd_31_90, principal_dpd_91_180 = EXCLUDED.principal_dpd_91_180,
+                  principal_dpd_181_plus = EXCLUDED.principal_dpd_181_plus, npl_loans = EXCLUDED.npl_loans, npl_principal = EXCLUDED.npl_principal,
+                  npl_ratio = coalesce(EXCLUDED.npl_ratio, 0), computed_at = now()`,
+          [d],
+        ),
+      ),
+  },
+];
+
+export interface CobOptions {
+  clock?: Clock;
+  requestId?: string;
+  actor?: Actor | null;
+  onProgress?: (e: { date: string; step: string; rows: number; ms: number; index: number; of: number }) => void;
+  /** Tests: stop (as a crash would) right after this step of this date has committed. */
+  crashAfter?: { date: string; step: string };
+}
+
+export class SimulatedCrash extends Error {}
+
+interface RunRow {
+  business_date: string;
+  status: string;
+  steps: Record<string, { rows: number; ms: number }> | string;
+}
+const stepsOf = (r: RunRow | undefined) => (r ? (typeof r.steps === "string" ? JSON.parse(r.steps) : r.steps) : {}) as Record<string, { rows: number; ms: number }>;
+
+const LOCK_KEY = 7_221_000_001; // pg advisory lock of the close of business
+
+/** Runs the close of business through `target`, catching up every missing date in order. */
+export async function runCloseOfBusiness(db: Knex, target: string, opts: CobOptions = {}) {
+  if (opts.clock && target > opts.clock.today()) throw new AppError("COB_FUTURE_DATE", `${target} is after today (${opts.clock.today()})`);
+  const lastDone = await db("cob_runs").where({ status: "DONE" }).max<{ d: string | null }>("business_date as d").first();
+  const running = await db("cob_runs").whereNot({ status: "DONE" }).orderBy("business_date").first<RunRow | undefined>();
+  const dates: string[] = [];
+  let from = running?.business_date ?? (lastDone?.d ? addDays(lastDone.d, 1) : target);
+  if (!running && lastDone?.d && target <= lastDone.d) {
+    const done = await db("cob_runs").where({ business_date: target }).first<RunRow | undefined>();
+    if (!done) throw new AppError("COB_BEFORE_FIRST", `${target} is before the first closed date and was never run`);
+    return { business_date: target, dates: [{ business_date: target, status: done.status, steps: stepsOf(done), skipped: true }] };
+  }
+  for (; from <= target; from = addDays(from, 1)) dates.push(from);
+  const out = [];
+  for (const date of dates) out.push(await runDate(db, date, opts));
+  return { business_date: target, dates: out };
+}
+
+async function runDate(db: Knex, date: string, opts: CobOptions) {
+  await db.raw(`INSERT INTO cob_runs (business_date, status) VALUES (?, 'RUNNING') ON CONFLICT (business_date) DO NOTHING`, [date]);
+  let index = 0;
+  for (const step of COB_STEPS) {
+    index += 1;
+    const done = await db.transaction(async (trx) => {
+      await trx.raw("SELECT pg_advisory_xact_lock(?)", [LOCK_KEY]);
+      const run = await trx("cob_runs").where({ business_date: date }).forUpdate().first<RunRow>();
+      const steps = stepsOf(run);
+      if (run.status === "DONE" || steps[step.name]) return undefined;
+      const t0 = performance.now();
+      const rows = await step.run(trx, date);
+      const ms = Math.round(performance.now() - t0);
+      await trx.raw(`UPDATE cob_runs SET steps = steps || ?::jsonb WHERE business_date = ?`, [JSON.stringify({ [step.name]: { rows, ms } }), date]);
+      return { rows, ms };
+    });
+    if (done) opts.onProgress?.({ date, step: step.name, rows: done.rows, ms: done.ms, index, of: COB_STEPS.length });
+    if (opts.crashAfter && opts.crashAfter.date === date && opts.crashAfter.step === step.name) throw new SimulatedCrash(`simulated crash after ${step.name} of ${date}`);
+  }
+  const finished = await db.transaction(async (trx) => {
+    const [row] = await trx("cob_runs")
+      .where({ business_date: date })
+      .whereNot({ status: "DONE" })
+      .update({ status: "DONE", finished_at: trx.fn.now() })
+      .returning<RunRow[]>("*");
+    if (row) {
+      await appendAudit(trx, { actor: opts.actor ?? null, requestId: opts.requestId ?? "", clock: opts.clock ?? { now: () => new Date(), today: () => date } }, {
+        action: "cob.complete",
+        entityType: "cob_run",
+        entityId: date,
+        countyCode: null,
+        after: { business_date: date, steps: stepsOf(row) },
+      });
+    }
+    return row ?? (await trx("cob_runs").where({ business_date: date }).first<RunRow>());
+  });
+  return { business_date: date, status: finished.status, steps: stepsOf(finished), skipped: false };
+}

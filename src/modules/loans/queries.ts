@@ -1,0 +1,189 @@
+import type { Knex } from "knex";
+import type { Actor } from "../../http/auth.js";
+import { D } from "../../lib/money.js";
+import type { Period, PeriodState, RepaymentMethod } from "./model.js";
+
+type Db = Knex | Knex.Transaction;
+
+export interface LoanRow {
+  id: string;
+  county_code: string;
+  village_code: string;
+  bank_id: string;
+  household_id: string;
+  borrower_member_id: string;
+  product_id: string | null;
+  status: string;
+  amount: string;
+  outstanding_principal: string;
+  annual_rate: string | null;
+  rate_basis: string | null;
+  lpr_date: string | null;
+  term_months: number;
+  repayment_method: RepaymentMethod;
+  purpose: string;
+  purpose_detail: string | null;
+  penalty_markup: string;
+  grace_days: number;
+  rating_id: string | null;
+  applied_on: string;
+  decided_on: string | null;
+  disbursed_on: string | null;
+  maturity_date: string | null;
+  original_maturity_date: string | null;
+  extended_on: string | null;
+  extension_months: number | null;
+  closed_on: string | null;
+  officer_id: string;
+  approver_id: string | null;
+  decision_note: string | null;
+  renewed_from_loan_id: string | null;
+  renewed_to_loan_id: string | null;
+  written_off_principal: string;
+  dpd: number;
+  dpd_bucket: string;
+  overdue_principal: string;
+  overdue_interest: string;
+  penalty_due: string;
+  accrued_interest: string;
+  cur_period_start: string | null;
+  cur_period_end: string | null;
+  cur_period_interest: string | null;
+  standing_date: string | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface PeriodRow {
+  loan_id: string;
+  seq: number;
+  county_code: string;
+  accrual_start: string;
+  accrual_end: string;
+  due_date: string;
+  overdue_from: string;
+  days: number;
+  opening_principal: string;
+  principal_due: string;
+  interest_due: string;
+  principal_paid: string;
+  interest_paid: string;
+  penalty_accrued: string;
+  penalty_paid: string;
+  penalty_through: string | null;
+  carried_interest: string | null;
+  carried_through: string | null;
+  status: string;
+  settled_on: string | null;
+}
+
+export interface ProductRow {
+  id: string;
+  bank_id: string;
+  county_code: string;
+  code: string;
+  version: number;
+  name: string;
+  effective_from: string;
+  max_amount: string;
+  max_term_months: number;
+  rate_rule: "LPR" | "FIXED";
+  fixed_rate: string | null;
+  rate_spread: string;
+  repayment_methods: RepaymentMethod[];
+  penalty_markup: string;
+  grace_days: number;
+  allowed_purposes: string[];
+  subsidy_ratio: string;
+  subsidy_rate_cap: string | null;
+  subsidy_term_months: number;
+  subsidy_principal_cap: string;
+  subsidy_mode: string;
+  created_at: Date;
+}
+
+/** Bounds a query on `loans` (aliased) by the actor's jurisdiction (DOMAIN §1). */
+export function loanScope(q: Knex.QueryBuilder, actor: Actor, alias = "loans"): Knex.QueryBuilder {
+  q.whereIn(`${alias}.county_code`, actor.countyCodes);
+  if (actor.role === "loan_officer" || actor.role === "bank_manager") q.andWhere(`${alias}.bank_id`, actor.bankId ?? "00000000-0000-0000-0000-000000000000");
+  else if (actor.role === "village_officer") q.andWhere(`${alias}.village_code`, actor.villageCode ?? "");
+  else if (actor.role === "operator") q.whereRaw("false");
+  return q;
+}
+
+export async function findLoan(db: Db, actor: Actor, id: string, opts: { forUpdate?: boolean } = {}): Promise<LoanRow | undefined> {
+  const q = db("loans").where("loans.id", id);
+  loanScope(q, actor);
+  if (opts.forUpdate) q.forUpdate();
+  return q.first<LoanRow | undefined>();
+}
+
+export async function lockLoan(trx: Knex.Transaction, id: string): Promise<LoanRow | undefined> {
+  return trx("loans").where({ id }).forUpdate().first<LoanRow | undefined>();
+}
+
+export async function periodsOf(db: Db, loanId: string): Promise<PeriodRow[]> {
+  return db("loan_schedule_periods").where({ loan_id: loanId }).orderBy("seq").select<PeriodRow[]>();
+}
+
+export function toState(p: PeriodRow): PeriodState {
+  return {
+    seq: p.seq,
+    accrualStart: p.accrual_start,
+    accrualEnd: p.accrual_end,
+    dueDate: p.due_date,
+    principalDue: new D(p.principal_due),
+    interestDue: new D(p.interest_due),
+    principalPaid: new D(p.principal_paid),
+    interestPaid: new D(p.interest_paid),
+    penaltyAccrued: new D(p.penalty_accrued),
+    penaltyPaid: new D(p.penalty_paid),
+    penaltyThrough: p.penalty_through,
+  };
+}
+
+export function periodRows(loan: { id: string; county_code: string; grace_days: number }, periods: Period[], overdueFrom: (due: string) => string, extra: Partial<PeriodRow> = {}) {
+  return periods.map((p, k) => ({
+    loan_id: loan.id,
+    seq: p.seq,
+    county_code: loan.county_code,
+    accrual_start: p.accrualStart,
+    accrual_end: p.accrualEnd,
+    due_date: p.dueDate,
+    overdue_from: overdueFrom(p.dueDate),
+    days: p.days,
+    opening_principal: p.openingPrincipal.toFixed(2),
+    principal_due: p.principal.toFixed(2),
+    interest_due: p.interest.toFixed(2),
+    ...(k === 0 ? extra : {}),
+  }));
+}
+
+export async function insertPeriods(trx: Knex.Transaction, rows: object[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 500) await trx("loan_schedule_periods").insert(rows.slice(i, i + 500));
+}
+
+export async function productById(db: Db, id: string): Promise<ProductRow | undefined> {
+  return db("loan_products").where({ id }).first<ProductRow | undefined>();
+}
+
+/** The LPR table in force on a date: the latest published on or before it. */
+export async function lprOn(db: Db, date: string): Promise<{ publication_date: string; lpr_1y: string; lpr_5y: string } | undefined> {
+  return db("rate_tables").where("publication_date", "<=", date).orderBy("publication_date", "desc").first();
+}
+
+/** Principal the household has asked for or owes: active loans plus applications not yet decided or disbursed. */
+export async function householdExposure(db: Db, householdId: string, excludeLoanId?: string): Promise<{ active: string; pending: string }> {
+  const row = await db("loans")
+    .where({ household_id: householdId })
+    .modify((q) => {
+      if (excludeLoanId) q.whereNot("id", excludeLoanId);
+    })
+    .select(
+      db.raw(`coalesce(sum(outstanding_principal) FILTER (WHERE status IN ('DISBURSED', 'EXTENDED')), 0)::text AS active`),
+      db.raw(`coalesce(sum(amount) FILTER (WHERE status IN ('APPLIED', 'APPROVED')), 0)::text AS pending`),
+    )
+    .first<{ active: string; pending: string }>();
+  return row;
+}

@@ -1,0 +1,182 @@
+import { Router } from "express";
+import type { Deps } from "../../deps.js";
+import { actorOf, requireRole } from "../../http/auth.js";
+import { command } from "../../http/command.js";
+import { ctxOf } from "../../http/ctx.js";
+import { doc } from "../../http/openapi.js";
+import { parse } from "../../http/validate.js";
+import { ListQuery } from "../../http/zod.js";
+import { runCloseOfBusiness } from "./cob.js";
+import {
+  CobRequest,
+  CobResult,
+  CollectionAction,
+  CollectionActionCreate,
+  Decision,
+  Disburse,
+  Extend,
+  IdParam,
+  Loan,
+  LoanApply,
+  LoanList,
+  LoanProduct,
+  LoanProductCreate,
+  LoanProductList,
+  LoanProductQuery,
+  LoanQuery,
+  RateTable,
+  RateTableCreate,
+  RateTableList,
+  RateTableQuery,
+  Renew,
+  RenewResult,
+  Repayment,
+  RepaymentCreate,
+  RepaymentList,
+  Schedule,
+  WriteOff,
+} from "./schemas.js";
+import * as svc from "./service.js";
+
+const TAG = "Loans 扶贫小额信贷";
+const READERS = "loan_officer and bank_manager (own bank, own counties), admin, regulator, finance_officer (own counties), village_officer (own village)";
+const BANK = "loan_officer, bank_manager (own bank, own counties)";
+
+doc({ method: "get", path: "/rate-tables", tag: TAG, summary: "LPR rate tables by publication date", query: RateTableQuery, response: RateTableList, roles: "any staff" });
+doc({ method: "post", path: "/rate-tables", tag: TAG, summary: "Publish an LPR rate table (贷款市场报价利率)", body: RateTableCreate, response: RateTable, status: 201, roles: "admin" });
+doc({ method: "get", path: "/loan-products", tag: TAG, summary: "Loan products (versioned per bank and county)", query: LoanProductQuery, response: LoanProductList, roles: READERS });
+doc({
+  method: "post",
+  path: "/loan-products",
+  tag: TAG,
+  summary: "Create a loan product, or the next version of a product code",
+  description: "Limits, rate rule (1-year LPR for terms ≤ 12 months, 5-year above, fixed for the contract), repayment methods, penalty markup (罚息上浮, default +50%), grace days, allowed purposes, and the interest subsidy policy (贴息).",
+  body: LoanProductCreate,
+  response: LoanProduct,
+  status: 201,
+  roles: "bank_manager (own bank), admin",
+});
+doc({ method: "get", path: "/loan-products/:id", tag: TAG, summary: "One loan product version", params: IdParam, response: LoanProduct, roles: READERS });
+doc({
+  method: "post",
+  path: "/loans",
+  tag: TAG,
+  summary: "Apply for a loan (贷款申请)",
+  description:
+    "Eligibility (DOMAIN §3): household POOR, EXITED or MONITORED; borrower 18-65 at application; an effective rating with a credit line above zero; the household's outstanding and pending loans plus this one within the line and within 50,000; purpose, amount, term and method allowed by the product. The rate is priced now on the LPR in force and fixed for the contract.",
+  body: LoanApply,
+  response: Loan,
+  status: 201,
+  roles: BANK,
+});
+doc({ method: "get", path: "/loans", tag: TAG, summary: "List loans", query: LoanQuery, response: LoanList, roles: READERS });
+doc({ method: "get", path: "/loans/:id", tag: TAG, summary: "A loan with its standing today (days past due, overdue amounts, penalty, payoff amount)", params: IdParam, response: Loan, roles: READERS });
+doc({ method: "get", path: "/loans/:id/schedule", tag: TAG, summary: "The repayment schedule: every period's due date, days, principal, interest, paid, outstanding, overdue, penalty", params: IdParam, response: Schedule, roles: READERS });
+doc({ method: "post", path: "/loans/:id/approve", tag: TAG, summary: "Approve an application (maker-checker: not the officer who took it)", params: IdParam, body: Decision, response: Loan, roles: "bank_manager (own bank)" });
+doc({ method: "post", path: "/loans/:id/reject", tag: TAG, summary: "Reject an application", params: IdParam, body: Decision, response: Loan, roles: "bank_manager (own bank)" });
+doc({ method: "post", path: "/loans/:id/cancel", tag: TAG, summary: "Cancel an application not yet disbursed", params: IdParam, body: Decision, response: Loan, roles: BANK });
+doc({ method: "post", path: "/loans/:id/disburse", tag: TAG, summary: "Disburse an approved loan (放款): builds the schedule, posts Dr 1301 / Cr 1001", params: IdParam, body: Disburse, response: Loan, roles: BANK, idempotent: "required" });
+doc({ method: "post", path: "/loans/:id/extend", tag: TAG, summary: "Extend (展期) once, ≤ 12 months, before maturity, with nothing overdue", params: IdParam, body: Extend, response: Loan, roles: "bank_manager (own bank)" });
+doc({
+  method: "post",
+  path: "/loans/:id/renew",
+  tag: TAG,
+  summary: "Renew without repaying principal (无还本续贷)",
+  description: "From 30 days before maturity through maturity, with nothing overdue: the interest to date is collected, a new linked loan takes over the principal (ledger: principal moves from the old loan to the new one), the old loan becomes RENEWED.",
+  params: IdParam,
+  body: Renew,
+  response: RenewResult,
+  status: 201,
+  roles: "bank_manager (own bank)",
+  idempotent: "required",
+});
+doc({ method: "post", path: "/loans/:id/write-off", tag: TAG, summary: "Write off a non-performing loan (核销, DPD > 90): Dr 5001 / Cr 1301", params: IdParam, body: WriteOff, response: Loan, roles: "bank_manager (own bank)", idempotent: "required" });
+doc({
+  method: "post",
+  path: "/loans/:id/repayments",
+  tag: TAG,
+  summary: "Record a repayment (还款)",
+  description: "Allocated penalty → overdue interest → overdue principal (oldest first) → interest due now → principal due now; the rest prepays principal and recomputes future interest. More than the payoff amount is refused (LOAN_OVERPAYMENT).",
+  params: IdParam,
+  body: RepaymentCreate,
+  response: Repayment,
+  status: 201,
+  roles: BANK,
+  idempotent: "required",
+});
+doc({ method: "get", path: "/loans/:id/repayments", tag: TAG, summary: "Repayments of a loan", params: IdParam, query: ListQuery, response: RepaymentList, roles: READERS });
+doc({ method: "post", path: "/loans/:id/collection-actions", tag: TAG, summary: "Record a collection action (催收)", params: IdParam, body: CollectionActionCreate, response: CollectionAction, status: 201, roles: `${BANK}, village_officer (own village)` });
+doc({
+  method: "post",
+  path: "/jobs/close-of-business",
+  tag: "Jobs",
+  summary: "Run the close of business (日终) up to a business date",
+  description: "Idempotent per date, resumable, dates in order (a gap is caught up date by date). Marks due and overdue periods, accrues penalty, rolls interest accrual, updates days past due and buckets, raises overdue alerts, rolls the portfolio snapshot. Also `npm run cob -- --date YYYY-MM-DD`.",
+  body: CobRequest,
+  response: CobResult,
+  roles: "admin",
+});
+
+export function loanRoutes(deps: Deps): Router {
+  const { db, clock } = deps;
+  const r = Router();
+  const id = (p: unknown) => parse(IdParam, p, "params").id;
+
+  r.get("/rate-tables", async (req, res) => {
+    actorOf(req);
+    res.json(await svc.listRateTables(db, parse(RateTableQuery, req.query, "query")));
+  });
+  r.post("/rate-tables", command(db, async (req, trx) => ({ status: 201, body: await svc.createRateTable(trx, ctxOf(req, clock), parse(RateTableCreate, req.body)) })));
+
+  r.get("/loan-products", async (req, res) => {
+    res.json(await svc.listProducts(db, actorOf(req), parse(LoanProductQuery, req.query, "query")));
+  });
+  r.post("/loan-products", command(db, async (req, trx) => ({ status: 201, body: await svc.createProduct(trx, ctxOf(req, clock), parse(LoanProductCreate, req.body)) })));
+  r.get("/loan-products/:id", async (req, res) => {
+    res.json(await svc.getProduct(db, actorOf(req), id(req.params)));
+  });
+
+  r.post("/loans", command(db, async (req, trx) => ({ status: 201, body: await svc.applyLoan(trx, ctxOf(req, clock), parse(LoanApply, req.body)) })));
+  r.get("/loans", async (req, res) => {
+    res.json(await svc.listLoans(db, actorOf(req), parse(LoanQuery, req.query, "query")));
+  });
+  r.get("/loans/:id", async (req, res) => {
+    res.json(await svc.getLoan(db, ctxOf(req, clock), id(req.params)));
+  });
+  r.get("/loans/:id/schedule", async (req, res) => {
+    res.json(await svc.getSchedule(db, ctxOf(req, clock), id(req.params)));
+  });
+  for (const decision of ["approve", "reject"] as const) {
+    r.post(`/loans/:id/${decision}`, command(db, async (req, trx) => ({ status: 200, body: await svc.decide(trx, ctxOf(req, clock), id(req.params), decision, parse(Decision, req.body ?? {})) })));
+  }
+  r.post("/loans/:id/cancel", command(db, async (req, trx) => ({ status: 200, body: await svc.cancel(trx, ctxOf(req, clock), id(req.params), parse(Decision, req.body ?? {})) })));
+  r.post(
+    "/loans/:id/disburse",
+    command(db, async (req, trx) => ({ status: 200, body: await svc.disburse(trx, ctxOf(req, clock), id(req.params), parse(Disburse, req.body ?? {})) }), { requireKey: true }),
+  );
+  r.post("/loans/:id/extend", command(db, async (req, trx) => ({ status: 200, body: await svc.extend(trx, ctxOf(req, clock), id(req.params), parse(Extend, req.body)) })));
+  r.post("/loans/:id/renew", command(db, async (req, trx) => ({ status: 201, body: await svc.renew(trx, ctxOf(req, clock), id(req.params), parse(Renew, req.body)) }), { requireKey: true }));
+  r.post(
+    "/loans/:id/write-off",
+    command(db, async (req, trx) => ({ status: 200, body: await svc.writeOff(trx, ctxOf(req, clock), id(req.params), parse(WriteOff, req.body)) }), { requireKey: true }),
+  );
+  r.post(
+    "/loans/:id/repayments",
+    command(db, async (req, trx) => ({ status: 201, body: await svc.repay(trx, ctxOf(req, clock), id(req.params), parse(RepaymentCreate, req.body)) }), { requireKey: true }),
+  );
+  r.get("/loans/:id/repayments", async (req, res) => {
+    res.json(await svc.listRepayments(db, ctxOf(req, clock), id(req.params), parse(ListQuery, req.query, "query")));
+  });
+  r.post(
+    "/loans/:id/collection-actions",
+    command(db, async (req, trx) => ({ status: 201, body: await svc.addCollectionAction(trx, ctxOf(req, clock), id(req.params), parse(CollectionActionCreate, req.body)) })),
+  );
+
+  r.post("/jobs/close-of-business", async (req, res) => {
+    const actor = actorOf(req);
+    requireRole(actor, "admin");
+    const { business_date } = parse(CobRequest, req.body);
+    res.json(await runCloseOfBusiness(db, business_date, { clock, requestId: req.requestId, actor }));
+  });
+  return r;
+}
