@@ -1,10 +1,11 @@
+import { addDays, format, parseISO } from "date-fns";
 import type { Knex } from "knex";
 import type { Deps } from "../../src/deps.js";
 import { appendAudit } from "../../src/lib/audit.js";
 import { makeIdNumber } from "../../src/lib/id-number.js";
 import { hashPassword } from "../../src/lib/password.js";
 import { maskBankAccount, maskPhone } from "../../src/lib/pii.js";
-import { perCapita } from "../../src/modules/register/model.js";
+import { perCapita, TRANSITIONS } from "../../src/modules/register/model.js";
 import { buildMemberRow } from "../../src/modules/register/service.js";
 import { seedDefaultScorecard } from "../../src/modules/ratings/service.js";
 
@@ -34,6 +35,8 @@ export const DEMO_BANKS = [
   { id: "0b000000-0000-4000-8000-000000000002", name: "中国农业银行琼中支行", short_name: "农行琼中支行" },
   { id: "0b000000-0000-4000-8000-000000000003", name: "中国邮政储蓄银行琼中支行", short_name: "邮储琼中支行" },
 ];
+/** The actor recorded on history the seed writes (no user: the data came from the county's records). */
+const SYSTEM_ACTOR = "00000000-0000-4000-8000-000000000000";
 export const DEMO_OPERATOR_ID = "0c000000-0000-4000-8000-000000000001";
 const FIRST_VILLAGE = "469030100201";
 
@@ -89,6 +92,10 @@ export async function seedDemoReference(db: Knex | Knex.Transaction): Promise<vo
     .onConflict("username")
     .ignore();
   await seedDefaultScorecard(db, DEMO_COUNTY.code);
+}
+
+function shiftDays(date: string, days: number): string {
+  return format(addDays(parseISO(date), days), "yyyy-MM-dd");
 }
 
 /** A small deterministic generator (mulberry32) so the same size gives the same county. */
@@ -174,11 +181,14 @@ export async function seedHouseholds(deps: Pick<Deps, "db" | "pii" | "clock">, o
       const { rows: seqs } = await trx.raw<{ rows: { n: number }[] }>("SELECT nextval('household_no_seq') AS n FROM generate_series(1, ?)", [n]);
       const households = [];
       const pending: { members: Parameters<typeof buildMemberRow>[3][]; county: string; income: string }[] = [];
+      const changes: ({ index: number; to: string; on: string } | null)[] = [];
       for (let i = 0; i < n; i++) {
         const [village] = villages[Math.floor(rand() * villages.length)];
         const r = rand();
         const status = r < 0.3 ? "POOR" : r < 0.85 ? "EXITED" : r < 0.97 ? "MONITORED" : "REMOVED";
+        const registeredOn = date(2014, 2016);
         const exitDate = status === "EXITED" ? date(2019, 2025) : null;
+        const changedOn = status === "EXITED" ? exitDate! : status === "MONITORED" ? date(2021, 2024) : status === "REMOVED" ? date(2017, 2019) : null;
         const phone = `13${Math.floor(100000000 + rand() * 899999999)}`;
         const account = `6217${String(Math.floor(rand() * 1e15)).padStart(15, "0")}`;
         const typeRoll = rand();
@@ -189,7 +199,7 @@ export async function seedHouseholds(deps: Pick<Deps, "db" | "pii" | "clock">, o
           household_no: `${village}${String(seqs[i].n).padStart(6, "0")}`,
           household_type: status === "MONITORED" ? "MONITORED" : typeRoll < 0.7 ? "GENERAL" : typeRoll < 0.92 ? "DIBAO" : "TEKUN",
           status,
-          status_since: exitDate ?? date(2015, 2018),
+          status_since: changedOn ?? registeredOn,
           exit_date: exitDate,
           main_cause: pick(CAUSES),
           secondary_causes: rand() < 0.4 ? ["LACK_OF_CAPITAL"] : [],
@@ -199,7 +209,10 @@ export async function seedHouseholds(deps: Pick<Deps, "db" | "pii" | "clock">, o
           bank_account_enc: pii.encrypt(account),
           bank_account_masked: maskBankAccount(account),
           bank_name: "海南琼中农村商业银行",
+          created_at: new Date(`${registeredOn}T09:00:00+08:00`),
+          updated_at: new Date(`${changedOn ?? registeredOn}T09:00:00+08:00`),
         });
+        changes.push(changedOn ? { index: i, to: status, on: changedOn } : null);
         const size = 1 + Math.floor(rand() * 5);
         const headMale = rand() < 0.8;
         const members: Parameters<typeof buildMemberRow>[3][] = [];
@@ -233,6 +246,27 @@ export async function seedHouseholds(deps: Pick<Deps, "db" | "pii" | "clock">, o
       const memberRows = inserted.flatMap((h, i) => pending[i].members.map((m) => buildMemberRow(pii, h.id, pending[i].county, m)));
       for (let i = 0; i < memberRows.length; i += 2000) await trx("household_members").insert(memberRows.slice(i, i + 2000));
       memberCount += memberRows.length;
+      // The status history behind every household that is no longer simply POOR.
+      const history = changes.flatMap((c) => (c ? [{ ...c, id: inserted[c.index].id }] : []));
+      if (history.length > 0) {
+        await trx("household_status_changes").insert(
+          history.map((c) => ({
+            household_id: c.id,
+            county_code: DEMO_COUNTY.code,
+            from_status: "POOR",
+            to_status: c.to,
+            effective_date: c.on,
+            reason: c.to === "EXITED" ? "两不愁三保障全面实现，人均纯收入稳定超过标准" : c.to === "MONITORED" ? "收入骤减，存在返贫风险" : "识别不准，清退",
+            approvals: JSON.stringify(
+              TRANSITIONS[`POOR->${c.to}`].map((step) => ({ step, date: c.on, by: step === "COUNTY_APPROVAL" ? DEMO_COUNTY.name : "新市村" })),
+            ),
+            notice_start: c.to === "EXITED" ? shiftDays(c.on, -20) : null,
+            notice_end: c.to === "EXITED" ? shiftDays(c.on, -13) : null,
+            actor_id: SYSTEM_ACTOR,
+            created_at: new Date(`${c.on}T09:00:00+08:00`),
+          })),
+        );
+      }
       await trx("household_incomes").insert(
         inserted.map((h, i) => ({
           household_id: h.id,
