@@ -13,11 +13,14 @@ const lines = new Map<string, { grade: string; line: string }>();
 export function grantLine(householdId: string, line = "50000.00", grade = "AAA") {
   lines.set(householdId, { grade, line });
 }
-setCreditLineProvider(async (_db, householdId) => {
-  const l = lines.get(householdId);
-  if (!l) return null;
-  return { grade: l.grade, line: l.line, used: "0.00", available: l.line, valid_until: "2099-12-31", rating_id: "0d000000-0000-4000-8000-000000000001" };
-});
+export function restoreStubLines() {
+  setCreditLineProvider(async (_db, householdId) => {
+    const l = lines.get(householdId);
+    if (!l) return null;
+    return { grade: l.grade, line: l.line, used: "0.00", available: l.line, valid_until: "2099-12-31", rating_id: "0d000000-0000-4000-8000-000000000001" };
+  });
+}
+restoreStubLines();
 
 export const key = () => randomUUID();
 

@@ -304,3 +304,30 @@ describe("loans: rules, maker-checker, jurisdiction, idempotency", () => {
     await reconciliationOk(t);
   });
 });
+
+describe("loans: eligibility from the ratings module", () => {
+  it("reads the household's effective rating and credit line", async () => {
+    const { setCreditLineProvider } = await import("../../src/modules/loans/credit.js");
+    const { restoreStubLines } = await import("./loans-helpers.js");
+    setCreditLineProvider(undefined);
+    try {
+      t.clock.set("2025-06-02");
+      const p = await product(t);
+      const h = await household(t, { line: "none" });
+      expectProblem(await apply(t, { product_id: p.id, amount: "10000.00", household: h }), 422, "LOAN_NO_EFFECTIVE_RATING");
+      const [sc] = await t.db("scorecards").insert({ county_code: "469030", version: 99, name: "测试评分卡", indicators: JSON.stringify([]) }).returning("id");
+      await t.db("ratings").insert({
+        county_code: "469030", village_code: "469030100201", household_id: h.id, bank_id: "0b000000-0000-4000-8000-00000000000a", scorecard_version_id: sc.id, scorecard_version: 99,
+        status: "EFFECTIVE", score: 75, grade: "A", credit_line: "10000.00", explanation: JSON.stringify({}), evidence: JSON.stringify({}), rated_on: "2025-05-01",
+        created_by: "0a000000-0000-4000-8000-000000000004", decided_by: "0a000000-0000-4000-8000-000000000006", decided_at: new Date(), valid_from: "2025-05-01", valid_until: "2026-04-30",
+      });
+      expectProblem(await apply(t, { product_id: p.id, amount: "10000.01", household: h }), 422, "LOAN_ABOVE_CREDIT_LINE");
+      await setupRates(t);
+      const ok = await apply(t, { product_id: p.id, amount: "10000.00", household: h });
+      expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+      expect(ok.body.rating_id).not.toBeNull();
+    } finally {
+      restoreStubLines();
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { creditLineOf } from "../ratings/service.js";
 
 /**
  * The household's credit line (评级授信), owned by the ratings module: the grade and line of the
@@ -17,12 +18,11 @@ export type CreditLineOf = (db: Knex | Knex.Transaction, householdId: string, as
 
 let provider: CreditLineOf | undefined;
 
-/** Sets where credit lines come from (the ratings module; tests may substitute). */
+/** Replaces where credit lines come from (tests); `undefined` restores the ratings module. */
 export function setCreditLineProvider(fn: CreditLineOf | undefined): void {
   provider = fn;
 }
 
 export async function creditLineFor(db: Knex | Knex.Transaction, householdId: string, asOfDate: string): Promise<CreditLine | null> {
-  if (!provider) return null;
-  return provider(db, householdId, asOfDate);
+  return (provider ?? creditLineOf)(db, householdId, asOfDate);
 }
