@@ -21,6 +21,7 @@ import { loanRoutes } from "./modules/loans/routes.js";
 import { trusteeshipRoutes } from "./modules/trusteeship/routes.js";
 import { portalRoutes, portalStaffRoutes } from "./modules/portal/routes.js";
 import { reportsRoutes } from "./modules/reports/routes.js";
+import { noticesRoutes } from "./modules/notices/routes.js";
 
 // Chart.js's browser build, served from the installed package (its exports map hides the file).
 const CHART_JS = join(dirname(createRequire(import.meta.url).resolve("chart.js")), "chart.umd.js");
@@ -89,6 +90,7 @@ export function createApp(deps: Deps): Express {
   api.use(oversightRoutes(deps));
   api.use(loanRoutes(deps));
   api.use(reportsRoutes(deps));
+  api.use(noticesRoutes(deps));
   api.use(trusteeshipRoutes(deps));
   app.use("/api/v1", api);
 
