@@ -3,3 +3,4 @@
  * computed in SQL as of the month's last day.
  */
 import "./figures.js";
+import "./credit-figures.js";
