@@ -1,9 +1,11 @@
 import supertest from "supertest";
 import { beforeAll, describe, expect, it } from "vitest";
 import { signStaffToken } from "../../src/http/auth.js";
+import { ACCOUNTS, postJournalEntry } from "../../src/lib/ledger.js";
 import { creditCodeCheckChar } from "../../src/modules/trusteeship/model.js";
 import { trusteeshipArrears } from "../../src/modules/trusteeship/service.js";
 import { createHousehold } from "../helpers/factories.js";
+import { disbursedLoan, household as borrowerHousehold, product as loanProduct, repay as repayLoan, setupRates } from "./loans-helpers.js";
 import { BANK, COUNTY, OPERATOR, VILLAGE_2 } from "../helpers/fixture.js";
 import { TEST_JWT, useTestApp } from "../helpers/harness.js";
 
@@ -50,6 +52,47 @@ async function contract(body: Record<string, unknown>, who: "admin" = "admin") {
 
 async function openAlerts(kind: string, entityId: string) {
   return t.db("alerts").where({ kind, entity_id: entityId }).whereNull("cleared_at");
+}
+
+/**
+ * A disbursed loan written straight into the loans table, with its disbursement posted to the
+ * ledger so the loans reconciliation still agrees (for rules that only read the loan's dates).
+ */
+async function historicLoan(h: { id: string; village_code: string; members: { id: string }[] }, disbursedOn: string) {
+  return t.db.transaction(async (trx) => {
+    const [loan] = await trx("loans")
+      .insert({
+        county_code: COUNTY,
+        village_code: h.village_code,
+        bank_id: BANK,
+        household_id: h.id,
+        borrower_member_id: h.members[0].id,
+        status: "DISBURSED",
+        amount: "50000.00",
+        outstanding_principal: "50000.00",
+        annual_rate: "0.0435",
+        term_months: 36,
+        repayment_method: "BULLET_QUARTERLY",
+        purpose: "BREEDING",
+        applied_on: disbursedOn,
+        disbursed_on: disbursedOn,
+        maturity_date: `${Number(disbursedOn.slice(0, 4)) + 3}${disbursedOn.slice(4)}`,
+        officer_id: "0a000000-0000-4000-8000-000000000004",
+      })
+      .returning<{ id: string }[]>("id");
+    await postJournalEntry(trx, {
+      countyCode: COUNTY,
+      entryDate: disbursedOn,
+      kind: "loan.disbursement",
+      refType: "loan",
+      refId: loan.id,
+      lines: [
+        { account: ACCOUNTS.LOAN_PRINCIPAL, debit: "50000.00", partyType: "loan", partyId: loan.id },
+        { account: ACCOUNTS.CASH, credit: "50000.00", partyType: "bank", partyId: BANK },
+      ],
+    });
+    return loan;
+  });
 }
 
 beforeAll(async () => {
@@ -146,27 +189,7 @@ describe("contracts", () => {
 
   it("refuses a linked loan disbursed after the ban, read from the loan itself", async () => {
     const h = await createHousehold(t);
-    const [loan] = await t
-      .db("loans")
-      .insert({
-        county_code: COUNTY,
-        village_code: h.village_code,
-        bank_id: BANK,
-        household_id: h.id,
-        borrower_member_id: h.members[0].id,
-        status: "DISBURSED",
-        amount: "50000.00",
-        outstanding_principal: "50000.00",
-        annual_rate: "0.0345",
-        term_months: 36,
-        repayment_method: "BULLET_QUARTERLY",
-        purpose: "BREEDING",
-        applied_on: "2023-05-01",
-        disbursed_on: "2023-05-10",
-        maturity_date: "2026-05-10",
-        officer_id: "0a000000-0000-4000-8000-000000000004",
-      })
-      .returning("id");
+    const loan = await historicLoan(h, "2023-05-10");
     const res = await t.as("admin").post(
       `${API}/trusteeships`,
       { household_id: h.id, operator_id: OPERATOR, source: "HOUSEHOLD_LOAN", principal: "50000.00", start_date: "2023-05-10", end_date: "2026-05-10", linked_loan_id: loan.id },
@@ -273,27 +296,7 @@ describe("arrears", () => {
   beforeAll(async () => {
     // An old contract over a 2020 household loan: annual 4,000 due every 1 May; 10 grace days.
     const h = await createHousehold(t);
-    const [loan] = await t
-      .db("loans")
-      .insert({
-        county_code: COUNTY,
-        village_code: h.village_code,
-        bank_id: BANK,
-        household_id: h.id,
-        borrower_member_id: h.members[0].id,
-        status: "DISBURSED",
-        amount: "50000.00",
-        outstanding_principal: "50000.00",
-        annual_rate: "0.0435",
-        term_months: 36,
-        repayment_method: "BULLET_QUARTERLY",
-        purpose: "BREEDING",
-        applied_on: "2020-04-20",
-        disbursed_on: "2020-05-01",
-        maturity_date: "2026-05-01",
-        officer_id: "0a000000-0000-4000-8000-000000000004",
-      })
-      .returning("id");
+    const loan = await historicLoan(h, "2020-05-01");
     loanId = loan.id;
     const res = await t.as("admin").post(
       `${API}/trusteeships`,
@@ -342,13 +345,6 @@ describe("arrears", () => {
     expect(await openAlerts("LOAN_TRUSTEE_ARREARS", loanId)).toHaveLength(0);
     const reco = await t.as("admin").get(`${API}/ledger/reconciliation`);
     expect(reco.body.checks.filter((x: { name: string }) => x.name.startsWith("trusteeship.")).every((x: { ok: boolean }) => x.ok)).toBe(true);
-  });
-
-  it("a linked-loan principal return is refused until the loans module repays loans for it", async () => {
-    const res = await t.as("operator").post(`${API}/trusteeships/${id}/principal-return`, { amount: "50000.00" }, key());
-    expect(res.status).toBe(422);
-    expect(res.body.code).toBe("LINKED_LOAN_REPAYMENT_UNAVAILABLE");
-    expect((await t.as("operator").get(`${API}/trusteeships/${id}`)).body.open_principal).toBe("50000.00");
   });
 });
 
@@ -424,5 +420,47 @@ describe("exposure limit", () => {
     expect(await openAlerts("OPERATOR_EXPOSURE_OVER_LIMIT", opId)).toHaveLength(0);
     expect((await t.as("operator").post(`${API}/jobs/trusteeship-arrears`, { business_date: "2025-06-02" })).status).toBe(403);
     expect((await t.as("admin").post(`${API}/jobs/trusteeship-arrears`, { business_date: "2025-13-02" })).status).toBe(400);
+  });
+});
+
+describe("principal return repaying the linked loan", () => {
+  it("repays and closes the household's 2020 loan in the same transaction; the ledger reconciles", async () => {
+    t.clock.set("2020-06-01");
+    try {
+      await setupRates(t);
+      const p = await loanProduct(t);
+      const hh = await borrowerHousehold(t);
+      const loan = await disbursedLoan(t, { product_id: p.id, household: hh, repayment_method: "BULLET_QUARTERLY", term_months: 36, amount: "50000.00" });
+      const created = await t.as("admin").post(
+        `${API}/trusteeships`,
+        { household_id: hh.id, operator_id: OPERATOR, source: "HOUSEHOLD_LOAN", principal: "50000.00", start_date: "2020-06-01", end_date: loan.maturity_date, linked_loan_id: loan.id },
+        key(),
+      );
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const id = created.body.id as string;
+
+      t.clock.set(loan.maturity_date);
+      // The operator paid its three annual returns; the household paid its loan interest.
+      expect((await t.as("operator").post(`${API}/trusteeships/${id}/payments`, { amount: "12000.00" }, key())).status).toBe(201);
+      const before = await t.as("officer").get(`${API}/loans/${loan.id}`);
+      const interest = (Number(before.body.payoff_amount) - 50000).toFixed(2);
+      expect((await repayLoan(t, loan.id, interest)).status).toBe(201);
+
+      const early = await t.as("operator").post(`${API}/trusteeships/${id}/principal-return`, { amount: "50000.00", returned_on: "2020-06-01" }, key());
+      expect(early.body.code).toBe("PRINCIPAL_RETURN_BEFORE_END");
+      const ret = await t.as("operator").post(`${API}/trusteeships/${id}/principal-return`, { amount: "50000.00", reference: "HX-LOAN-1" }, key());
+      expect(ret.status, JSON.stringify(ret.body)).toBe(201);
+      expect(ret.body.trusteeship).toMatchObject({ status: "CLOSED", open_principal: "0.00" });
+      expect(ret.body.loan_repayment).toMatchObject({ amount: "50000.00", principal: "50000.00", source: "TRUSTEE" });
+      const after = await t.as("officer").get(`${API}/loans/${loan.id}`);
+      expect(after.body).toMatchObject({ status: "REPAID", outstanding_principal: "0.00" });
+
+      const reco = await t.as("admin").get(`${API}/ledger/reconciliation`);
+      expect(reco.body.trial_balance.balanced).toBe(true);
+      expect(reco.body.checks.filter((c: { ok: boolean }) => !c.ok)).toEqual([]);
+      expect(reco.body.ok).toBe(true);
+    } finally {
+      t.clock.set("2025-06-02");
+    }
   });
 });

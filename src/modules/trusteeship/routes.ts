@@ -115,7 +115,7 @@ doc({
   tag: TAG,
   summary: "Return the whole principal at the end of the contract (repays the linked loan when there is one)",
   description:
-    "With a linked loan the principal repays it in the same transaction; until the loans module offers that repayment, such a return is refused with LINKED_LOAN_REPAYMENT_UNAVAILABLE and nothing is recorded.",
+    "With an open linked loan the principal repays it (up to what closes it) in the same transaction, through the loans module, dated today; the rest goes to the household.",
   params: IdParam,
   body: PrincipalReturnCreate,
   response: PaymentResult,

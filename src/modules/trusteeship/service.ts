@@ -10,6 +10,8 @@ import type { Ctx } from "../../lib/context.js";
 import { ACCOUNTS, postJournalEntry, registerReconciliationCheck } from "../../lib/ledger.js";
 import { D, Money, Rate } from "../../lib/money.js";
 import { maskBankAccount, type Pii } from "../../lib/pii.js";
+import { lockLoan, periodsOf } from "../loans/queries.js";
+import { applyRepayment, payoffAmount } from "../loans/service.js";
 import {
   addMonths,
   allocatePayment,
@@ -73,11 +75,6 @@ registerErrorCodes({
   TRUSTEESHIP_OVERPAYMENT: { status: 422, title: "Payment exceeds the returns owed", description: "The payment is more than every unpaid return installment of the contract together." },
   PRINCIPAL_RETURN_BEFORE_END: { status: 422, title: "Principal returned before the end date", description: "The principal is returned on or after the contract's end date." },
   PRINCIPAL_RETURN_MISMATCH: { status: 422, title: "Principal return is not the open principal", description: "The principal is returned whole: the amount must equal the open principal." },
-  LINKED_LOAN_REPAYMENT_UNAVAILABLE: {
-    status: 422,
-    title: "Linked-loan repayment not available",
-    description: "The contract's principal must repay its linked loan, and the loans module does not yet offer that repayment; nothing was recorded.",
-  },
 });
 
 export const ALERT_KINDS = {
@@ -657,21 +654,28 @@ export async function recordPayment(trx: Knex.Transaction, ctx: Ctx, id: string,
 }
 
 /**
- * Repays a contract's linked loan with the returned principal, inside the caller's transaction.
- * The loans module is to export this; until it does, a linked-loan principal return is refused
- * (LINKED_LOAN_REPAYMENT_UNAVAILABLE) rather than recorded without repaying the loan.
+ * Repays the contract's linked loan with the returned principal, inside this transaction, through
+ * the loans module (`applyRepayment`, source TRUSTEE): at most what closes the loan today; the rest,
+ * if any, is the household's. A loan no longer open (repaid by the household meanwhile, written off)
+ * takes nothing and the whole principal goes to the household. The loans module values the
+ * repayment today, so a linked-loan return is dated today.
  */
-async function repayLinkedLoan(_trx: Knex.Transaction, _ctx: Ctx, _t: TrusteeshipRow, _amount: string, _on: string): Promise<unknown> {
-  throw new AppError(
-    "LINKED_LOAN_REPAYMENT_UNAVAILABLE",
-    "This contract's principal must repay its linked loan, and loan repayment is not available to this module yet; nothing was recorded",
-  );
+async function repayLinkedLoan(trx: Knex.Transaction, ctx: Ctx, t: TrusteeshipRow, amount: string, reference: string | undefined) {
+  const loan = await lockLoan(trx, t.linked_loan_id!);
+  if (!loan || !["DISBURSED", "EXTENDED"].includes(loan.status)) return { toLoan: "0.00", repayment: undefined };
+  const payoff = payoffAmount(loan, await periodsOf(trx, loan.id), ctx.clock.today());
+  const toLoan = Money.format(D.min(Money.of(amount), payoff));
+  if (Money.of(toLoan).isZero()) return { toLoan, repayment: undefined };
+  // The contract was checked to be the caller's; the loan belongs to its household (checked at signing).
+  const repayment = await applyRepayment(trx, ctx, loan.id, { amount: toLoan, source: "TRUSTEE", reference: reference ?? `trusteeship ${t.id}` }, { skipScope: true });
+  return { toLoan, repayment };
 }
 
 /**
  * The operator returns the whole open principal, on or after the end date. Without a linked loan
  * it is received in cash for the household (1001 ← 1401); with one it repays the loan in the same
- * transaction (2201 ← 1401 here, the loan's own repayment entry in the loans module).
+ * transaction (2201 ← 1401 here for the part that repays it, the loan's own repayment entry in the
+ * loans module).
  */
 export async function returnPrincipal(trx: Knex.Transaction, ctx: Ctx, id: string, input: z.infer<typeof PrincipalReturnCreate>) {
   const t = await lockForPayment(trx, ctx, id);
@@ -686,19 +690,23 @@ export async function returnPrincipal(trx: Knex.Transaction, ctx: Ctx, id: strin
       { path: "body.amount", message: `must be ${Money.format(openPrincipal)}` },
     ]);
   }
-  const loanRepayment = t.linked_loan_id ? await repayLinkedLoan(trx, ctx, t, amount, on) : undefined;
+  if (t.linked_loan_id && on !== today) {
+    throw new AppError("VALIDATION_FAILED", "A principal return that repays a linked loan is dated today", [{ path: "body.returned_on", message: `must be ${today} (or absent)` }]);
+  }
+  const linked = t.linked_loan_id ? await repayLinkedLoan(trx, ctx, t, amount, input.reference) : { toLoan: "0.00", repayment: undefined };
+  const toHousehold = Money.of(amount).minus(linked.toLoan);
   const entryId = await postJournalEntry(trx, {
     countyCode: t.county_code,
     entryDate: on,
     kind: "trusteeship.principal_return",
     refType: "trusteeship",
     refId: id,
-    memo: t.linked_loan_id ? `entrusted principal returned to repay loan ${t.linked_loan_id}` : "entrusted principal returned",
+    memo: t.linked_loan_id ? `entrusted principal returned; ${linked.toLoan} repays loan ${t.linked_loan_id}` : "entrusted principal returned",
     actorId: ctx.actor.userId,
     lines: [
-      t.linked_loan_id
-        ? { account: ACCOUNTS.HOUSEHOLDS_PAYABLE, debit: amount, partyType: "trusteeship", partyId: id }
-        : { account: ACCOUNTS.CASH, debit: amount, partyType: "trusteeship", partyId: id },
+      // The household's claim on the principal (2201) goes to its loan; the rest comes in as cash for it.
+      { account: ACCOUNTS.HOUSEHOLDS_PAYABLE, debit: linked.toLoan, partyType: "trusteeship", partyId: id },
+      { account: ACCOUNTS.CASH, debit: Money.format(toHousehold), partyType: "trusteeship", partyId: id },
       { account: ACCOUNTS.ENTRUSTED_PRINCIPAL, credit: amount, partyType: "trusteeship", partyId: id },
     ],
   });
@@ -727,9 +735,9 @@ export async function returnPrincipal(trx: Knex.Transaction, ctx: Ctx, id: strin
     entityId: id,
     countyCode: t.county_code,
     before: { principal_returned: Money.format(t.principal_returned), status: t.status },
-    after: { principal_returned: Money.format(t.principal), returned_on: on, payment_id: payment.id, journal_entry_id: entryId, linked_loan_id: t.linked_loan_id, closed },
+    after: { principal_returned: Money.format(t.principal), returned_on: on, payment_id: payment.id, journal_entry_id: entryId, linked_loan_id: t.linked_loan_id, repaid_to_loan: linked.toLoan, closed },
   });
-  return { payment: paymentView(payment), trusteeship: await fullView(trx, ctx, id), ...(loanRepayment !== undefined ? { loan_repayment: loanRepayment } : {}) };
+  return { payment: paymentView(payment), trusteeship: await fullView(trx, ctx, id), ...(linked.repayment !== undefined ? { loan_repayment: linked.repayment } : {}) };
 }
 
 // ---------- arrears job (close of business) ----------
