@@ -10,6 +10,7 @@ import { parse } from "../../http/validate.js";
 import { z } from "../../http/zod.js";
 import { authenticateHousehold, householdOf } from "./auth.js";
 import { PartnerCreate, PartnerCreated, PinChangeRequest, PinIssueResponse, PortalMe, PortalTokenRequest, PortalTokenResponse } from "./schemas.js";
+import { portalLoans, portalReturns } from "./reads.js";
 import * as svc from "./service.js";
 
 const TAG = "Portal 农户门户";
@@ -28,6 +29,54 @@ doc({
 });
 doc({ method: "post", path: "/portal/pin", tag: TAG, summary: "The household changes its PIN (through the partner)", body: PinChangeRequest, public: true, errors: [400, 401, 429] });
 doc({ method: "get", path: "/portal/me", tag: TAG, summary: "The household's own profile (masked)", response: PortalMe, errors: [401, 404, 429] });
+const PortalLoans = z
+  .object({
+    as_of: z.string(),
+    items: z.array(
+      z.object({
+        id: z.string(),
+        bank_name: z.string(),
+        status: z.string(),
+        amount: z.string(),
+        outstanding_principal: z.string(),
+        annual_rate: z.string().nullable(),
+        term_months: z.number().int(),
+        repayment_method: z.string(),
+        purpose: z.string(),
+        applied_on: z.string(),
+        disbursed_on: z.string().nullable(),
+        maturity_date: z.string().nullable(),
+        closed_on: z.string().nullable(),
+        days_past_due: z.number().int(),
+        next_due: z.object({ due_date: z.string(), amount: z.string() }).nullable(),
+      }),
+    ),
+    next_cursor: z.null(),
+  })
+  .openapi("PortalLoans");
+const PortalReturns = z
+  .object({
+    as_of: z.string(),
+    items: z.array(
+      z.object({
+        trusteeship_id: z.string(),
+        operator_name: z.string(),
+        source: z.string(),
+        principal: z.string(),
+        annual_rate: z.string(),
+        seq: z.number().int(),
+        due_date: z.string(),
+        amount: z.string(),
+        paid: z.string(),
+        paid_off_on: z.string().nullable(),
+        status: z.enum(["PAID", "IN_ARREARS", "DUE", "NOT_DUE"]),
+      }),
+    ),
+    next_cursor: z.null(),
+  })
+  .openapi("PortalReturns");
+doc({ method: "get", path: "/portal/me/loans", tag: TAG, summary: "The household's poverty loans with the next amount due", response: PortalLoans, errors: [401, 429] });
+doc({ method: "get", path: "/portal/me/returns", tag: TAG, summary: "Guaranteed returns of the household's entrusted funds (委托经营收益)", response: PortalReturns, errors: [401, 429] });
 doc({ method: "post", path: "/partners", tag: TAG, summary: "Register a partner portal (client credentials shown once)", body: PartnerCreate, response: PartnerCreated, status: 201, roles: "admin" });
 doc({ method: "post", path: "/households/:id/portal-pin", tag: TAG, summary: "Issue (or reset) a household's portal PIN; shown once", params: IdParam, response: PinIssueResponse, status: 201, roles: "village_officer (own village), admin" });
 
@@ -70,6 +119,12 @@ export function portalRoutes(deps: Deps): Router {
   });
   me.get("/", async (req, res) => {
     res.json(await svc.portalMe(deps.db, householdOf(req)));
+  });
+  me.get("/loans", async (req, res) => {
+    res.json(await portalLoans(deps.db, householdOf(req), deps.clock.today()));
+  });
+  me.get("/returns", async (req, res) => {
+    res.json(await portalReturns(deps.db, householdOf(req), deps.clock.today()));
   });
   r.use("/portal/me", me);
   return r;

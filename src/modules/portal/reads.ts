@@ -1,0 +1,91 @@
+import type { Knex } from "knex";
+import { notFound } from "../../http/errors.js";
+import { D, Money } from "../../lib/money.js";
+import { installmentStatus } from "../trusteeship/model.js";
+import type { HouseholdPrincipal } from "./auth.js";
+
+type Db = Knex | Knex.Transaction;
+
+/**
+ * What a household reads about its own money through a partner portal. Every query is bounded by
+ * the household of the token (and its county); another household's record is a 404.
+ */
+
+/** The household's poverty loans with what falls due next. */
+export async function portalLoans(db: Db, h: HouseholdPrincipal, today: string) {
+  const loans = await db("loans as l")
+    .join("banks as b", "b.id", "l.bank_id")
+    .where({ "l.household_id": h.householdId, "l.county_code": h.countyCode })
+    .whereNotIn("l.status", ["REJECTED", "CANCELLED"])
+    .orderBy([{ column: "l.applied_on", order: "desc" }, { column: "l.id" }])
+    .select("l.id", "l.status", "l.amount", "l.outstanding_principal", "l.annual_rate", "l.term_months", "l.repayment_method", "l.purpose", "l.applied_on", "l.disbursed_on", "l.maturity_date", "l.closed_on", "l.dpd", "b.short_name as bank_name");
+  const ids = loans.map((l) => l.id as string);
+  const next = ids.length
+    ? await db("loan_schedule_periods as p")
+        .whereIn("p.loan_id", ids)
+        .whereRaw("(p.principal_due + p.interest_due) > (p.principal_paid + p.interest_paid)")
+        .whereNot("p.status", "CLOSED")
+        .distinctOn("p.loan_id")
+        .orderBy([{ column: "p.loan_id" }, { column: "p.due_date" }])
+        .select("p.loan_id", "p.due_date", db.raw("(p.principal_due + p.interest_due - p.principal_paid - p.interest_paid)::text AS amount"))
+    : [];
+  const nextBy = new Map(next.map((n) => [n.loan_id as string, n]));
+  return {
+    as_of: today,
+    items: loans.map((l) => {
+      const n = ["DISBURSED", "EXTENDED"].includes(l.status) ? nextBy.get(l.id) : undefined;
+      return {
+        id: l.id,
+        bank_name: l.bank_name,
+        status: l.status,
+        amount: Money.format(l.amount),
+        outstanding_principal: Money.format(l.outstanding_principal),
+        annual_rate: l.annual_rate === null ? null : new D(l.annual_rate).toString(),
+        term_months: l.term_months,
+        repayment_method: l.repayment_method,
+        purpose: l.purpose,
+        applied_on: l.applied_on,
+        disbursed_on: l.disbursed_on,
+        maturity_date: l.maturity_date,
+        closed_on: l.closed_on,
+        days_past_due: l.dpd,
+        next_due: n ? { due_date: n.due_date, amount: Money.format(n.amount) } : null,
+      };
+    }),
+    next_cursor: null,
+  };
+}
+
+/** The household's loan, or 404 when it is another household's. */
+export async function portalLoanId(db: Db, h: HouseholdPrincipal, loanId: string): Promise<string> {
+  const l = await db("loans").where({ id: loanId, household_id: h.householdId, county_code: h.countyCode }).first("id");
+  if (!l) throw notFound("loan");
+  return l.id;
+}
+
+/** Guaranteed returns of the household's entrusted funds (委托经营收益), installment by installment. */
+export async function portalReturns(db: Db, h: HouseholdPrincipal, today: string) {
+  const rows = await db("trusteeship_installments as i")
+    .join("trusteeships as c", "c.id", "i.trusteeship_id")
+    .join("operators as o", "o.id", "c.operator_id")
+    .where({ "c.household_id": h.householdId, "c.county_code": h.countyCode })
+    .orderBy([{ column: "i.due_date" }, { column: "c.id" }])
+    .select("c.id as trusteeship_id", "o.name as operator_name", "c.source", "c.principal", "c.annual_rate", "i.seq", "i.due_date", "i.amount_due", "i.amount_paid", "i.arrears_from", "i.paid_off_on");
+  return {
+    as_of: today,
+    items: rows.map((r) => ({
+      trusteeship_id: r.trusteeship_id,
+      operator_name: r.operator_name,
+      source: r.source,
+      principal: Money.format(r.principal),
+      annual_rate: new D(r.annual_rate).toString(),
+      seq: r.seq,
+      due_date: r.due_date,
+      amount: Money.format(r.amount_due),
+      paid: Money.format(r.amount_paid),
+      paid_off_on: r.paid_off_on,
+      status: installmentStatus({ seq: r.seq, dueDate: r.due_date, arrearsFrom: r.arrears_from, amountDue: r.amount_due, amountPaid: r.amount_paid }, today),
+    })),
+    next_cursor: null,
+  };
+}
