@@ -1,0 +1,119 @@
+import type { Knex } from "knex";
+import { describe, expect, it } from "vitest";
+import { type AuditActor, appendAudit, verifyAuditChain } from "../../src/lib/audit.js";
+import { USERS } from "../helpers/fixture.js";
+import { useTestApp } from "../helpers/harness.js";
+
+const t = useTestApp();
+const ctx = (): AuditActor => ({ actor: { userId: USERS.admin.userId, role: "admin" }, requestId: "req-unit", clock: t.clock });
+
+/** Writes `n` audit rows on the chain of a (made-up) county, one transaction each; returns their ids in order. */
+async function chainOf(county: string, n: number): Promise<number[]> {
+  for (let i = 1; i <= n; i++) {
+    await t.db.transaction((trx) =>
+      appendAudit(trx, ctx(), {
+        action: "test.write",
+        entityType: "thing",
+        entityId: `${county}-${i}`,
+        countyCode: county,
+        before: i > 1 ? { amount: `${i - 1}00.00` } : undefined,
+        after: { amount: `${i}00.00`, note: "惠农", at: new Date("2025-06-02T04:00:00Z") },
+      }),
+    );
+  }
+  const rows = await t.db("audit_log").where({ chain: county }).orderBy("seq").select("id", "seq");
+  expect(rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+  return rows.map((r) => Number(r.id));
+}
+
+/** Runs `fn` with the append-only trigger off, as someone with direct database access could. */
+async function tamper(fn: (db: Knex) => Promise<unknown>): Promise<void> {
+  await t.db.raw("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only");
+  try {
+    await fn(t.db);
+  } finally {
+    await t.db.raw("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only");
+  }
+}
+
+describe("audit hash chain", () => {
+  it("verifies intact chains, one per county plus the system chain, written in batches too", async () => {
+    await chainOf("100001", 3);
+    await t.db.transaction((trx) =>
+      appendAudit(trx, ctx(), [
+        { action: "batch.a", entityType: "thing", entityId: "a", countyCode: "100001" },
+        { action: "batch.b", entityType: "thing", entityId: "b", countyCode: null, after: { note: "system" } },
+        { action: "batch.c", entityType: "thing", entityId: "c", countyCode: "100001" },
+      ]),
+    );
+    const r = await verifyAuditChain(t.db, { chains: ["100001", "system"] });
+    expect(r).toEqual({ ok: true, chains: 2, checked: 6, problems: [] });
+    const heads = await t.db("audit_chain_heads").whereIn("chain", ["100001", "system"]).orderBy("chain");
+    expect(heads.map((h) => [h.chain, Number(h.last_seq)])).toEqual([["100001", 5], ["system", 1]]);
+    const rows = await t.db("audit_log").where({ chain: "100001" }).orderBy("seq");
+    for (let i = 1; i < rows.length; i++) expect(rows[i].prev_hash).toBe(rows[i - 1].hash);
+    expect(rows[0].prev_hash).toBe("0".repeat(64));
+  });
+
+  it("refuses UPDATE and DELETE on the audit log", async () => {
+    const [id] = await chainOf("100002", 1);
+    await expect(t.db("audit_log").where({ id }).update({ action: "x" })).rejects.toThrow(/append-only/);
+    await expect(t.db("audit_log").where({ id }).delete()).rejects.toThrow(/append-only/);
+    expect((await verifyAuditChain(t.db, { chains: ["100002"] })).ok).toBe(true);
+  });
+
+  it("names an edited row (HASH_MISMATCH)", async () => {
+    const ids = await chainOf("100003", 5);
+    await tamper((db) => db("audit_log").where({ id: ids[2] }).update({ after: JSON.stringify({ amount: "999999.00", note: "惠农", at: "2025-06-02T04:00:00.000Z" }) }));
+    const r = await verifyAuditChain(t.db, { chains: ["100003"] });
+    expect(r.ok).toBe(false);
+    expect(r.problems).toEqual([{ chain: "100003", seq: 3, id: ids[2], problem: "HASH_MISMATCH", detail: `row id ${ids[2]} was changed after it was written` }]);
+    // Other chains are unaffected.
+    expect((await verifyAuditChain(t.db, { chains: ["100001"] })).ok).toBe(true);
+  });
+
+  it("finds an edit of the actor or the time as well as of the content", async () => {
+    const ids = await chainOf("100004", 3);
+    await tamper(async (db) => {
+      await db("audit_log").where({ id: ids[0] }).update({ actor_id: USERS.regulator.userId });
+      await db("audit_log").where({ id: ids[1] }).update({ occurred_at: new Date("2025-06-01T04:00:00Z") });
+    });
+    const r = await verifyAuditChain(t.db, { chains: ["100004"] });
+    expect(r.problems.map((p) => [p.id, p.problem])).toEqual([
+      [ids[0], "HASH_MISMATCH"],
+      [ids[1], "HASH_MISMATCH"],
+    ]);
+  });
+
+  it("finds a deleted middle row (MISSING_ROWS and BROKEN_LINK)", async () => {
+    const ids = await chainOf("100005", 5);
+    await tamper((db) => db("audit_log").where({ id: ids[2] }).delete());
+    const r = await verifyAuditChain(t.db, { chains: ["100005"] });
+    expect(r.ok).toBe(false);
+    expect(r.checked).toBe(4);
+    expect(r.problems.map((p) => ({ seq: p.seq, id: p.id, problem: p.problem }))).toEqual([
+      { seq: 3, id: null, problem: "MISSING_ROWS" },
+      { seq: 4, id: ids[3], problem: "BROKEN_LINK" },
+    ]);
+    expect(r.problems[0].detail).toBe(`rows 3..3 are missing before row id ${ids[3]}`);
+  });
+
+  it("finds a deleted last row (HEAD_MISMATCH)", async () => {
+    const ids = await chainOf("100006", 4);
+    await tamper((db) => db("audit_log").where({ id: ids[3] }).delete());
+    const r = await verifyAuditChain(t.db, { chains: ["100006"] });
+    expect(r.ok).toBe(false);
+    expect(r.problems).toEqual([expect.objectContaining({ chain: "100006", seq: 4, id: null, problem: "HEAD_MISMATCH" })]);
+  });
+
+  it("finds a whole chain deleted, and verifies in small batches alike", async () => {
+    const ids = await chainOf("100007", 7);
+    expect(await verifyAuditChain(t.db, { chains: ["100007"], batch: 2 })).toMatchObject({ ok: true, checked: 7 });
+    await tamper((db) => db("audit_log").where({ id: ids[4] }).update({ entity_id: "someone-else" }));
+    const batched = await verifyAuditChain(t.db, { chains: ["100007"], batch: 2 });
+    expect(batched.problems).toEqual([expect.objectContaining({ id: ids[4], problem: "HASH_MISMATCH" })]);
+    await tamper((db) => db("audit_log").where({ chain: "100007" }).delete());
+    const gone = await verifyAuditChain(t.db, { chains: ["100007"] });
+    expect(gone.problems).toEqual([expect.objectContaining({ problem: "HEAD_MISMATCH", seq: 7 })]);
+  });
+});

@@ -1,0 +1,179 @@
+import { describe, expect, it } from "vitest";
+import { AppError, fromPostgres } from "../../src/http/errors.js";
+import { ACCOUNTS, accountBalance, balanceLines, type JournalEntryInput, postJournalEntry, reverseJournalEntry } from "../../src/lib/ledger.js";
+import { COUNTY } from "../helpers/fixture.js";
+import { useTestApp } from "../helpers/harness.js";
+
+const t = useTestApp();
+const LOAN = "7a000000-0000-4000-8000-000000000001";
+
+const disbursement = (amount: string, over: Partial<JournalEntryInput> = {}): JournalEntryInput => ({
+  countyCode: COUNTY,
+  entryDate: "2025-06-02",
+  kind: "loan.disbursement",
+  refType: "loan",
+  refId: LOAN,
+  lines: [
+    { account: ACCOUNTS.LOAN_PRINCIPAL, debit: amount, partyType: "loan", partyId: LOAN },
+    { account: ACCOUNTS.CASH, credit: amount },
+  ],
+  ...over,
+});
+
+async function entryCount(): Promise<{ entries: number; lines: number }> {
+  const e = await t.db("journal_entries").count<{ n: string }[]>("* as n");
+  const l = await t.db("journal_lines").count<{ n: string }[]>("* as n");
+  return { entries: Number(e[0].n), lines: Number(l[0].n) };
+}
+
+async function sqlError(p: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    return { code: String((err as { code?: unknown }).code), message: String((err as { message?: unknown }).message) };
+  }
+  throw new Error("expected the statement to fail");
+}
+
+describe("balanceLines (in code)", () => {
+  it("refuses an unbalanced entry, a negative amount, fractions of a fen and a two-sided line", () => {
+    const code = (lines: Parameters<typeof balanceLines>[0]) => {
+      try {
+        balanceLines(lines);
+        return "ok";
+      } catch (e) {
+        return e instanceof AppError ? `${e.code}: ${e.detail}` : String(e);
+      }
+    };
+    expect(code([{ account: ACCOUNTS.LOAN_PRINCIPAL, debit: "50000.00" }, { account: ACCOUNTS.CASH, credit: "49999.99" }])).toBe("UNBALANCED_ENTRY: debits 50000.00 ≠ credits 49999.99");
+    expect(code([{ account: ACCOUNTS.LOAN_PRINCIPAL, debit: "-1.00" }, { account: ACCOUNTS.CASH, credit: "-1.00" }])).toMatch(/^UNBALANCED_ENTRY: line on 1301 is not a non-negative amount in fen/);
+    expect(code([{ account: ACCOUNTS.LOAN_PRINCIPAL, debit: "0.001" }, { account: ACCOUNTS.CASH, credit: "0.001" }])).toMatch(/^UNBALANCED_ENTRY/);
+    expect(code([{ account: ACCOUNTS.LOAN_PRINCIPAL, debit: "1.00", credit: "1.00" }])).toBe("UNBALANCED_ENTRY: line on 1301 has both a debit and a credit");
+    const ok = balanceLines([
+      { account: ACCOUNTS.CASH, debit: "1484.00" },
+      { account: ACCOUNTS.LOAN_PRINCIPAL, credit: "1302.75" },
+      { account: ACCOUNTS.INTEREST_RECEIVABLE, credit: "181.25" },
+      { account: ACCOUNTS.PENALTY_RECEIVABLE, credit: "0" },
+    ]);
+    expect(ok.total.toFixed(2)).toBe("1484.00");
+    expect(ok.lines).toHaveLength(3); // the zero line carries nothing
+  });
+});
+
+describe("postJournalEntry", () => {
+  it("posts a balanced entry whose lines move the sub-ledger balance", async () => {
+    const id = await t.db.transaction((trx) => postJournalEntry(trx, disbursement("50000.00")));
+    expect(id).toEqual(expect.any(String));
+    const entry = await t.db("journal_entries").where({ id }).first();
+    expect(entry).toMatchObject({ county_code: COUNTY, entry_date: "2025-06-02", kind: "loan.disbursement", total: "50000.00", ref_id: LOAN });
+    const lines = await t.db("journal_lines").where({ entry_id: id }).orderBy("id");
+    expect(lines.map((l) => [l.account_code, l.debit, l.credit, l.party_id])).toEqual([
+      ["1301", "50000.00", "0.00", LOAN],
+      ["1001", "0.00", "50000.00", null],
+    ]);
+    expect((await accountBalance(t.db, ACCOUNTS.LOAN_PRINCIPAL, LOAN)).toFixed(2)).toBe("50000.00");
+  });
+
+  it("refuses an unbalanced entry in code and writes nothing", async () => {
+    const before = await entryCount();
+    const unbalanced = disbursement("50000.00", {
+      lines: [
+        { account: ACCOUNTS.LOAN_PRINCIPAL, debit: "50000.00" },
+        { account: ACCOUNTS.CASH, credit: "5000.00" },
+      ],
+    });
+    await expect(t.db.transaction((trx) => postJournalEntry(trx, unbalanced))).rejects.toMatchObject({ code: "UNBALANCED_ENTRY", status: 422 });
+    expect(await entryCount()).toEqual(before);
+  });
+
+  it("posts nothing when every line is zero", async () => {
+    const before = await entryCount();
+    expect(await t.db.transaction((trx) => postJournalEntry(trx, disbursement("0.00")))).toBeNull();
+    expect(await entryCount()).toEqual(before);
+  });
+
+  it("reverses an entry with its mirror image, once", async () => {
+    const other = "7a000000-0000-4000-8000-000000000002";
+    const id = await t.db.transaction((trx) =>
+      postJournalEntry(trx, {
+        ...disbursement("30000.00"),
+        refId: other,
+        lines: [
+          { account: ACCOUNTS.LOAN_PRINCIPAL, debit: "30000.00", partyType: "loan", partyId: other },
+          { account: ACCOUNTS.CASH, credit: "30000.00" },
+        ],
+      }),
+    );
+    const cashBefore = await accountBalance(t.db, ACCOUNTS.CASH);
+    const rev = await t.db.transaction((trx) => reverseJournalEntry(trx, id!, { entryDate: "2025-06-03", memo: "录入错误冲正" }));
+    const entry = await t.db("journal_entries").where({ id: rev }).first();
+    expect(entry).toMatchObject({ kind: "loan.disbursement.reversal", reverses_entry_id: id, total: "30000.00", entry_date: "2025-06-03", memo: "录入错误冲正" });
+    const lines = await t.db("journal_lines").where({ entry_id: rev }).orderBy("id");
+    expect(lines.map((l) => [l.account_code, l.debit, l.credit, l.party_id])).toEqual([
+      ["1301", "0.00", "30000.00", other],
+      ["1001", "30000.00", "0.00", null],
+    ]);
+    expect((await accountBalance(t.db, ACCOUNTS.LOAN_PRINCIPAL, other)).toFixed(2)).toBe("0.00");
+    expect((await accountBalance(t.db, ACCOUNTS.CASH)).minus(cashBefore).toFixed(2)).toBe("30000.00");
+    // The original stays; a second reversal is refused (one reversal per entry).
+    expect(await t.db("journal_entries").where({ id }).first()).toBeDefined();
+    const again = await sqlError(t.db.transaction((trx) => reverseJournalEntry(trx, id!, { entryDate: "2025-06-04" })));
+    expect(again.code).toBe("23505");
+  });
+});
+
+describe("the database guards the journal too", () => {
+  async function header(total: string): Promise<string> {
+    const [e] = await t.db("journal_entries").insert({ county_code: COUNTY, entry_date: "2025-06-02", kind: "test.direct", total }).returning<{ id: string }[]>("id");
+    return e.id;
+  }
+
+  it("refuses unbalanced lines inserted directly (statement trigger)", async () => {
+    const id = await header("100.00");
+    const err = await sqlError(
+      t.db("journal_lines").insert([
+        { entry_id: id, account_code: "1001", county_code: COUNTY, debit: "100.00", credit: "0" },
+        { entry_id: id, account_code: "4001", county_code: COUNTY, debit: "0", credit: "90.00" },
+      ]),
+    );
+    expect(err.code).toBe("23514");
+    expect(err.message).toContain("does not balance");
+    expect(fromPostgres(err)).toMatchObject({ code: "UNBALANCED_ENTRY", status: 422 });
+    expect(await t.db("journal_lines").where({ entry_id: id })).toEqual([]);
+  });
+
+  it("refuses balanced lines that do not add up to the entry's total", async () => {
+    const id = await header("100.00");
+    const err = await sqlError(
+      t.db("journal_lines").insert([
+        { entry_id: id, account_code: "1001", county_code: COUNTY, debit: "80.00", credit: "0" },
+        { entry_id: id, account_code: "4001", county_code: COUNTY, debit: "0", credit: "80.00" },
+      ]),
+    );
+    expect(err.code).toBe("23514");
+  });
+
+  it("refuses a line with both sides or a negative amount", async () => {
+    const id = await header("10.00");
+    const both = await sqlError(t.db("journal_lines").insert({ entry_id: id, account_code: "1001", county_code: COUNTY, debit: "10.00", credit: "10.00" }));
+    expect(both.code).toBe("23514");
+    const negative = await sqlError(t.db("journal_lines").insert({ entry_id: id, account_code: "1001", county_code: COUNTY, debit: "-10.00", credit: "0" }));
+    expect(negative.code).toBe("23514");
+  });
+
+  it("refuses UPDATE and DELETE of journal lines and entries", async () => {
+    const id = await t.db.transaction((trx) => postJournalEntry(trx, disbursement("1000.00", { refId: "x" })));
+    const line = await t.db("journal_lines").where({ entry_id: id }).first();
+    for (const attempt of [
+      t.db("journal_lines").where({ id: line.id }).update({ debit: "1.00" }),
+      t.db("journal_lines").where({ id: line.id }).delete(),
+      t.db("journal_entries").where({ id }).update({ memo: "edited" }),
+      t.db("journal_entries").where({ id }).delete(),
+    ]) {
+      const err = await sqlError(attempt);
+      expect(err.code).toBe("42501");
+      expect(err.message).toMatch(/append-only/);
+    }
+    expect((await t.db("journal_lines").where({ id: line.id }).first()).debit).toBe(line.debit);
+  });
+});
