@@ -22,6 +22,8 @@ import { trusteeshipRoutes } from "./modules/trusteeship/routes.js";
 import { portalRoutes, portalStaffRoutes } from "./modules/portal/routes.js";
 import { reportsRoutes } from "./modules/reports/routes.js";
 import { noticesRoutes } from "./modules/notices/routes.js";
+import { assetRoutes } from "./modules/assets/routes.js";
+import { distributionRoutes } from "./modules/distributions/routes.js";
 
 // Chart.js's browser build, served from the installed package (its exports map hides the file).
 const CHART_JS = join(dirname(createRequire(import.meta.url).resolve("chart.js")), "chart.umd.js");
@@ -92,6 +94,8 @@ export function createApp(deps: Deps): Express {
   api.use(reportsRoutes(deps));
   api.use(noticesRoutes(deps));
   api.use(trusteeshipRoutes(deps));
+  api.use(assetRoutes(deps));
+  api.use(distributionRoutes(deps));
   app.use("/api/v1", api);
 
   app.use(notFoundHandler);

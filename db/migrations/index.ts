@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import * as foundation from "./20261125000100_foundation.js";
 import * as alerts from "./20261125000200_alerts.js";
+import * as assets from "./20261125000700_assets.js";
 import * as loans from "./20261125000300_loans.js";
 import * as loanLifecycle from "./20261125000500_loan_lifecycle.js";
 import * as ratings from "./20261125000400_ratings.js";
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261125000500_loan_lifecycle": loanLifecycle,
   "20261125000400_ratings": ratings,
   "20261125000600_trusteeship": trusteeship,
+  "20261125000700_assets": assets,
   "20261125000800_portal": portal,
 };
 

@@ -1,0 +1,89 @@
+import { type Dec, D, Money } from "../../lib/money.js";
+import type { Period } from "../distributions/model.js";
+
+/** Pure rules of poverty-alleviation assets (扶贫资产) and their return reports (收益申报). */
+
+export const ASSET_TYPES = ["PHOTOVOLTAIC", "WORKSHOP", "GREENHOUSE", "LIVESTOCK", "COLD_STORAGE", "SHARES", "OTHER"] as const;
+export const ASSET_STATUSES = ["IN_OPERATION", "IDLE", "DAMAGED", "DISPOSED"] as const;
+export type AssetStatus = (typeof ASSET_STATUSES)[number];
+export const MANAGEMENT_FORMS = ["LEASE", "CONTRACTING", "SHAREHOLDING"] as const;
+export const RETURN_TERMS = ["FIXED_RENT", "NET_INCOME_SHARE"] as const;
+export type ReturnTerms = (typeof RETURN_TERMS)[number];
+export const INCOME_SCHEMES = ["VILLAGES", "HOUSEHOLDS"] as const;
+export const FUNDING_SOURCES = [
+  "CENTRAL_FUND", // 中央财政专项扶贫资金
+  "PROVINCIAL_FUND", // 省级财政
+  "COUNTY_FUND", // 县级财政
+  "INTEGRATED_AGRICULTURE_FUND", // 统筹整合涉农资金
+  "EAST_WEST_COOPERATION", // 东西部协作
+  "PAIRED_ASSISTANCE", // 定点帮扶
+  "SOCIAL_DONATION", // 社会捐赠
+  "VILLAGE_COLLECTIVE", // 村集体自筹
+  "OTHER",
+] as const;
+export const REPORT_STATUSES = ["SUBMITTED", "CONFIRMED", "DISPUTED"] as const;
+export const CHANGE_KINDS = ["CREATED", "STATUS", "OWNERSHIP", "MANAGEMENT", "INCOME_RIGHTS", "OVERSIGHT", "DETAILS"] as const;
+export type ChangeKind = (typeof CHANGE_KINDS)[number];
+
+/** Status changes an asset may make: DISPOSED (处置) is final. */
+export function statusChangeAllowed(from: AssetStatus, to: AssetStatus): boolean {
+  return from !== "DISPOSED" && from !== to;
+}
+
+export interface ContractTerms {
+  returnTerms: ReturnTerms;
+  annualRent: string | null;
+  netIncomeShare: string | null;
+  guaranteedMinRate: string;
+  bookValue: string;
+}
+
+/**
+ * What the operator owes at least for a period under the contract: the fixed rent pro-rated to
+ * the period, or the agreed share of a positive net income but never less than the guaranteed
+ * minimum rate on the asset's book value pro-rated to the period (保底收益). Half-up to the fen.
+ */
+export function contractMinimum(c: ContractTerms, period: Pick<Period, "yearFraction">, netIncome: Dec): Dec {
+  if (c.returnTerms === "FIXED_RENT") return Money.toFen(new D(c.annualRent ?? 0).times(period.yearFraction));
+  const share = Money.toFen(D.max(netIncome, 0).times(c.netIncomeShare ?? 0));
+  const guaranteed = Money.toFen(new D(c.bookValue).times(c.guaranteedMinRate).times(period.yearFraction));
+  return D.max(share, guaranteed);
+}
+
+/** Problems with a management contract's terms (empty when they hold). */
+export function checkContract(c: ContractTerms & { contractStart: string; contractEnd: string }): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  if (c.contractEnd <= c.contractStart) problems.push({ path: "body.management.contract_end", message: "the contract ends after it starts" });
+  if (c.returnTerms === "FIXED_RENT") {
+    if (c.annualRent === null) problems.push({ path: "body.management.annual_rent", message: "a fixed-rent contract states its annual rent" });
+    if (c.netIncomeShare !== null) problems.push({ path: "body.management.net_income_share", message: "only for NET_INCOME_SHARE contracts" });
+    const floor = Money.toFen(new D(c.bookValue).times(c.guaranteedMinRate));
+    if (c.annualRent !== null && new D(c.annualRent).lt(floor)) {
+      problems.push({ path: "body.management.annual_rent", message: `the rent is below the guaranteed minimum (${Money.format(floor)} a year)` });
+    }
+  } else {
+    if (c.netIncomeShare === null) problems.push({ path: "body.management.net_income_share", message: "a net-income-share contract states its share" });
+    if (c.annualRent !== null) problems.push({ path: "body.management.annual_rent", message: "only for FIXED_RENT contracts" });
+  }
+  return problems;
+}
+
+/**
+ * The four rights are held by four different parties (四权分置): the village collective owns, an
+ * operator manages, households benefit, a department oversees. The holders are of different kinds
+ * by construction; what can still go wrong is a name that makes two of them the same party.
+ */
+export function checkRightsSeparate(holders: { villageName: string; operatorName: string; oversightBody: string }): { path: string; message: string }[] {
+  const norm = (s: string) => s.replace(/\s+/g, "");
+  const problems: { path: string; message: string }[] = [];
+  if (norm(holders.oversightBody) === norm(holders.operatorName)) {
+    problems.push({ path: "body.oversight.body", message: "the oversight body cannot be the operator that manages the asset" });
+  }
+  if (norm(holders.oversightBody) === norm(holders.villageName) || /村委|村民委员会|村集体/.test(norm(holders.oversightBody))) {
+    problems.push({ path: "body.oversight.body", message: "the oversight body cannot be the village collective that owns the asset" });
+  }
+  if (norm(holders.operatorName) === norm(holders.villageName)) {
+    problems.push({ path: "body.management.operator_id", message: "the operator cannot be the owning village collective" });
+  }
+  return problems;
+}
