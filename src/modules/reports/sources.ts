@@ -4,3 +4,4 @@
  */
 import "./figures.js";
 import "./credit-figures.js";
+import "./income-figures.js";
