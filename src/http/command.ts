@@ -102,11 +102,13 @@ export function command(
         return r;
       });
     } catch (err) {
-      if (err instanceof KeyTaken && key) {
+      if (key) {
         // A concurrent request with this key committed first: ours is rolled back; answer with theirs.
+        // Ours may have failed on its writes rather than on the key (a unique ID number or code it
+        // also inserted, a state it also changed), so look for theirs whatever the error.
         const prior = await findKey(db, owner, key);
         if (prior) return replay(req, res, prior, hash);
-        throw new AppError("IDEMPOTENCY_IN_PROGRESS", "A request with this Idempotency-Key is in progress");
+        if (err instanceof KeyTaken) throw new AppError("IDEMPOTENCY_IN_PROGRESS", "A request with this Idempotency-Key is in progress");
       }
       throw err;
     }

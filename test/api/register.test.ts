@@ -4,7 +4,7 @@ import { makeIdNumber } from "../../src/lib/id-number.js";
 import { createHousehold, exitApprovals, householdBody, idNumber } from "../helpers/factories.js";
 import { expectProblem, idNumberEndingInX, registerCounts } from "../helpers/expect.js";
 import { COUNTY, OTHER_COUNTY, USERS, VILLAGE, VILLAGE_2 } from "../helpers/fixture.js";
-import { TEST_PII, useTestApp } from "../helpers/harness.js";
+import { onPostgres, TEST_PII, useTestApp } from "../helpers/harness.js";
 
 const t = useTestApp();
 const API = "/api/v1";
@@ -207,6 +207,7 @@ describe("POST /households", () => {
     expectProblem(await t.as("village").post(`${API}/households`, { ...good, surprise: 1 }), 400, "VALIDATION_FAILED", "body.surprise");
     expectProblem(await t.as("village").post(`${API}/households`, { ...good, status_since: "2025-02-30" }), 400, "VALIDATION_FAILED", "body.status_since");
     expectProblem(await t.as("village").post(`${API}/households`, { ...good, status_since: "0000-01-01" }), 400, "VALIDATION_FAILED", "body.status_since");
+    expectProblem(await t.as("village").post(`${API}/households`, { ...good, status_since: "2025-06-03" }), 400, "VALIDATION_FAILED", "body.status_since");
     expectProblem(await t.as("village").post(`${API}/households`, { ...good, secondary_causes: ["LACK_OF_CAPITAL"] }), 400, "VALIDATION_FAILED", "body.secondary_causes");
     const twoHeads = { ...good, members: good.members.map((m) => ({ ...m, relation: "HEAD" })) };
     expectProblem(await t.as("village").post(`${API}/households`, twoHeads), 400, "VALIDATION_FAILED", "body.members");
@@ -267,6 +268,29 @@ describe("POST /households", () => {
     const admin = await t.as("admin").post(`${API}/households`, householdBody(), key);
     expect(admin.status).toBe(201);
     expect(admin.headers["idempotent-replayed"]).toBeUndefined();
+  });
+});
+
+describe("concurrent retries", () => {
+  // PGlite has a single connection, so requests never overlap there: this runs on PostgreSQL only.
+  it.skipIf(!onPostgres)("answer racing retries of one registration with one household", async () => {
+    const key = randomUUID();
+    const body = householdBody();
+    const before = (await registerCounts(t.db)).households;
+    const answers = await Promise.all([1, 2, 3, 4].map(() => t.as("village").post(`${API}/households`, body, key)));
+    expect(answers.map((r) => r.status)).toEqual([201, 201, 201, 201]);
+    expect(new Set(answers.map((r) => r.body.id)).size).toBe(1);
+    expect(answers.filter((r) => r.headers["idempotent-replayed"] !== "true")).toHaveLength(1);
+    expect((await registerCounts(t.db)).households).toBe(before + 1);
+  });
+
+  it.skipIf(!onPostgres)("answer racing retries of one exit with one status change", async () => {
+    const h = await oldHousehold();
+    const key = randomUUID();
+    const answers = await Promise.all([1, 2, 3].map(() => t.as("village").post(`${API}/households/${h.id}/status-changes`, exitApprovals(), key)));
+    expect(answers.map((r) => r.status)).toEqual([201, 201, 201]);
+    expect(new Set(answers.map((r) => r.body.id)).size).toBe(1);
+    expect(await t.db("household_status_changes").where({ household_id: h.id })).toHaveLength(1);
   });
 });
 

@@ -190,6 +190,10 @@ export async function createHousehold(trx: Knex.Transaction, ctx: Ctx, pii: Pii,
     throw new AppError("VALIDATION_FAILED", "A secondary cause repeats the main cause", [{ path: "body.secondary_causes", message: "must differ from main_cause" }]);
   }
   const today = ctx.clock.today();
+  // A status that has not begun yet could never change: every change must fall between it and today.
+  if (input.status_since && input.status_since > today) {
+    throw new AppError("VALIDATION_FAILED", "The status cannot begin after today", [{ path: "body.status_since", message: `must not be after today (${today})` }]);
+  }
   const [h] = await trx("households")
     .insert({
       county_code: county,
