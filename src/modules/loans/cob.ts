@@ -79,7 +79,7 @@ export const COB_STEPS: CobStep[] = [
           `UPDATE loans l
               SET cur_period_start = p.accrual_start, cur_period_end = p.accrual_end, cur_period_interest = p.interest_due
              FROM loan_schedule_periods p
-            WHERE l.status IN ${ACTIVE} AND l.cur_period_end <= ?::date
+            WHERE l.status IN ${ACTIVE} AND (l.cur_period_end IS NULL OR l.cur_period_end <= ?::date)
               AND p.loan_id = l.id AND p.accrual_start <= ?::date AND p.accrual_end > ?::date`,
           [d, d, d],
         ),
