@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import { type Actor, requireRole } from "../../http/auth.js";
+import { Money } from "../../lib/money.js";
 import { maskName } from "../../lib/pii.js";
 
 type Db = Knex | Knex.Transaction;
@@ -75,6 +76,52 @@ registerNoticeProvider("exits", async (db, q) => {
       byKey.set(key, n);
     }
     n.entries.push({ name: maskName(r.name), id_number: r.id_number_masked, household_no: r.household_no, detail: r.reason });
+  }
+  return [...byKey.values()];
+});
+
+/** Dividend shares (收益分配公示): every distribution noticed in the range, one notice per village. */
+registerNoticeProvider("distributions", async (db, q) => {
+  const rows = await db("distribution_shares as s")
+    .join("distributions as d", "d.id", "s.distribution_id")
+    .join("households as h", "h.id", "s.household_id")
+    .join("divisions as v", "v.code", "s.village_code")
+    .leftJoin("household_members as head", function () {
+      this.on("head.household_id", "s.household_id").andOnVal("head.relation", "HEAD");
+    })
+    .whereIn("d.county_code", q.countyCodes)
+    .whereNotNull("d.notice_date")
+    .whereNot("d.status", "DRAFT")
+    .whereBetween("d.notice_date", [q.from, q.to])
+    .modify((b) => {
+      if (q.villageCodes) b.whereIn("s.village_code", q.villageCodes);
+    })
+    .orderBy([{ column: "d.notice_date" }, { column: "d.id" }, { column: "s.village_code" }, { column: "h.household_no" }])
+    .select("d.id as distribution_id", "d.period", "d.notice_date", "d.payable_from", "s.village_code", "v.name as village_name", "h.household_no", "head.name", "head.id_number_masked", "s.weight", "s.members", "s.amount");
+  const byKey = new Map<string, Notice>();
+  for (const r of rows) {
+    const key = `${r.distribution_id}|${r.village_code}`;
+    let n = byKey.get(key);
+    if (!n) {
+      n = {
+        kind: "distributions",
+        ref: key,
+        title: `${r.village_name} 扶贫资产收益分配公示（${r.period}）`,
+        village_code: r.village_code,
+        village_name: r.village_name,
+        period_start: r.notice_date,
+        period_end: r.payable_from,
+        entries: [],
+      };
+      byKey.set(key, n);
+    }
+    n.entries.push({
+      name: maskName(r.name ?? ""),
+      id_number: r.id_number_masked ?? "",
+      household_no: r.household_no,
+      detail: `${r.members}人，权重 ${Number(r.weight)}`,
+      amount: Money.format(r.amount),
+    });
   }
   return [...byKey.values()];
 });

@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import { notFound } from "../../http/errors.js";
 import { D, Money } from "../../lib/money.js";
+import { dividendsOfHousehold } from "../distributions/service.js";
 import { installmentStatus } from "../trusteeship/model.js";
 import type { HouseholdPrincipal } from "./auth.js";
 
@@ -88,4 +89,55 @@ export async function portalReturns(db: Db, h: HouseholdPrincipal, today: string
     })),
     next_cursor: null,
   };
+}
+
+/** The household's dividends (收益分红): asset, period, weight and why, amount, status, paid date. */
+export async function portalDividends(db: Db, h: HouseholdPrincipal) {
+  const items = await dividendsOfHousehold(db, h.householdId);
+  return { items, next_cursor: null };
+}
+
+export interface IncomeKind {
+  kind: string;
+  label_zh: string;
+  /** Amount the household received in the year, as a decimal string. */
+  amount(db: Db, householdId: string, from: string, to: string): Promise<string>;
+}
+
+/** The platform's income kinds that reach a household; modules add theirs. */
+export const INCOME_KINDS: IncomeKind[] = [
+  {
+    kind: "DIVIDENDS",
+    label_zh: "资产收益分红",
+    async amount(db, householdId, from, to) {
+      const r = await db("distribution_shares as s")
+        .join("distributions as d", "d.id", "s.distribution_id")
+        .where({ "s.household_id": householdId, "s.payment_status": "PAID" })
+        .whereNot("d.status", "REVERSED")
+        .whereBetween("s.paid_on", [from, to])
+        .first(db.raw("coalesce(sum(s.amount), 0)::text AS v"));
+      return r.v;
+    },
+  },
+  {
+    kind: "TRUSTEE_RETURNS",
+    label_zh: "委托经营收益",
+    async amount(db, householdId, from, to) {
+      const r = await db("trusteeship_payments as p")
+        .join("trusteeships as c", "c.id", "p.trusteeship_id")
+        .where({ "c.household_id": householdId, "p.kind": "RETURN" })
+        .whereBetween("p.paid_on", [from, to])
+        .first(db.raw("coalesce(sum(p.amount), 0)::text AS v"));
+      return r.v;
+    },
+  },
+];
+
+/** This year's income from the platform by kind (`year` defaults to the current one). */
+export async function portalSummary(db: Db, h: HouseholdPrincipal, year: number) {
+  const from = `${year}-01-01`;
+  const to = `${year}-12-31`;
+  const items = [];
+  for (const k of INCOME_KINDS) items.push({ kind: k.kind, label_zh: k.label_zh, amount: Money.format(await k.amount(db, h.householdId, from, to)) });
+  return { year, items, total: Money.format(Money.sum(items.map((i) => i.amount))) };
 }

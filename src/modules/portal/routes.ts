@@ -10,7 +10,7 @@ import { parse } from "../../http/validate.js";
 import { z } from "../../http/zod.js";
 import { authenticateHousehold, householdOf } from "./auth.js";
 import { PartnerCreate, PartnerCreated, PinChangeRequest, PinIssueResponse, PortalMe, PortalTokenRequest, PortalTokenResponse } from "./schemas.js";
-import { portalLoans, portalReturns } from "./reads.js";
+import { portalDividends, portalLoans, portalReturns, portalSummary } from "./reads.js";
 import * as svc from "./service.js";
 
 const TAG = "Portal 农户门户";
@@ -75,6 +75,38 @@ const PortalReturns = z
     next_cursor: z.null(),
   })
   .openapi("PortalReturns");
+const SummaryQuery = z.object({ year: z.coerce.number().int().min(2000).max(2100).optional() });
+const PortalSummary = z
+  .object({ year: z.number().int(), items: z.array(z.object({ kind: z.string(), label_zh: z.string(), amount: z.string() })), total: z.string() })
+  .openapi("PortalSummary");
+const PortalDividends = z
+  .object({
+    items: z.array(
+      z.object({
+        distribution_id: z.string(),
+        scope: z.string(),
+        assets: z.array(z.unknown()),
+        village_code: z.string(),
+        period: z.string(),
+        reference_date: z.string(),
+        weight: z.string(),
+        members: z.number().int(),
+        multiplier: z.string(),
+        eligibility: z.string(),
+        multiplier_reason: z.string().nullable(),
+        transition_ends: z.string().nullable(),
+        why: z.string(),
+        amount: z.string(),
+        capped: z.boolean(),
+        status: z.string(),
+        paid_on: z.string().nullable(),
+      }),
+    ),
+    next_cursor: z.null(),
+  })
+  .openapi("PortalDividends");
+doc({ method: "get", path: "/portal/me/dividends", tag: TAG, summary: "The household's dividends: asset, period, weight and why, amount, status, paid date", response: PortalDividends, errors: [401, 429] });
+doc({ method: "get", path: "/portal/me/summary", tag: TAG, summary: "The year's income from the platform by kind (dividends, subsidies, trustee returns)", query: SummaryQuery, response: PortalSummary, errors: [400, 401, 429] });
 doc({ method: "get", path: "/portal/me/loans", tag: TAG, summary: "The household's poverty loans with the next amount due", response: PortalLoans, errors: [401, 429] });
 doc({ method: "get", path: "/portal/me/returns", tag: TAG, summary: "Guaranteed returns of the household's entrusted funds (委托经营收益)", response: PortalReturns, errors: [401, 429] });
 doc({ method: "post", path: "/partners", tag: TAG, summary: "Register a partner portal (client credentials shown once)", body: PartnerCreate, response: PartnerCreated, status: 201, roles: "admin" });
@@ -122,6 +154,13 @@ export function portalRoutes(deps: Deps): Router {
   });
   me.get("/loans", async (req, res) => {
     res.json(await portalLoans(deps.db, householdOf(req), deps.clock.today()));
+  });
+  me.get("/dividends", async (req, res) => {
+    res.json(await portalDividends(deps.db, householdOf(req)));
+  });
+  me.get("/summary", async (req, res) => {
+    const q = parse(SummaryQuery, req.query, "query");
+    res.json(await portalSummary(deps.db, householdOf(req), q.year ?? Number(deps.clock.today().slice(0, 4))));
   });
   me.get("/returns", async (req, res) => {
     res.json(await portalReturns(deps.db, householdOf(req), deps.clock.today()));
