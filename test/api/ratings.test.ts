@@ -446,3 +446,15 @@ describe("county figures", () => {
     expect((await t.as("otherBankManager").get(`${API}/ratings?status=PENDING`)).body.items).toEqual([]);
   });
 });
+
+describe("OpenAPI", () => {
+  it("documents every ratings endpoint, the bulk row and the module's error codes", async () => {
+    const res = await t.http.get("/openapi.json");
+    expect(res.status).toBe(200);
+    for (const p of ["/scorecards", "/scorecards/{id}", "/households/{id}/ratings", "/households/{id}/credit-line", "/ratings/bulk", "/ratings/summary", "/ratings/{id}/approve", "/ratings/{id}/reject"]) {
+      expect(res.body.paths[`/api/v1${p}`], p).toBeDefined();
+    }
+    expect(res.body.components.schemas.BulkRow).toBeDefined();
+    for (const code of ["SCORECARD_INVALID", "SELF_APPROVAL", "RATING_PENDING_EXISTS", "INVALID_ASSESSMENT"]) expect(res.body.info.description).toContain(code);
+  });
+});

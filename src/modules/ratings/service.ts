@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Knex } from "knex";
 import type { z } from "zod";
 import { transaction } from "../../db/transaction.js";
@@ -245,6 +246,7 @@ async function evaluate(trx: Knex.Transaction, ctx: Ctx, candidates: Candidate[]
       grade: result.grade,
       credit_line: result.credit_line,
       insert: {
+        id: randomUUID(),
         county_code: h.county_code,
         village_code: h.village_code,
         household_id: h.id,
@@ -255,11 +257,11 @@ async function evaluate(trx: Knex.Transaction, ctx: Ctx, candidates: Candidate[]
         score: result.score,
         grade: result.grade,
         credit_line: result.credit_line,
-        explanation: JSON.stringify(result.explanation),
-        evidence: JSON.stringify({ checks: c.checks, village_review: c.village_review }),
+        explanation: result.explanation,
+        evidence: { checks: c.checks, village_review: c.village_review },
         rated_on: today,
         created_by: actor.userId,
-        created_at: now,
+        created_at: now.toISOString(),
       },
     };
   });
@@ -283,7 +285,8 @@ export async function createRating(trx: Knex.Transaction, ctx: Ctx, householdId:
     if (outcome.code === "NOT_FOUND") throw notFound("household");
     throw fail(outcome.code, outcome.errors.map((e) => e.message).join("; "), outcome.errors);
   }
-  const [{ id }] = await insertRatings(trx, [outcome.insert]);
+  const id = outcome.insert.id as string;
+  await insertRatings(trx, [outcome.insert]);
   await appendAudit(trx, ctx, createdAudit(id, outcome.insert));
   const row = await findRating(trx, ctx.actor, id);
   return ratingView(row!, ctx.clock.today());
@@ -380,15 +383,14 @@ export async function rateBulk(trx: Knex.Transaction, ctx: Ctx, input: z.infer<t
   });
   const outcomes = candidates.length > 0 ? await evaluate(trx, ctx, candidates, { pathPrefix: (row) => `rows.${row}.`, villageCode: input.village_code }) : [];
   const good = outcomes.filter((o): o is Extract<Outcome, { ok: true }> => o.ok);
-  const ids = await insertRatings(
+  await insertRatings(
     trx,
     good.map((o) => o.insert),
   );
-  const created = new Map(good.map((o, i) => [o.row, { ...o, id: ids[i].id }]));
   await appendAudit(
     trx,
     ctx,
-    good.map((o, i) => createdAudit(ids[i].id, o.insert)),
+    good.map((o) => createdAudit(o.insert.id as string, o.insert)),
   );
   const all = [...rejected, ...outcomes.filter((o) => !o.ok)].concat(good).sort((a, b) => a.row - b.row);
   return {
@@ -396,8 +398,7 @@ export async function rateBulk(trx: Knex.Transaction, ctx: Ctx, input: z.infer<t
     rejected: all.length - good.length,
     results: all.map((o) => {
       if (o.ok) {
-        const c = created.get(o.row)!;
-        return { row: o.row, household_id: o.household_id, outcome: "CREATED" as const, rating_id: c.id, score: o.score, grade: o.grade, credit_line: o.credit_line };
+        return { row: o.row, household_id: o.household_id, outcome: "CREATED" as const, rating_id: o.insert.id as string, score: o.score, grade: o.grade, credit_line: o.credit_line };
       }
       return { row: o.row, household_id: o.household_id, outcome: "REJECTED" as const, errors: o.errors };
     }),
