@@ -24,6 +24,8 @@ import { reportsRoutes } from "./modules/reports/routes.js";
 import { noticesRoutes } from "./modules/notices/routes.js";
 import { assetRoutes } from "./modules/assets/routes.js";
 import { distributionRoutes } from "./modules/distributions/routes.js";
+import { subsidyRoutes } from "./modules/subsidies/routes.js";
+import { riskFundRoutes } from "./modules/riskfund/routes.js";
 
 // Chart.js's browser build, served from the installed package (its exports map hides the file).
 const CHART_JS = join(dirname(createRequire(import.meta.url).resolve("chart.js")), "chart.umd.js");
@@ -96,6 +98,8 @@ export function createApp(deps: Deps): Express {
   api.use(trusteeshipRoutes(deps));
   api.use(assetRoutes(deps));
   api.use(distributionRoutes(deps));
+  api.use(subsidyRoutes(deps));
+  api.use(riskFundRoutes(deps));
   app.use("/api/v1", api);
 
   app.use(notFoundHandler);

@@ -6,6 +6,8 @@ import * as loans from "./20261125000300_loans.js";
 import * as loanLifecycle from "./20261125000500_loan_lifecycle.js";
 import * as ratings from "./20261125000400_ratings.js";
 import * as trusteeship from "./20261125000600_trusteeship.js";
+import * as subsidies from "./20261125000900_subsidies.js";
+import * as riskfund from "./20261125001000_riskfund.js";
 import * as portal from "./20261125000800_portal.js";
 
 interface Migration {
@@ -23,6 +25,8 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261125000600_trusteeship": trusteeship,
   "20261125000700_assets": assets,
   "20261125000800_portal": portal,
+  "20261125000900_subsidies": subsidies,
+  "20261125001000_riskfund": riskfund,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

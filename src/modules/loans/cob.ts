@@ -4,6 +4,7 @@ import { appendAudit } from "../../lib/audit.js";
 import type { Clock } from "../../lib/clock.js";
 import type { Actor } from "../../http/auth.js";
 import { addDays } from "./model.js";
+import { evaluateCircuitBreakers } from "../riskfund/service.js";
 
 /**
  * Close of business (日终) for a business date, as set-based SQL over the whole portfolio: one
@@ -169,6 +170,8 @@ export const COB_STEPS: CobStep[] = [
         ),
       ),
   },
+  // Last: the circuit breakers read the standing and portfolio just computed (riskfund module).
+  { name: "circuit_breakers", run: async (trx, d) => (await evaluateCircuitBreakers(trx, d)).tripped },
 ];
 
 export interface CobOptions {

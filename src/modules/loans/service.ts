@@ -7,6 +7,7 @@ import { type AuditActor, appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { ACCOUNTS, postJournalEntry, registerReconciliationCheck } from "../../lib/ledger.js";
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
+import { checkDisbursement } from "../riskfund/service.js";
 import { creditLineFor } from "./credit.js";
 import {
   ACTIVE_STATUSES,
@@ -612,6 +613,7 @@ export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
   requireRole(ctx.actor, ...BANK_STAFF);
   const loan = await loadForChange(trx, ctx, id);
   expectStatus(loan, "APPROVED");
+  await checkDisbursement(trx, loan); // circuit breaker and risk-fund lending cap (DOMAIN §6)
   const on = ctx.clock.today();
   await trx("households").where({ id: loan.household_id }).forUpdate().first();
   await checkHouseholdAndBorrower(trx, loan.household_id, loan.borrower_member_id, loan.applied_on);
