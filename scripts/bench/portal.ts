@@ -1,0 +1,116 @@
+import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import autocannon from "autocannon";
+import { pino } from "pino";
+import { seedDemoReference, seedHouseholds } from "../../db/seeds/demo.js";
+import { createApp } from "../../src/app.js";
+import { migrateLatest } from "../../src/db/knex.js";
+import type { Deps } from "../../src/deps.js";
+import { systemClock } from "../../src/lib/clock.js";
+import { hashPassword } from "../../src/lib/password.js";
+import { Pii } from "../../src/lib/pii.js";
+import { args, out } from "../cli.js";
+import { scratchDb } from "./scratch.js";
+
+/**
+ * `npx tsx scripts/bench/portal.ts [--households 20000] [--seconds 10] [--connections 32] [--tokens 50]`:
+ * seeds a county of N households with four paid dividends each and trusteeship-free records, signs
+ * in `--tokens` households through a partner, then runs autocannon against GET /portal/me/dividends
+ * and GET /portal/me/summary on an in-process server, rotating the household tokens, and prints
+ * requests per second and latency percentiles. Target on PostgreSQL: ≥ 2,000 req/s, p99 < 50 ms.
+ */
+const a = args();
+const households = Number(a.get("households") ?? 20000);
+const seconds = Number(a.get("seconds") ?? 10);
+const connections = Number(a.get("connections") ?? 32);
+const tokenCount = Number(a.get("tokens") ?? 50);
+
+const { db, kind, drop } = await scratchDb("huinong_bench_portal", { poolMax: 20 });
+try {
+  const pii = new Pii({ encKey: randomBytes(32), hashKey: randomBytes(32) });
+  const clock = systemClock;
+  let t0 = performance.now();
+  await migrateLatest(db);
+  await seedDemoReference(db);
+  await seedHouseholds({ db, pii, clock }, { households });
+  const year = Number(clock.today().slice(0, 4));
+  // Four paid village distributions a year per village (one a quarter), every eligible household a share.
+  await db.raw(
+    `INSERT INTO distributions (county_code, scope, village_code, period, period_year, reference_date, rule, status, income_total, retention_amount,
+        earmarks_total, cap_excess, collective_total, pool_amount, shares_total, household_count, total_weight, computed_at, notice_date, payable_from, paid_total, paid_on, created_by)
+     SELECT v.county_code, 'VILLAGE', v.code, ? || 'Q' || q, ?, make_date(?, q * 3, 1), '{}'::jsonb, 'PAID', 100000, 20000, 0, 0, 20000, 80000, 80000, 1, 1,
+            now(), make_date(?, q * 3, 1), make_date(?, q * 3, 8), 80000, make_date(?, q * 3, 10), gen_random_uuid()
+       FROM divisions v CROSS JOIN generate_series(1, 4) q WHERE v.level = 'VILLAGE'`,
+    [String(year), year, year, year, year, year],
+  );
+  await db.raw(
+    `INSERT INTO distribution_shares (distribution_id, household_id, county_code, village_code, status_at_reference, eligibility, members, multiplier, weight,
+        uncapped_amount, amount, payment_status, bank_reference, paid_on)
+     SELECT d.id, h.id, h.county_code, h.village_code, h.status, CASE WHEN h.status = 'MONITORED' THEN 'MONITORED' ELSE 'POOR' END, 1, 1, 1,
+            412.37, 412.37, 'PAID', 'BENCH-' || left(h.id::text, 8), d.paid_on
+       FROM distributions d JOIN households h ON h.village_code = d.village_code AND h.status IN ('POOR', 'MONITORED')`,
+  );
+  const partnerSecret = "bench-secret";
+  await db("partners").insert({ client_id: "bench-app", name: "压测门户", secret_hash: await hashPassword(partnerSecret), county_codes: ["469030"], rate_limit_per_minute: 10_000_000 });
+  const heads = await db("household_members as m")
+    .join("households as h", "h.id", "m.household_id")
+    .where("m.relation", "HEAD")
+    .whereIn("h.status", ["POOR", "MONITORED"])
+    .orderBy("h.id")
+    .limit(tokenCount)
+    .select("h.id", "m.id_number_enc");
+  const pinHash = await hashPassword("258147");
+  await db("household_credentials").insert(heads.map((h) => ({ household_id: h.id, county_code: "469030", pin_hash: pinHash, must_change: false, issued_by: h.id, issued_at: new Date() })));
+  const seedSeconds = (performance.now() - t0) / 1000;
+
+  const deps: Deps = {
+    db,
+    clock,
+    logger: pino({ level: "silent" }),
+    pii,
+    jwt: { secret: randomBytes(32).toString("hex"), issuer: "huinong", audience: "huinong-api", ttlSeconds: 3600 },
+    settings: { bodyLimit: "1mb", loginMaxFailures: 5, loginLockSeconds: 900 },
+  };
+  const server = createApp(deps).listen(0, "127.0.0.1");
+  await new Promise((r) => server.once("listening", r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  t0 = performance.now();
+  const tokens: string[] = [];
+  for (const h of heads) {
+    const res = await fetch(`${base}/api/v1/portal/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ client_id: "bench-app", client_secret: partnerSecret, id_number: pii.decrypt(h.id_number_enc), pin: "258147" }),
+    });
+    if (!res.ok) throw new Error(`portal token: ${res.status} ${await res.text()}`);
+    tokens.push(((await res.json()) as { access_token: string }).access_token);
+  }
+  const loginSeconds = (performance.now() - t0) / 1000;
+  const sample = await (await fetch(`${base}/api/v1/portal/me/dividends`, { headers: { authorization: `Bearer ${tokens[0]}` } })).json();
+
+  out(`portal benchmark — ${kind}, ${os.cpus().length} cores, Node ${process.version}`);
+  out(`seeded ${households} households and their dividends in ${seedSeconds.toFixed(1)} s; ${tokens.length} portal logins in ${loginSeconds.toFixed(1)} s; a household has ${(sample as { items: unknown[] }).items.length} dividends`);
+  for (const path of ["/api/v1/portal/me/dividends", `/api/v1/portal/me/summary?year=${year}`]) {
+    let n = 0;
+    const result = await autocannon({
+      url: `${base}${path}`,
+      connections,
+      duration: seconds,
+      requests: [
+        {
+          setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: `Bearer ${tokens[n++ % tokens.length]}` } }),
+        },
+      ],
+    });
+    const bad = result.non2xx + result.errors;
+    out(
+      `${path.padEnd(36)} ${Math.round(result.requests.average)} req/s  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  (${result.requests.total} requests, ${bad} non-2xx/errors, ${connections} connections)`,
+    );
+  }
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+} finally {
+  await drop();
+}
