@@ -132,6 +132,16 @@ describe("computing a distribution", () => {
     expectProblem(await t.as("village2").get(`${API}/distributions/${distributionId}`), 404, "NOT_FOUND");
     expect((await t.as("regulator").get(`${API}/distributions/${distributionId}`)).status).toBe(200);
   });
+  it("pages the shares by household id", async () => {
+    const first = await t.as("regulator").get(`${API}/distributions/${distributionId}?limit=3`);
+    expect(first.body.shares).toHaveLength(3);
+    const second = await t.as("regulator").get(`${API}/distributions/${distributionId}?limit=10&cursor=${first.body.shares_next_cursor}`);
+    expect(second.body.shares).toHaveLength(5);
+    expect(second.body.shares_next_cursor).toBeNull();
+    const ids = [...first.body.shares, ...second.body.shares].map((x: Share) => x.household_id);
+    expect(ids).toEqual([...ids].sort());
+    expect(new Set(ids).size).toBe(8);
+  });
 });
 
 describe("notice, objections, approval and payment", () => {

@@ -3,7 +3,7 @@ import type { Knex } from "knex";
 import type { z } from "zod";
 import { type Actor, requireRole } from "../../http/auth.js";
 import { AppError, forbidden, notFound, registerErrorCodes } from "../../http/errors.js";
-import { page } from "../../http/pagination.js";
+import { decodeCursor, encodeCursor, page } from "../../http/pagination.js";
 import { appendAudit, type AuditRecord } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { ACCOUNTS, postJournalEntry, registerReconciliationCheck } from "../../lib/ledger.js";
@@ -249,16 +249,22 @@ function shareView(s: ShareRow) {
 
 async function sharesPage(db: Db, distributionId: string, q: z.infer<typeof SharesQuery>) {
   if (q.limit === 0) return { items: [], next_cursor: null };
-  const query = db("distribution_shares as s")
+  // The page is cut on the shares alone (primary-key order), then joined to the register.
+  const after = decodeCursor(q.cursor);
+  const inner = db("distribution_shares").where("distribution_id", distributionId).select("*").orderBy("household_id").limit(q.limit + 1);
+  if (q.village_code) inner.andWhere("village_code", q.village_code);
+  if (after !== undefined) inner.andWhere("household_id", ">", after);
+  const rows = (await db
+    .from(inner.as("s"))
     .join("households as h", "h.id", "s.household_id")
     .leftJoin("household_members as head", function () {
       this.on("head.household_id", "s.household_id").andOnVal("head.relation", "HEAD");
     })
-    .where("s.distribution_id", distributionId)
-    .select("s.*", "h.household_no", "head.name as head_name");
-  if (q.village_code) query.andWhere("s.village_code", q.village_code);
-  const { rows, next_cursor } = await page<ShareRow & Record<string, unknown>>(query, "s.household_id", (r) => r.household_id, q.limit, q.cursor);
-  return { items: rows.map(shareView), next_cursor };
+    .select("s.*", "h.household_no", "head.name as head_name")
+    .orderBy("s.household_id")) as ShareRow[];
+  const more = rows.length > q.limit;
+  const kept = more ? rows.slice(0, q.limit) : rows;
+  return { items: kept.map(shareView), next_cursor: more ? encodeCursor(kept[kept.length - 1].household_id) : null };
 }
 
 async function distributionView(db: Db, d: DistributionRow, shares?: z.infer<typeof SharesQuery>) {
