@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { evaluateCircuitBreakers } from "../../src/modules/riskfund/service.js";
+import "../../src/modules/riskfund/figures.js";
+import { figureSources } from "../../src/modules/reports/figures.js";
 import { expectProblem } from "../helpers/expect.js";
 import { BANK, COUNTY } from "../helpers/fixture.js";
 import { useTestApp } from "../helpers/harness.js";
@@ -128,6 +130,17 @@ describe("risk fund, circuit breaker and compensation (DOMAIN §6)", () => {
     expect(r2.body).toMatchObject({ fund_part: "0.04", bank_part: "0.01" }); // 1,000.05 × 0.7 = 700.035 → 700.04 in all
     expect((await t.as("finance").get(`${API}/risk-funds/${fundId}`)).body.balance).toBe("9375.49");
 
+    // This module's part of the county summary (GET /reports/county-summary runs every source).
+    const items = await figureSources().find((x) => x.name === "riskfund")!.compute(t.db, { countyCode: COUNTY, monthStart: "2024-12-01", monthEnd: "2024-12-31" });
+    const fig = (k: string) => items.find((i) => i.key === k)?.value;
+    // Outstanding 50,000 + 46,999 + 1,000 + 1,001 (L3 repaid, L5 compensated) over 9,375.49.
+    expect([fig("risk_fund_balance"), fig("risk_fund_covered_outstanding"), fig("risk_fund_leverage"), fig("risk_fund_compensation_month"), fig("circuit_breakers_open")]).toEqual([
+      "9375.49",
+      "99000.00",
+      "10.5594",
+      "1424.55",
+      0,
+    ]);
     await reconciliationOk(t);
     const rec = await t.as("finance").get(`${API}/ledger/reconciliation`);
     const fundCheck = (rec.body.checks as { name: string; differences: unknown[] }[]).find((x) => x.name === "risk_fund_cash");

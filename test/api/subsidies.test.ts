@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { evaluateCircuitBreakers } from "../../src/modules/riskfund/service.js";
 import { subsidiesOfHousehold } from "../../src/modules/subsidies/service.js";
+import "../../src/modules/subsidies/figures.js";
+import { figureSources } from "../../src/modules/reports/figures.js";
 import { expectProblem } from "../helpers/expect.js";
 import { BANK, COUNTY } from "../helpers/fixture.js";
 import { useTestApp } from "../helpers/harness.js";
@@ -159,6 +162,12 @@ describe("interest subsidy claims (DOMAIN §5)", () => {
   });
 
   it("pays: the bank receives its part, each TO_HOUSEHOLD household its reimbursement on its record; the ledger reconciles", async () => {
+    // Unpaid 30 days after approval: an alert (run by the close of business's last step).
+    const unpaidAlerts = () => t.db("alerts").where({ kind: "subsidy_claim.unpaid", entity_id: claimId }).whereNull("cleared_at");
+    await evaluateCircuitBreakers(t.db, "2025-05-02");
+    expect(await unpaidAlerts()).toHaveLength(0);
+    await evaluateCircuitBreakers(t.db, "2025-05-03");
+    expect(await unpaidAlerts()).toHaveLength(1);
     expectProblem(await t.as("finance").post(`${API}/subsidy-claims/${claimId}/pay`, {}), 400, "IDEMPOTENCY_KEY_REQUIRED");
     const k = key();
     const paid = await t.as("finance").post(`${API}/subsidy-claims/${claimId}/pay`, { reference: "财政拨付 2025-031" }, k);
@@ -168,6 +177,8 @@ describe("interest subsidy claims (DOMAIN §5)", () => {
     expect(replay.headers["idempotent-replayed"]).toBe("true");
     expect(replay.body).toEqual(paid.body);
 
+    await evaluateCircuitBreakers(t.db, "2025-05-04");
+    expect(await unpaidAlerts()).toHaveLength(0);
     expect(await subsidiesOfHousehold(t.db, loans.E.household)).toMatchObject([{ quarter: "2025Q1", amount: "187.83", periods: 1, paid_on: "2025-04-02", claim_id: claimId }]);
     expect(await subsidiesOfHousehold(t.db, loans.F.household)).toMatchObject([{ amount: "24.15", periods: 1 }]);
     expect(await subsidiesOfHousehold(t.db, loans.A.household)).toEqual([]); // TO_BANK: paid to the bank
@@ -186,6 +197,16 @@ describe("interest subsidy claims (DOMAIN §5)", () => {
     const check = (rec.body.checks as { name: string; differences: unknown[] }[]).find((c) => c.name === "subsidy_receivable");
     expect(check?.differences).toEqual([]);
     expect(rec.body.trial_balance.balanced).toBe(true);
+    // This module's part of the county summary (GET /reports/county-summary runs every source).
+    const items = await figureSources().find((x) => x.name === "subsidies")!.compute(t.db, { countyCode: COUNTY, monthStart: "2025-04-01", monthEnd: "2025-04-30" });
+    const fig = (k: string) => items.find((i) => i.key === k)?.value;
+    expect([fig("subsidies_paid_month"), fig("subsidies_paid_month_to_banks"), fig("subsidies_paid_month_to_households"), fig("subsidies_paid_cumulative"), fig("subsidy_households_reimbursed_cumulative")]).toEqual([
+      "547.40",
+      "335.42",
+      "211.98",
+      "547.40",
+      2,
+    ]);
     const list = await t.as("regulator").get(`${API}/subsidy-claims?quarter=2025Q1`);
     expect(list.body.items.map((c: { id: string; status: string }) => [c.id, c.status])).toEqual([[claimId, "PAID"]]);
   });

@@ -5,3 +5,5 @@
 import "./figures.js";
 import "./credit-figures.js";
 import "./income-figures.js";
+import "../subsidies/figures.js";
+import "../riskfund/figures.js";

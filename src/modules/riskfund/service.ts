@@ -11,6 +11,7 @@ import { ACCOUNTS, postJournalEntry, registerReconciliationCheck } from "../../l
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
 import { addDays } from "../loans/model.js";
 import { findLoan } from "../loans/queries.js";
+import { alertUnpaidSubsidyClaims } from "../subsidies/service.js";
 import { capAllows, compensationSplit, leverage, nplAbove, PAY_WITHIN_DAYS, recoverySplit } from "./model.js";
 import { arrearsOf, bankCountyScope, type BreakerRow, type ClaimRow, findFund, type FundRow, obligationsOf, portfolioOf } from "./queries.js";
 import type { BreakerLift, BreakerQuery, CompensationCreate, CompensationDecision, DepositCreate, FundCreate, FundQuery, RecoveryCreate } from "./schemas.js";
@@ -398,7 +399,9 @@ const PORTFOLIO_STATE = `
  * 90 principal / outstanding principal) above the threshold, or a fund balance below the fund's
  * shares of submitted and approved compensation claims, trips the breaker (one open breaker per bank
  * and county; a rerun for the date trips nothing twice). Open breakers record the latest ratio.
- * Raises an alert per trip and a warning for portfolios near the threshold (≥ 80% of it).
+ * Raises an alert per trip and a warning for portfolios near the threshold (≥ 80% of it); also the
+ * payment alerts of DOMAIN §10: compensation approved and unpaid past its 30 days, and subsidy
+ * batches unpaid 30 days after approval (`alertUnpaidSubsidyClaims`).
  */
 export async function evaluateCircuitBreakers(db: Db, businessDate: string, opts: { now?: Date; requestId?: string } = {}) {
   return transaction(db, (trx) => evaluateIn(trx, businessDate, opts));
@@ -469,6 +472,21 @@ async function evaluateIn(db: Knex.Transaction, businessDate: string, opts: { no
       tripped.rows.map((b) => ({ action: "circuit_breaker.trip", entityType: "circuit_breaker", entityId: b.id, countyCode: b.county_code, after: breakerView(b) })),
     );
   }
+  // Compensation approved and not paid within 30 days, and subsidy batches unpaid 30 days after approval (DOMAIN §10).
+  await db.raw(
+    `INSERT INTO alerts (county_code, kind, severity, entity_type, entity_id, bank_id, message, details, business_date, raised_at, updated_at)
+     SELECT county_code, 'compensation.unpaid', 'WARNING', 'compensation_claim', id::text, bank_id,
+            format('风险补偿逾期未拨付 / compensation of %s due by %s is unpaid', fund_amount, pay_by), jsonb_build_object('pay_by', pay_by, 'fund_amount', fund_amount::text),
+            ?::date, now(), now()
+       FROM compensation_claims WHERE status = 'APPROVED' AND pay_by < ?::date
+     ON CONFLICT (kind, entity_type, entity_id) WHERE cleared_at IS NULL DO NOTHING`,
+    [businessDate, businessDate],
+  );
+  await db.raw(
+    `UPDATE alerts a SET cleared_at = now(), updated_at = now() FROM compensation_claims c
+      WHERE a.kind = 'compensation.unpaid' AND a.entity_type = 'compensation_claim' AND a.entity_id = c.id::text AND a.cleared_at IS NULL AND c.status <> 'APPROVED'`,
+  );
+  await alertUnpaidSubsidyClaims(db, businessDate);
   const open = await db("circuit_breakers").where({ status: "TRIPPED" }).count<{ n: string }[]>("* as n");
   return { business_date: businessDate, evaluated: Number((refreshed as { rowCount?: number }).rowCount ?? 0) + tripped.rows.length, tripped: tripped.rows.length, open: Number(open[0].n) };
 }

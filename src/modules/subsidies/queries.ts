@@ -94,24 +94,22 @@ const SUBSIDY_EXACT = `
  */
 export async function insertClaimLines(trx: Knex.Transaction, p: { claimId: string; countyCode: string; bankId: string; quarterStart: string; quarterEnd: string; today: string }): Promise<number> {
   const r = await trx.raw(
-    `WITH alloc AS (
-       -- interest paid to each period by repayments made while the period was not yet overdue
-       SELECT r.loan_id, (e->>'seq')::int AS seq, r.paid_on, (e->>'interest')::numeric AS interest
-         FROM loan_repayments r CROSS JOIN LATERAL jsonb_array_elements(r.allocation) e
-        WHERE r.county_code = :county AND r.bank_id = :bank
-          AND r.paid_on BETWEEN (:qstart::date - 400) AND :today::date
-          AND jsonb_typeof(r.allocation) = 'array' AND (e->>'interest')::numeric > 0
-     ),
-     periods AS (
-       SELECT p.*
+    `WITH need_check AS (
+       -- periods paid in full but not settled in time as a whole (e.g. interest on time, principal late):
+       -- whether the interest came in time is read from the repayments' allocations
+       SELECT p.loan_id, p.seq, p.overdue_from
          FROM loan_schedule_periods p
         WHERE p.county_code = :county AND p.due_date <= :qend::date AND p.overdue_from > :qstart::date
+          AND p.interest_due > 0 AND p.interest_paid >= p.interest_due
+          AND (p.settled_on IS NULL OR p.settled_on >= p.overdue_from)
      ),
      in_time AS (
-       SELECT a.loan_id, a.seq, sum(a.interest) AS interest
-         FROM alloc a JOIN periods p ON p.loan_id = a.loan_id AND p.seq = a.seq
-        WHERE a.paid_on < p.overdue_from
-        GROUP BY a.loan_id, a.seq
+       SELECT n.loan_id, n.seq, sum((e->>'interest')::numeric) AS interest
+         FROM need_check n
+         JOIN loan_repayments r ON r.loan_id = n.loan_id AND r.paid_on < n.overdue_from AND jsonb_typeof(r.allocation) = 'array'
+         CROSS JOIN LATERAL jsonb_array_elements(r.allocation) e
+        WHERE (e->>'seq')::int = n.seq
+        GROUP BY n.loan_id, n.seq
      ),
      misused AS (
        SELECT DISTINCT loan_id FROM loan_misuse_findings WHERE county_code = :county AND bank_id = :bank AND finding_date <= :today::date
@@ -127,7 +125,7 @@ export async function insertClaimLines(trx: Knex.Transaction, p: { claimId: stri
                              OR (p.interest_paid >= p.interest_due AND p.settled_on IS NOT NULL AND p.settled_on < p.overdue_from)
                              OR coalesce(it.interest, 0) >= p.interest_due) THEN 'LATE_INTEREST'
                    ELSE NULL END AS reason
-         FROM periods p
+         FROM loan_schedule_periods p
          JOIN loans l ON l.id = p.loan_id
          JOIN loan_products pr ON pr.id = l.product_id
          JOIN households h ON h.id = l.household_id
@@ -142,7 +140,10 @@ export async function insertClaimLines(trx: Knex.Transaction, p: { claimId: stri
                   least(l.annual_rate, coalesce(pr.subsidy_rate_cap,
                         CASE l.rate_basis WHEN 'LPR_1Y' THEN lpr.lpr_1y WHEN 'LPR_5Y' THEN lpr.lpr_5y END, l.annual_rate)) AS rate
          ) x
-        WHERE l.county_code = :county AND l.bank_id = :bank AND l.disbursed_on IS NOT NULL
+        WHERE p.county_code = :county AND p.due_date <= :qend::date AND p.overdue_from > :qstart::date
+          AND l.county_code = :county AND l.bank_id = :bank AND l.disbursed_on IS NOT NULL
+          -- not in any batch yet (the unique key below still guards against a race)
+          AND NOT EXISTS (SELECT 1 FROM subsidy_claim_lines x WHERE x.loan_id = p.loan_id AND x.seq = p.seq)
           -- settled one way or the other: interest paid, or past due date + grace days (or closed)
           AND (p.interest_paid >= p.interest_due OR p.overdue_from <= :today::date OR p.status = 'CLOSED')
      )
