@@ -210,4 +210,29 @@ describe("interest subsidy claims (DOMAIN §5)", () => {
     const list = await t.as("regulator").get(`${API}/subsidy-claims?quarter=2025Q1`);
     expect(list.body.items.map((c: { id: string; status: string }) => [c.id, c.status])).toEqual([[claimId, "PAID"]]);
   });
+
+  it("SQL and the model agree to the fen: a capped, 70%, term-straddling period with a prepayment inside it (2025Q2)", async () => {
+    t.clock.set("2025-04-03");
+    const capped = await product(t, { rate_rule: "FIXED", fixed_rate: "0.0345", subsidy: { ratio: "0.7", rate_cap: "0.03", term_months: 2, principal_cap: "20000.00" } });
+    const h = await household(t);
+    const g = await disbursedLoan(t, { product_id: capped.id, amount: "30000.00", repayment_method: "BULLET_QUARTERLY", household: h });
+    t.clock.set("2025-05-15");
+    expect((await repay(t, g.id, "10000.00")).body).toMatchObject({ prepayment: "10000.00" });
+    t.clock.set("2025-06-20");
+    // 30,000 × 3.45% × 42/360 = 120.75 carried, then 20,000 × 3.45% × 37/360: 191.67 in all.
+    expect((await repay(t, g.id, "191.67")).status).toBe(201);
+    t.clock.set("2025-07-01");
+    const q2 = await t.as("finance").post(`${API}/subsidy-claims`, { bank_id: BANK, county_code: COUNTY, quarter: "2025Q2" });
+    expect(q2.status, JSON.stringify(q2.body)).toBe(201);
+    const lines = (await t.as("finance").get(`${API}/subsidy-claims/${q2.body.id}`)).body.lines as Line[];
+    // (20,000 × 3% × 37/360 + 120.75 × 3%/3.45% × 20,000/30,000) × 0.7 × 61/79 days in term = 71.1666… → 71.17
+    expect(lines.find((l) => l.loan_id === g.id)).toMatchObject({ interest: "191.67", computed_subsidy: "71.17", subsidy: "71.17", days_in_term: 61, status: "CLAIMED" });
+    // Every line's SQL computation equals the model's for its period.
+    const byLoan = new Map<string, { seq: number; computed_subsidy: string }[]>();
+    for (const l of lines) {
+      if (!byLoan.has(l.loan_id)) byLoan.set(l.loan_id, (await t.as("finance").get(`${API}/loans/${l.loan_id}/subsidy-schedule`)).body.periods);
+      expect([l.loan_id, l.seq, l.computed_subsidy]).toEqual([l.loan_id, l.seq, byLoan.get(l.loan_id)!.find((p) => p.seq === l.seq)!.computed_subsidy]);
+    }
+    expect(lines.length).toBeGreaterThanOrEqual(7);
+  });
 });

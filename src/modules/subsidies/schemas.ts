@@ -111,8 +111,10 @@ export const SubsidyScheduleLine = z.object({
   seq: z.number().int(),
   due_date: z.string(),
   days: z.number().int(),
+  days_in_term: z.number().int(),
   interest: z.string(),
-  subsidy: z.string(),
+  computed_subsidy: z.string().openapi({ description: "The period's subsidy by the formula (model.ts), before forfeiture" }),
+  subsidy: z.string().openapi({ description: "As claimed when the period is on a claim line, else the computed subsidy" }),
   household_interest: z.string(),
   claim_status: z.string().nullable(),
 });

@@ -313,7 +313,17 @@ export async function loanSubsidySchedule(db: Db, actor: Actor, loanId: string) 
     const subsidy = line ? new D(line.subsidy) : c.subsidy;
     ti = ti.plus(p.interest_due);
     ts = ts.plus(subsidy);
-    return { seq: p.seq, due_date: p.due_date, days: p.days, interest: fmt(p.interest_due), subsidy: fmt(subsidy), household_interest: fmt(householdInterest(new D(p.interest_due), c.subsidy, mode)), claim_status: line?.status ?? null };
+    return {
+      seq: p.seq,
+      due_date: p.due_date,
+      days: p.days,
+      days_in_term: c.daysInTerm,
+      interest: fmt(p.interest_due),
+      computed_subsidy: fmt(c.subsidy),
+      subsidy: fmt(subsidy),
+      household_interest: fmt(householdInterest(new D(p.interest_due), c.subsidy, mode)),
+      claim_status: line?.status ?? null,
+    };
   });
   return {
     loan_id: loanId,
