@@ -20,6 +20,10 @@ export interface PortfolioOptions {
   spreadDays?: number;
   defaultEvery?: number;
   officerId?: string;
+  /** Repayment methods and terms the loans cycle through (default: all three methods). */
+  methods?: { method: RepaymentMethod; term: number }[];
+  /** Benchmarks on PostgreSQL: skip foreign-key triggers while bulk loading (superuser; the data is built consistent). */
+  skipTriggers?: boolean;
 }
 
 const METHODS: { method: RepaymentMethod; term: number }[] = [
@@ -36,6 +40,7 @@ export async function buildPortfolio(db: Knex, o: PortfolioOptions): Promise<{ l
   const defaultEvery = o.defaultEvery ?? 20;
   const officer = o.officerId ?? "0a000000-0000-4000-8000-000000000004";
   const tag = `${o.villageCode}-${o.asOf}`;
+  const methods = o.methods ?? METHODS;
 
   // Households and borrowers (ids deterministic too).
   await db.raw(
@@ -58,7 +63,7 @@ export async function buildPortfolio(db: Knex, o: PortfolioOptions): Promise<{ l
   let k = 0;
   for (const d of dates) {
     for (const amount of AMOUNTS) {
-      const m = METHODS[k % METHODS.length];
+      const m = methods[k % methods.length];
       const maturity = maturityOf(d, m.term);
       const sched = buildSchedule({ method: m.method, principal: amount, annualRate: m.term <= 12 ? "0.0345" : "0.0395", disbursedOn: d, maturityDate: maturity });
       let paidPrincipal = 0;
@@ -74,6 +79,7 @@ export async function buildPortfolio(db: Knex, o: PortfolioOptions): Promise<{ l
   const K = k;
   // One transaction: the template tables are temporary, so they live on its one connection.
   await db.transaction(async (trx) => {
+    if (o.skipTriggers) await trx.raw("SET LOCAL session_replication_role = replica");
     await trx.raw(`CREATE TEMP TABLE syn_head (k int PRIMARY KEY, disbursed_on date, maturity date, amount numeric(18,2), method text, term int, rate numeric(9,6), paid_principal numeric(18,2)) ON COMMIT DROP`);
     await trx.raw(`CREATE TEMP TABLE syn_period (k int, seq int, accrual_start date, accrual_end date, due_date date, overdue_from date, days int, opening numeric(18,2), principal numeric(18,2), interest numeric(18,2), paid boolean) ON COMMIT DROP`);
     for (let i = 0; i < heads.length; i += 200) {

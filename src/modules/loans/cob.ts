@@ -87,32 +87,32 @@ export const COB_STEPS: CobStep[] = [
       ),
   },
   {
-    // Interest accrued in the current period through today, and the standing (reset, then the overdue ones).
+    // Days past due, buckets and overdue amounts, written only where they change: loans with an
+    // overdue period get their figures; loans that were in arrears and no longer are get reset.
+    // (Interest accrued in the current period is derived from cur_period_* and the date, not stored.)
     name: "standing",
     run: async (trx, d) => {
-      const all = await trx.raw(
-        `UPDATE loans
-            SET accrued_interest = CASE WHEN cur_period_start <= ?::date AND cur_period_end > ?::date
-                  THEN least(cur_period_interest, round(cur_period_interest * (?::date + 1 - cur_period_start) / greatest(cur_period_end - cur_period_start, 1), 2))
-                  ELSE 0 END,
-                dpd = 0, dpd_bucket = 'CURRENT', overdue_principal = 0, overdue_interest = 0, penalty_due = 0,
-                standing_date = ?::date
-          WHERE status IN ${ACTIVE}`,
-        [d, d, d, d],
+      const cleared = await trx.raw(
+        `UPDATE loans l
+            SET dpd = 0, dpd_bucket = 'CURRENT', overdue_principal = 0, overdue_interest = 0, penalty_due = 0, standing_date = ?::date
+          WHERE (l.dpd > 0 OR l.penalty_due > 0) AND l.status IN ${ACTIVE}
+            AND NOT EXISTS (SELECT 1 FROM loan_schedule_periods p WHERE p.loan_id = l.id AND p.status = 'OVERDUE')`,
+        [d],
       );
       const overdue = await trx.raw(
         `UPDATE loans l
             SET dpd = ?::date - o.oldest,
                 dpd_bucket = CASE WHEN ?::date - o.oldest <= 30 THEN 'DPD_1_30' WHEN ?::date - o.oldest <= 90 THEN 'DPD_31_90'
                                   WHEN ?::date - o.oldest <= 180 THEN 'DPD_91_180' ELSE 'DPD_181_PLUS' END,
-                overdue_principal = o.op, overdue_interest = o.oi, penalty_due = o.pen
+                overdue_principal = o.op, overdue_interest = o.oi, penalty_due = o.pen, standing_date = ?::date
            FROM (SELECT loan_id, min(due_date) AS oldest, sum(principal_due - principal_paid) AS op, sum(interest_due - interest_paid) AS oi,
                         sum(greatest(round(penalty_accrued, 2) - penalty_paid, 0)) AS pen
                    FROM loan_schedule_periods WHERE status = 'OVERDUE' GROUP BY loan_id) o
-          WHERE l.id = o.loan_id AND l.status IN ${ACTIVE}`,
-        [d, d, d, d],
+          WHERE l.id = o.loan_id AND l.status IN ${ACTIVE}
+            AND (l.dpd, l.overdue_principal, l.overdue_interest, l.penalty_due) IS DISTINCT FROM (?::date - o.oldest, o.op, o.oi, o.pen)`,
+        [d, d, d, d, d, d],
       );
-      return affected(all) + affected(overdue);
+      return affected(cleared) + affected(overdue);
     },
   },
   {
@@ -149,14 +149,16 @@ export const COB_STEPS: CobStep[] = [
           `INSERT INTO loan_portfolio_daily (business_date, county_code, bank_id, active_loans, households, outstanding_principal, accrued_interest,
                   overdue_loans, overdue_principal, overdue_interest, penalty_due, principal_dpd_1_30, principal_dpd_31_90, principal_dpd_91_180,
                   principal_dpd_181_plus, npl_loans, npl_principal, npl_ratio)
-           SELECT ?::date, county_code, bank_id, count(*), count(DISTINCT household_id), sum(outstanding_principal), sum(accrued_interest),
+           SELECT ?::date, county_code, bank_id, count(*), count(DISTINCT household_id), sum(outstanding_principal),
+                  sum(CASE WHEN cur_period_start <= ?::date AND cur_period_end > ?::date
+                           THEN round(cur_period_interest * (?::date + 1 - cur_period_start) / greatest(cur_period_end - cur_period_start, 1), 2) ELSE 0 END),
                   count(*) FILTER (WHERE dpd > 0), sum(overdue_principal), sum(overdue_interest), sum(penalty_due),
                   coalesce(sum(outstanding_principal) FILTER (WHERE dpd_bucket = 'DPD_1_30'), 0),
                   coalesce(sum(outstanding_principal) FILTER (WHERE dpd_bucket = 'DPD_31_90'), 0),
                   coalesce(sum(outstanding_principal) FILTER (WHERE dpd_bucket = 'DPD_91_180'), 0),
                   coalesce(sum(outstanding_principal) FILTER (WHERE dpd_bucket = 'DPD_181_PLUS'), 0),
                   count(*) FILTER (WHERE dpd > 90), coalesce(sum(outstanding_principal) FILTER (WHERE dpd > 90), 0),
-                  round(coalesce(sum(outstanding_principal) FILTER (WHERE dpd > 90), 0) / nullif(sum(outstanding_principal), 0), 6)
+                  coalesce(round(coalesce(sum(outstanding_principal) FILTER (WHERE dpd > 90), 0) / nullif(sum(outstanding_principal), 0), 6), 0)
              FROM loans WHERE status IN ${ACTIVE}
             GROUP BY county_code, bank_id
            ON CONFLICT (business_date, county_code, bank_id) DO UPDATE SET
@@ -166,7 +168,7 @@ export const COB_STEPS: CobStep[] = [
                   principal_dpd_31_90 = EXCLUDED.principal_dpd_31_90, principal_dpd_91_180 = EXCLUDED.principal_dpd_91_180,
                   principal_dpd_181_plus = EXCLUDED.principal_dpd_181_plus, npl_loans = EXCLUDED.npl_loans, npl_principal = EXCLUDED.npl_principal,
                   npl_ratio = coalesce(EXCLUDED.npl_ratio, 0), computed_at = now()`,
-          [d],
+          [d, d, d, d],
         ),
       ),
   },

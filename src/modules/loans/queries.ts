@@ -45,7 +45,6 @@ export interface LoanRow {
   overdue_principal: string;
   overdue_interest: string;
   penalty_due: string;
-  accrued_interest: string;
   cur_period_start: string | null;
   cur_period_end: string | null;
   cur_period_interest: string | null;

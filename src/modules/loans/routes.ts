@@ -138,7 +138,7 @@ export function loanRoutes(deps: Deps): Router {
 
   r.post("/loans", command(db, async (req, trx) => ({ status: 201, body: await svc.applyLoan(trx, ctxOf(req, clock), parse(LoanApply, req.body)) })));
   r.get("/loans", async (req, res) => {
-    res.json(await svc.listLoans(db, actorOf(req), parse(LoanQuery, req.query, "query")));
+    res.json(await svc.listLoans(db, ctxOf(req, clock), parse(LoanQuery, req.query, "query")));
   });
   r.get("/loans/:id", async (req, res) => {
     res.json(await svc.getLoan(db, ctxOf(req, clock), id(req.params)));

@@ -254,7 +254,15 @@ interface Standing {
   penalty: Dec;
 }
 
-export function loanView(l: LoanRow, extra: { payoff?: Dec | null } = {}) {
+/** Interest earned in the current period through the day before `on` (pro rata by days; a reporting figure). */
+export function accruedOn(l: Pick<LoanRow, "status" | "cur_period_start" | "cur_period_end" | "cur_period_interest">, on: string): Dec {
+  if (!(ACTIVE_STATUSES as readonly string[]).includes(l.status) || !l.cur_period_start || !l.cur_period_end || l.cur_period_interest === null) return new D(0);
+  const days = daysBetween(l.cur_period_start, l.cur_period_end);
+  const elapsed = Math.min(Math.max(daysBetween(l.cur_period_start, on), 0), days);
+  return days <= 0 ? new D(0) : Money.toFen(new D(l.cur_period_interest).mul(elapsed).div(days));
+}
+
+export function loanView(l: LoanRow, extra: { payoff?: Dec | null; on?: string } = {}) {
   return {
     id: l.id,
     county_code: l.county_code,
@@ -297,7 +305,7 @@ export function loanView(l: LoanRow, extra: { payoff?: Dec | null } = {}) {
     overdue_principal: fmt(l.overdue_principal),
     overdue_interest: fmt(l.overdue_interest),
     penalty_due: fmt(l.penalty_due),
-    accrued_interest: fmt(l.accrued_interest),
+    accrued_interest: fmt(accruedOn(l, extra.on ?? l.standing_date ?? l.applied_on)),
     standing_date: l.standing_date,
     payoff_amount: extra.payoff ? fmt(extra.payoff) : null,
     created_at: iso(l.created_at),
@@ -371,14 +379,12 @@ function statusOf(s: PeriodState, graceDays: number, on: string): string {
 function standingColumns(loan: LoanRow, states: PeriodState[], rows: PeriodRow[], on: string) {
   const st = standingOf(loan, states, on);
   const cur = currentPeriod(rows, on);
-  const accrued = cur ? Money.toFen(new D(cur.interest_due).mul(Math.max(0, daysBetween(cur.accrual_start, on))).div(Math.max(1, cur.days))) : new D(0);
   return {
     dpd: st.dpd,
     dpd_bucket: dpdBucket(st.dpd),
     overdue_principal: fmt(st.overduePrincipal),
     overdue_interest: fmt(st.overdueInterest),
     penalty_due: fmt(st.penalty),
-    accrued_interest: fmt(D.min(accrued, new D(cur?.interest_due ?? 0))),
     cur_period_start: cur?.accrual_start ?? null,
     cur_period_end: cur?.accrual_end ?? null,
     cur_period_interest: cur ? fmt(cur.interest_due) : null,
@@ -393,21 +399,22 @@ export async function getLoan(db: Db, ctx: Ctx, id: string) {
   const loan = await findLoan(db, ctx.actor, id);
   if (!loan) throw notFound("loan");
   const on = ctx.clock.today();
-  if (!isActive(loan)) return loanView(loan);
+  if (!isActive(loan)) return loanView(loan, { on });
   const rows = await periodsOf(db, id);
   const states = statesAsOf(loan, rows, on);
   const live = { ...loan, ...standingColumns(loan, states, rows, on) } as LoanRow;
-  return loanView(live, { payoff: payoffAmount(loan, rows, on) });
+  return loanView(live, { payoff: payoffAmount(loan, rows, on), on });
 }
 
-export async function listLoans(db: Db, actor: Actor, q: z.infer<typeof LoanQuery>) {
+export async function listLoans(db: Db, ctx: Pick<Ctx, "actor" | "clock">, q: z.infer<typeof LoanQuery>) {
+  const { actor } = ctx;
   requireRole(actor, ...LOAN_READERS);
   const query = loanScope(db("loans").select("loans.*"), actor);
   for (const k of ["status", "household_id", "bank_id", "county_code", "village_code", "dpd_bucket"] as const) {
     if (q[k]) query.andWhere(`loans.${k}`, q[k]);
   }
   const { rows, next_cursor } = await page<LoanRow & Record<string, unknown>>(query, "loans.id", (r) => r.id, q.limit, q.cursor);
-  return { items: rows.map((r) => loanView(r)), next_cursor };
+  return { items: rows.map((r) => loanView(r, { on: ctx.clock.today() })), next_cursor };
 }
 
 export async function getSchedule(db: Db, ctx: Ctx, id: string) {
@@ -809,7 +816,7 @@ export async function applyRepayment(
   const updated = await saveLoan(
     trx,
     loanId,
-    { outstanding_principal: fmt(outstanding), ...standing, ...(closed ? { status: "REPAID", closed_on: on, accrued_interest: "0.00" } : {}) },
+    { outstanding_principal: fmt(outstanding), ...standing, ...(closed ? { status: "REPAID", closed_on: on } : {}) },
     ctx.clock.now(),
   );
   const entryId = await postJournalEntry(trx, {
@@ -1033,7 +1040,7 @@ export async function renew(trx: Knex.Transaction, ctx: Ctx, id: string, input: 
   const oldLoan = await saveLoan(
     trx,
     id,
-    { status: "RENEWED", outstanding_principal: "0.00", renewed_to_loan_id: created.id, closed_on: on, dpd: 0, dpd_bucket: "CURRENT", overdue_principal: "0.00", overdue_interest: "0.00", penalty_due: "0.00", accrued_interest: "0.00", standing_date: on },
+    { status: "RENEWED", outstanding_principal: "0.00", renewed_to_loan_id: created.id, closed_on: on, dpd: 0, dpd_bucket: "CURRENT", overdue_principal: "0.00", overdue_interest: "0.00", penalty_due: "0.00", standing_date: on },
     ctx.clock.now(),
   );
   const entryId = await postJournalEntry(trx, {
