@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import { notFound } from "../../http/errors.js";
 import { D, Money } from "../../lib/money.js";
 import { dividendsOfHousehold } from "../distributions/service.js";
+import { subsidiesOfHousehold } from "../subsidies/service.js";
 import { installmentStatus } from "../trusteeship/model.js";
 import type { HouseholdPrincipal } from "./auth.js";
 
@@ -97,6 +98,11 @@ export async function portalDividends(db: Db, h: HouseholdPrincipal) {
   return { items, next_cursor: null };
 }
 
+/** Interest subsidies reimbursed to the household (先缴后补, TO_HOUSEHOLD mode). */
+export async function portalSubsidies(db: Db, h: HouseholdPrincipal) {
+  return { items: await subsidiesOfHousehold(db, h.householdId), next_cursor: null };
+}
+
 export interface IncomeKind {
   kind: string;
   label_zh: string;
@@ -116,6 +122,14 @@ export const INCOME_KINDS: IncomeKind[] = [
         .whereNot("d.status", "REVERSED")
         .whereBetween("s.paid_on", [from, to])
         .first(db.raw("coalesce(sum(s.amount), 0)::text AS v"));
+      return r.v;
+    },
+  },
+  {
+    kind: "SUBSIDIES",
+    label_zh: "财政贴息（先缴后补）",
+    async amount(db, householdId, from, to) {
+      const r = await db("household_subsidy_payments").where({ household_id: householdId }).whereBetween("paid_on", [from, to]).first(db.raw("coalesce(sum(amount), 0)::text AS v"));
       return r.v;
     },
   },

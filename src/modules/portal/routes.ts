@@ -10,7 +10,7 @@ import { parse } from "../../http/validate.js";
 import { z } from "../../http/zod.js";
 import { authenticateHousehold, householdOf } from "./auth.js";
 import { PartnerCreate, PartnerCreated, PinChangeRequest, PinIssueResponse, PortalMe, PortalTokenRequest, PortalTokenResponse } from "./schemas.js";
-import { portalDividends, portalLoans, portalReturns, portalSummary } from "./reads.js";
+import { portalDividends, portalLoans, portalReturns, portalSubsidies, portalSummary } from "./reads.js";
 import * as svc from "./service.js";
 
 const TAG = "Portal 农户门户";
@@ -107,6 +107,15 @@ const PortalDividends = z
   .openapi("PortalDividends");
 doc({ method: "get", path: "/portal/me/dividends", tag: TAG, summary: "The household's dividends: asset, period, weight and why, amount, status, paid date", response: PortalDividends, errors: [401, 429] });
 doc({ method: "get", path: "/portal/me/summary", tag: TAG, summary: "The year's income from the platform by kind (dividends, subsidies, trustee returns)", query: SummaryQuery, response: PortalSummary, errors: [400, 401, 429] });
+const PortalSubsidies = z
+  .object({
+    items: z.array(
+      z.object({ id: z.string(), claim_id: z.string(), quarter: z.string(), periods: z.number().int(), amount: z.string(), paid_on: z.string(), reference: z.string().nullable(), bank_name: z.string() }),
+    ),
+    next_cursor: z.null(),
+  })
+  .openapi("PortalSubsidies");
+doc({ method: "get", path: "/portal/me/subsidies", tag: TAG, summary: "Interest subsidies reimbursed to the household (先缴后补)", response: PortalSubsidies, errors: [401, 429] });
 doc({ method: "get", path: "/portal/me/loans", tag: TAG, summary: "The household's poverty loans with the next amount due", response: PortalLoans, errors: [401, 429] });
 doc({ method: "get", path: "/portal/me/returns", tag: TAG, summary: "Guaranteed returns of the household's entrusted funds (委托经营收益)", response: PortalReturns, errors: [401, 429] });
 doc({ method: "post", path: "/partners", tag: TAG, summary: "Register a partner portal (client credentials shown once)", body: PartnerCreate, response: PartnerCreated, status: 201, roles: "admin" });
@@ -161,6 +170,9 @@ export function portalRoutes(deps: Deps): Router {
   me.get("/summary", async (req, res) => {
     const q = parse(SummaryQuery, req.query, "query");
     res.json(await portalSummary(deps.db, householdOf(req), q.year ?? Number(deps.clock.today().slice(0, 4))));
+  });
+  me.get("/subsidies", async (req, res) => {
+    res.json(await portalSubsidies(deps.db, householdOf(req)));
   });
   me.get("/returns", async (req, res) => {
     res.json(await portalReturns(deps.db, householdOf(req), deps.clock.today()));
