@@ -19,6 +19,7 @@ import { scratchDb } from "./scratch.js";
  * in `--tokens` households through a partner, then runs autocannon against GET /portal/me/dividends
  * and GET /portal/me/summary on an in-process server, rotating the household tokens, and prints
  * requests per second and latency percentiles. Target on PostgreSQL: ≥ 2,000 req/s, p99 < 50 ms.
+ * `--serve` instead leaves the seeded server running for an external load generator (prints URL and a token).
  */
 const a = args();
 const households = Number(a.get("households") ?? 20000);
@@ -90,6 +91,11 @@ try {
   const loginSeconds = (performance.now() - t0) / 1000;
   const sample = await (await fetch(`${base}/api/v1/portal/me/dividends`, { headers: { authorization: `Bearer ${tokens[0]}` } })).json();
 
+  if (a.has("serve")) {
+    // Leave the server up for an external load generator: prints the URL and one token, runs until killed.
+    out(`serving ${base} token ${tokens[0]}`);
+    await new Promise(() => undefined);
+  }
   out(`portal benchmark — ${kind}, ${os.cpus().length} cores, Node ${process.version}`);
   out(`seeded ${households} households and their dividends in ${seedSeconds.toFixed(1)} s; ${tokens.length} portal logins in ${loginSeconds.toFixed(1)} s; a household has ${(sample as { items: unknown[] }).items.length} dividends`);
   for (const path of ["/api/v1/portal/me/dividends", `/api/v1/portal/me/summary?year=${year}`]) {
