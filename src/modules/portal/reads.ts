@@ -32,10 +32,21 @@ export async function portalLoans(db: Db, h: HouseholdPrincipal, today: string) 
         .select("p.loan_id", "p.due_date", db.raw("(p.principal_due + p.interest_due - p.principal_paid - p.interest_paid)::text AS amount"))
     : [];
   const nextBy = new Map(next.map((n) => [n.loan_id as string, n]));
+  // Days past due as of today, as the loans module answers it (the stored figure is the last close of business's).
+  const late = ids.length
+    ? await db("loan_schedule_periods")
+        .whereIn("loan_id", ids)
+        .whereRaw("(principal_due > principal_paid OR interest_due > interest_paid)")
+        .where("overdue_from", "<=", today)
+        .groupBy("loan_id")
+        .select("loan_id", db.raw("(?::date - min(due_date))::int AS dpd", [today]))
+    : [];
+  const dpdBy = new Map(late.map((x) => [x.loan_id as string, Number(x.dpd)]));
   return {
     as_of: today,
     items: loans.map((l) => {
-      const n = ["DISBURSED", "EXTENDED"].includes(l.status) ? nextBy.get(l.id) : undefined;
+      const active = ["DISBURSED", "EXTENDED"].includes(l.status);
+      const n = active ? nextBy.get(l.id) : undefined;
       return {
         id: l.id,
         bank_name: l.bank_name,
@@ -50,7 +61,7 @@ export async function portalLoans(db: Db, h: HouseholdPrincipal, today: string) 
         disbursed_on: l.disbursed_on,
         maturity_date: l.maturity_date,
         closed_on: l.closed_on,
-        days_past_due: l.dpd,
+        days_past_due: active ? (dpdBy.get(l.id) ?? 0) : l.dpd,
         next_due: n ? { due_date: n.due_date, amount: Money.format(n.amount) } : null,
       };
     }),

@@ -6,7 +6,10 @@ import { householdStatusAsOf, ratioSql, registerFigureSource } from "./figures.j
  * ever borrowed / eligible households) and credit use (用信率 = households with an outstanding loan /
  * households with a line); outstanding principal as of the day (amount less principal repaid and
  * by then); overdue and non-performing ratios from the close-of-business snapshot of the
- * last business date in the month.
+ * last business date in the month: the outstanding principal of loans past due (DPD > 0, 逾期贷款余额)
+ * and of non-performing loans (DPD > 90) over the outstanding principal, so the overdue ratio is
+ * never below the NPL ratio (a bullet loan's principal is only "due" at maturity, but the whole
+ * loan is in arrears once its interest is).
  */
 registerFigureSource({
   name: "credit",
@@ -44,13 +47,15 @@ registerFigureSource({
     );
     const r = rows[0];
     const snap = await db.raw<{ rows: { outstanding: string; overdue: string; npl: string }[] }>(
-      `SELECT coalesce(sum(s.outstanding_principal), 0)::text AS outstanding, coalesce(sum(s.overdue_principal), 0)::text AS overdue, coalesce(sum(s.npl_principal), 0)::text AS npl
+      `SELECT coalesce(sum(s.outstanding_principal), 0)::text AS outstanding,
+              coalesce(sum(s.principal_dpd_1_30 + s.principal_dpd_31_90 + s.principal_dpd_91_180 + s.principal_dpd_181_plus), 0)::text AS overdue,
+              coalesce(sum(s.npl_principal), 0)::text AS npl
          FROM loan_portfolio_daily s
         WHERE s.county_code = ? AND s.business_date = (SELECT max(business_date) FROM loan_portfolio_daily WHERE county_code = ? AND business_date <= ?)`,
       [p.countyCode, p.countyCode, p.monthEnd],
     );
     const s = snap.rows[0];
-    const ratio = async (num: string, den: string) => (await db.raw<{ rows: { v: string }[] }>(`SELECT (${ratioSql("?::numeric", "?::numeric")})::text AS v`, [num, den, den])).rows[0].v;
+    const ratio = async (num: string, den: string) => (await db.raw<{ rows: { v: string }[] }>(`SELECT (${ratioSql(":num::numeric", ":den::numeric")})::text AS v`, { num, den })).rows[0].v;
     return [
       { key: "households_rated", label_zh: "评级户数", label: "Households with a valid rating", unit: "households", value: Number(r.rated) },
       { key: "households_with_line", label_zh: "授信户数", label: "Households granted a credit line", unit: "households", value: Number(r.with_line) },
@@ -64,7 +69,7 @@ registerFigureSource({
       { key: "coverage_ratio", label_zh: "获贷率", label: "Coverage (households ever borrowing / eligible households)", unit: "ratio", value: await ratio(String(r.borrowers_cum), String(r.eligible)) },
       { key: "credit_use_ratio", label_zh: "用信率", label: "Credit use (households with a loan outstanding / households with a line)", unit: "ratio", value: await ratio(String(r.borrowers_now), String(r.with_line)) },
       { key: "loans_outstanding_amount", label_zh: "贷款余额", label: "Outstanding principal", unit: "yuan", value: String(r.outstanding) },
-      { key: "overdue_ratio", label_zh: "逾期率", label: "Overdue principal / outstanding (last close of business)", unit: "ratio", value: await ratio(s.overdue, s.outstanding) },
+      { key: "overdue_ratio", label_zh: "逾期率", label: "Principal of loans past due (any DPD) / outstanding (last close of business)", unit: "ratio", value: await ratio(s.overdue, s.outstanding) },
       { key: "npl_ratio", label_zh: "不良率", label: "Non-performing (DPD > 90) principal / outstanding (last close of business)", unit: "ratio", value: await ratio(s.npl, s.outstanding) },
     ];
   },

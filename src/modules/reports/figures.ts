@@ -34,9 +34,9 @@ export function figureSources(): readonly FigureSource[] {
   return sources;
 }
 
-/** A ratio as a decimal string with four places (0 when the denominator is 0). */
+/** A ratio as a decimal string with four places ("0.0000" when the denominator is 0). */
 export function ratioSql(num: string, den: string): string {
-  return `CASE WHEN (${den}) = 0 THEN 0 ELSE round((${num})::numeric / (${den}), 4) END`;
+  return `round(CASE WHEN (${den}) = 0 THEN 0 ELSE (${num})::numeric / (${den}) END, 4)`;
 }
 
 /**
