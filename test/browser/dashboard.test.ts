@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { existsSync, mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { chromium } from "playwright-core";
