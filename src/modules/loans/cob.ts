@@ -5,6 +5,8 @@ import type { Clock } from "../../lib/clock.js";
 import type { Actor } from "../../http/auth.js";
 import { addDays } from "./model.js";
 import { evaluateCircuitBreakers } from "../riskfund/service.js";
+import { raiseOversightAlerts } from "../oversight/alert-jobs.js";
+import { trusteeshipArrears } from "../trusteeship/service.js";
 
 /**
  * Close of business (日终) for a business date, as set-based SQL over the whole portfolio: one
@@ -172,6 +174,10 @@ export const COB_STEPS: CobStep[] = [
         ),
       ),
   },
+  // Guaranteed returns of entrusted funds fallen due and in arrears, with their alerts (trusteeship module).
+  { name: "trusteeship_arrears", run: async (trx, d) => (await trusteeshipArrears(trx, d)).installments_newly_in_arrears },
+  // Asset-income oversight: missing return reports, idle assets, approved distributions left unpaid.
+  { name: "oversight_alerts", run: async (trx, d) => (await raiseOversightAlerts(trx, d, new Date())).raised },
   // Last: the circuit breakers read the standing and portfolio just computed (riskfund module).
   { name: "circuit_breakers", run: async (trx, d) => (await evaluateCircuitBreakers(trx, d)).tripped },
 ];
