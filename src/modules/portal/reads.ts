@@ -1,5 +1,8 @@
 import type { Knex } from "knex";
+import type { Actor } from "../../http/auth.js";
 import { notFound } from "../../http/errors.js";
+import type { Clock } from "../../lib/clock.js";
+import { getSchedule } from "../loans/service.js";
 import { D, Money } from "../../lib/money.js";
 import { dividendsOfHousehold } from "../distributions/service.js";
 import { subsidiesOfHousehold } from "../subsidies/service.js";
@@ -69,11 +72,16 @@ export async function portalLoans(db: Db, h: HouseholdPrincipal, today: string) 
   };
 }
 
-/** The household's loan, or 404 when it is another household's. */
-export async function portalLoanId(db: Db, h: HouseholdPrincipal, loanId: string): Promise<string> {
+/**
+ * The schedule of one of the household's loans, exactly as the bank sees it; another household's
+ * loan is a 404. Once the loan is known to be the household's, the loans module reads it with a
+ * read-only county view bounded to the household's county (no staff user is involved).
+ */
+export async function portalLoanSchedule(db: Db, h: HouseholdPrincipal, loanId: string, clock: Clock) {
   const l = await db("loans").where({ id: loanId, household_id: h.householdId, county_code: h.countyCode }).first("id");
   if (!l) throw notFound("loan");
-  return l.id;
+  const reader: Actor = { kind: "staff", userId: h.householdId, role: "regulator", countyCodes: [h.countyCode], bankId: null, operatorId: null, villageCode: null };
+  return getSchedule(db, { actor: reader, requestId: `portal:${h.partnerId}`, clock }, l.id);
 }
 
 /** Guaranteed returns of the household's entrusted funds (委托经营收益), installment by installment. */

@@ -10,7 +10,7 @@ import { parse } from "../../http/validate.js";
 import { z } from "../../http/zod.js";
 import { authenticateHousehold, householdOf } from "./auth.js";
 import { PartnerCreate, PartnerCreated, PinChangeRequest, PinIssueResponse, PortalMe, PortalTokenRequest, PortalTokenResponse } from "./schemas.js";
-import { portalDividends, portalLoans, portalReturns, portalSubsidies, portalSummary } from "./reads.js";
+import { portalDividends, portalLoanSchedule, portalLoans, portalReturns, portalSubsidies, portalSummary } from "./reads.js";
 import * as svc from "./service.js";
 
 const TAG = "Portal 农户门户";
@@ -116,6 +116,15 @@ const PortalSubsidies = z
   })
   .openapi("PortalSubsidies");
 doc({ method: "get", path: "/portal/me/subsidies", tag: TAG, summary: "Interest subsidies reimbursed to the household (先缴后补)", response: PortalSubsidies, errors: [401, 429] });
+doc({
+  method: "get",
+  path: "/portal/me/loans/:id/schedule",
+  tag: TAG,
+  summary: "The schedule of one of the household's loans (due dates, principal, interest, paid, outstanding, penalty)",
+  description: "Another household's loan answers 404.",
+  params: IdParam,
+  errors: [400, 401, 404, 429],
+});
 doc({ method: "get", path: "/portal/me/loans", tag: TAG, summary: "The household's poverty loans with the next amount due", response: PortalLoans, errors: [401, 429] });
 doc({ method: "get", path: "/portal/me/returns", tag: TAG, summary: "Guaranteed returns of the household's entrusted funds (委托经营收益)", response: PortalReturns, errors: [401, 429] });
 doc({ method: "post", path: "/partners", tag: TAG, summary: "Register a partner portal (client credentials shown once)", body: PartnerCreate, response: PartnerCreated, status: 201, roles: "admin" });
@@ -170,6 +179,10 @@ export function portalRoutes(deps: Deps): Router {
   me.get("/summary", async (req, res) => {
     const q = parse(SummaryQuery, req.query, "query");
     res.json(await portalSummary(deps.db, householdOf(req), q.year ?? Number(deps.clock.today().slice(0, 4))));
+  });
+  me.get("/loans/:id/schedule", async (req, res) => {
+    const { id } = parse(IdParam, req.params, "params");
+    res.json(await portalLoanSchedule(deps.db, householdOf(req), id, deps.clock));
   });
   me.get("/subsidies", async (req, res) => {
     res.json(await portalSubsidies(deps.db, householdOf(req)));
