@@ -6,7 +6,7 @@ import { addDays, buildSchedule, maturityOf, type RepaymentMethod } from "../../
  * tests): `loans` loans over a few hundred households of one village, each on one of a small set
  * of schedule templates (disbursement date × amount × method) computed with the real model, so
  * schedules are exact. Loan ids are deterministic (md5 of the number), so two databases built with
- * the same options hold the same portfolio. Loans whose number is a multiple of `defaultEvery`
+ * the same options hold the same portfolio (md5-based ids shaped as version-4 UUIDs, so the API accepts them). Loans whose number is a multiple of `defaultEvery`
  * never pay; the others have paid every period due before `asOf`. No ledger entries are posted.
  */
 export interface PortfolioOptions {
@@ -45,13 +45,13 @@ export async function buildPortfolio(db: Knex, o: PortfolioOptions): Promise<{ l
   // Households and borrowers (ids deterministic too).
   await db.raw(
     `INSERT INTO households (id, county_code, township_code, village_code, household_no, household_type, status, status_since, main_cause)
-     SELECT md5(? || '-h-' || n)::uuid, ?, substr(?, 1, 9), ?, 'SYN-' || md5(? || '-h-' || n), 'GENERAL', 'POOR', '2020-01-01', 'LACK_OF_CAPITAL'
+     SELECT overlay(overlay(md5(? || '-h-' || n) placing '4' from 13) placing '8' from 17)::uuid, ?, substr(?, 1, 9), ?, 'SYN-' || md5(? || '-h-' || n), 'GENERAL', 'POOR', '2020-01-01', 'LACK_OF_CAPITAL'
        FROM generate_series(0, ? - 1) n ON CONFLICT DO NOTHING`,
     [tag, o.countyCode, o.villageCode, o.villageCode, tag, households],
   );
   await db.raw(
     `INSERT INTO household_members (id, household_id, county_code, name, id_number_hash, id_number_enc, id_number_masked, relation, sex, birth_date, health, labour_capacity, schooling)
-     SELECT md5(? || '-m-' || n)::uuid, md5(? || '-h-' || n)::uuid, ?, '测试户主', md5(? || '-id-' || n), 'synthetic', '469030********000X', 'HEAD', 'M', '1980-01-01', 'HEALTHY', 'ORDINARY', 'JUNIOR'
+     SELECT overlay(overlay(md5(? || '-m-' || n) placing '4' from 13) placing '8' from 17)::uuid, overlay(overlay(md5(? || '-h-' || n) placing '4' from 13) placing '8' from 17)::uuid, ?, '测试户主', md5(? || '-id-' || n), 'synthetic', '469030********000X', 'HEAD', 'M', '1980-01-01', 'HEALTHY', 'ORDINARY', 'JUNIOR'
        FROM generate_series(0, ? - 1) n ON CONFLICT DO NOTHING`,
     [tag, tag, o.countyCode, tag, households],
   );
@@ -93,7 +93,7 @@ export async function buildPortfolio(db: Knex, o: PortfolioOptions): Promise<{ l
     await trx.raw(
       `INSERT INTO loans (id, county_code, village_code, bank_id, household_id, borrower_member_id, status, amount, outstanding_principal, annual_rate, rate_basis,
                           term_months, repayment_method, purpose, penalty_markup, grace_days, applied_on, decided_on, disbursed_on, maturity_date, original_maturity_date, officer_id)
-       SELECT md5(? || '-l-' || i)::uuid, ?, ?, ?::uuid, md5(? || '-h-' || (i % ?))::uuid, md5(? || '-m-' || (i % ?))::uuid, 'DISBURSED', h.amount,
+       SELECT overlay(overlay(md5(? || '-l-' || i) placing '4' from 13) placing '8' from 17)::uuid, ?, ?, ?::uuid, overlay(overlay(md5(? || '-h-' || (i % ?)) placing '4' from 13) placing '8' from 17)::uuid, overlay(overlay(md5(? || '-m-' || (i % ?)) placing '4' from 13) placing '8' from 17)::uuid, 'DISBURSED', h.amount,
               CASE WHEN i % ? = 0 THEN h.amount ELSE h.amount - h.paid_principal END, h.rate, CASE WHEN h.term <= 12 THEN 'LPR_1Y' ELSE 'LPR_5Y' END,
               h.term, h.method, 'BREEDING', 0.5, 0, h.disbursed_on, h.disbursed_on, h.disbursed_on, h.maturity, h.maturity, ?::uuid
          FROM generate_series(1, ?) i JOIN syn_head h ON h.k = i % ?`,
@@ -102,7 +102,7 @@ export async function buildPortfolio(db: Knex, o: PortfolioOptions): Promise<{ l
     await trx.raw(
       `INSERT INTO loan_schedule_periods (loan_id, seq, county_code, accrual_start, accrual_end, due_date, overdue_from, days, opening_principal, principal_due, interest_due,
                                           principal_paid, interest_paid, status, settled_on)
-       SELECT md5(? || '-l-' || i)::uuid, p.seq, ?, p.accrual_start, p.accrual_end, p.due_date, p.overdue_from, p.days, p.opening, p.principal, p.interest,
+       SELECT overlay(overlay(md5(? || '-l-' || i) placing '4' from 13) placing '8' from 17)::uuid, p.seq, ?, p.accrual_start, p.accrual_end, p.due_date, p.overdue_from, p.days, p.opening, p.principal, p.interest,
               CASE WHEN p.paid AND i % ? <> 0 THEN p.principal ELSE 0 END, CASE WHEN p.paid AND i % ? <> 0 THEN p.interest ELSE 0 END,
               CASE WHEN p.paid AND i % ? <> 0 THEN 'PAID' ELSE 'PENDING' END, CASE WHEN p.paid AND i % ? <> 0 THEN p.due_date END
          FROM generate_series(1, ?) i JOIN syn_period p ON p.k = i % ?`,

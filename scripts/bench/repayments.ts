@@ -71,10 +71,21 @@ try {
       headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "idempotency-key": randomUUID() },
       body: JSON.stringify({ amount: "50.00", reference: "bench" }),
     });
-    await res.arrayBuffer();
-    if (res.status !== 201) throw new Error(`repayment answered ${res.status}`);
+    const body = await res.text();
+    if (res.status !== 201) throw new Error(`repayment answered ${res.status}: ${body}`);
     return performance.now() - t0;
   };
+  let queries = 0;
+  let sqlMs = 0;
+  const started = new Map<string, number>();
+  if (a.has("profile")) {
+    db.on("query", (q: { __knexQueryUid: string }) => started.set(q.__knexQueryUid, performance.now()));
+    db.on("query-response", (_r: unknown, q: { __knexQueryUid: string }) => {
+      queries += 1;
+      sqlMs += performance.now() - (started.get(q.__knexQueryUid) ?? performance.now());
+      started.delete(q.__knexQueryUid);
+    });
+  }
   // Warm up connections and code paths on the first loans.
   const warm = Math.min(200, Math.floor(loanIds.length / 10));
   for (let i = 0; i < warm; i += concurrency) await Promise.all(loanIds.slice(i, i + concurrency).map(pay));
@@ -88,6 +99,7 @@ try {
     }),
   );
   const secs = (performance.now() - t0) / 1000;
+  if (a.has("profile")) out(`sql: ${queries} statements, ${sqlMs.toFixed(0)} ms of round trips in total (${(queries / latencies.length).toFixed(1)} per repayment)`);
   latencies.sort((x, y) => x - y);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
   out(`${latencies.length} repayments at concurrency ${concurrency} in ${secs.toFixed(2)} s: ${Math.round(latencies.length / secs)} repayments/s, p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms (targets ≥ 500/s, p99 < 100 ms)`);

@@ -758,19 +758,18 @@ export async function applyRepayment(
       penaltyPaid: s.penaltyPaid.plus(a?.penalty ?? 0),
     };
     const status = statusOf(after, loan.grace_days, on);
-    await trx("loan_schedule_periods")
-      .where({ loan_id: loanId, seq: r.seq })
-      .update({
-        principal_paid: fmt(after.principalPaid),
-        interest_paid: fmt(after.interestPaid),
-        penalty_paid: fmt(after.penaltyPaid),
-        penalty_accrued: after.penaltyAccrued.toFixed(10),
-        penalty_through: after.penaltyThrough,
-        status,
-        settled_on: status === "PAID" ? on : null,
-      });
+    const changes = {
+      principal_paid: fmt(after.principalPaid),
+      interest_paid: fmt(after.interestPaid),
+      penalty_paid: fmt(after.penaltyPaid),
+      penalty_accrued: after.penaltyAccrued.toFixed(10),
+      penalty_through: after.penaltyThrough,
+      status,
+      settled_on: status === "PAID" ? on : null,
+    };
+    await trx("loan_schedule_periods").where({ loan_id: loanId, seq: r.seq }).update(changes);
+    rows[k] = { ...r, ...changes }; // the row as stored, without reading it back
   }
-  rows = await periodsOf(trx, loanId);
   let prepaidInterest = new D(0);
   let closed = false;
   const futurePrincipal = Money.sum(rows.filter((r) => r.due_date > on).map((r) => new D(r.principal_due).minus(r.principal_paid)));
@@ -800,10 +799,10 @@ export async function applyRepayment(
           settled_on: on,
         });
       closed = true;
+      rows = await periodsOf(trx, loanId);
     } else {
       rows = await rescheduleFuture(trx, loan, rows, on, { balance: futurePrincipal.minus(alloc.prepayment), maturity: loan.maturity_date!, prepaid: alloc.prepayment });
     }
-    rows = await periodsOf(trx, loanId);
   }
   const principal = alloc.overduePrincipal.plus(alloc.principalDueNow).plus(alloc.prepayment).minus(prepaidInterest);
   const interest = alloc.overdueInterest.plus(alloc.interestDueNow).plus(prepaidInterest);
