@@ -79,6 +79,9 @@ describe("risk fund, circuit breaker and compensation (DOMAIN §6)", () => {
     fundId = f.body.id;
     expect(f.body).toMatchObject({ balance: "0.00", leverage_cap: "10", fund_share: "0.7", npl_threshold: "0.03", outstanding: "99999.00" });
     expectProblem(await t.as("finance").post(`${API}/risk-funds`, { county_code: COUNTY, bank_id: BANK, name: "again" }), 409, "RISK_FUND_EXISTS");
+    expectProblem(await t.as("finance").post(`${API}/risk-funds`, { county_code: COUNTY, bank_id: BANK, name: "x", fund_share: "1.5" }), 400, "VALIDATION_FAILED");
+    expect((await t.http.get(`${API}/risk-funds/${fundId}`)).status).toBe(401);
+    expectProblem(await t.as("finance").post(`${API}/risk-funds/${fundId}/deposits`, { amount: "-1.00" }, key()), 400, "VALIDATION_FAILED");
     expectProblem(await t.as("finance").post(`${API}/risk-funds/${fundId}/deposits`, { amount: "10100.00" }), 400, "IDEMPOTENCY_KEY_REQUIRED");
     const k = key();
     const d = await t.as("finance").post(`${API}/risk-funds/${fundId}/deposits`, { amount: "10100.00", reference: "县财政拨入" }, k);

@@ -100,7 +100,7 @@ describe("interest subsidy claims (DOMAIN §5)", () => {
     const got = await t.as("finance").get(`${API}/subsidy-claims/${claimId}`);
     expect(got.status).toBe(200);
     const lines = got.body.lines as Line[];
-    const of = (name: string) => lines.filter((l) => l.loan_id === loans[name].id);
+    const of = (name: string) => lines.filter((l) => l.loan_id === loans[name].id).sort((x, y) => x.seq - y.seq);
     expect(of("A").map((l) => [l.due_date, l.interest, l.subsidy, l.forfeit_reason, l.status])).toEqual([["2025-03-20", "335.42", "335.42", null, "CLAIMED"]]);
     expect(of("B").map((l) => [l.interest, l.computed_subsidy, l.subsidy, l.forfeit_reason, l.status])).toEqual([["201.25", "201.25", "0.00", "LATE_INTEREST", "FORFEITED"]]);
     expect(of("C").map((l) => [l.interest, l.computed_subsidy, l.subsidy, l.forfeit_reason])).toEqual([["134.17", "134.17", "0.00", "MISUSE"]]);

@@ -447,6 +447,12 @@ async function evaluateIn(db: Knex.Transaction, businessDate: string, opts: { no
       now,
     );
   }
+  // A portfolio no longer near the threshold (or now tripped) clears its warning.
+  await db("alerts")
+    .where({ kind: "circuit_breaker.npl_near", entity_type: "bank_county" })
+    .whereNull("cleared_at")
+    .whereNotIn("entity_id", near.rows.map((n) => `${n.bank_id}:${n.county_code}`))
+    .update({ cleared_at: now, updated_at: now });
   for (const n of near.rows) {
     await raiseAlert(
       db,

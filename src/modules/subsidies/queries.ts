@@ -89,12 +89,21 @@ const SUBSIDY_EXACT = `
  * Claim generation, set-based (one INSERT … SELECT): every loan-period of the bank in the county
  * whose due date falls in the quarter — or earlier, when its grace days ran into the quarter — that
  * is settled one way or the other (interest paid, or past due date + grace days), and not already a
- * line of any batch (ON CONFLICT on the unique loan-period key: regeneration claims nothing twice).
+ * line of any batch (an anti-join, backed by the unique loan-period key: regeneration claims nothing
+ * twice).
  * A forfeited period becomes a line with its reason and zero.
  */
 export async function insertClaimLines(trx: Knex.Transaction, p: { claimId: string; countyCode: string; bankId: string; quarterStart: string; quarterEnd: string; today: string }): Promise<number> {
+  // One big statement: hash in memory, and skip JIT compilation (seconds of it at this size). No
+  // nested-loop joins over the table being inserted into: with stale statistics the planner may
+  // probe subsidy_claim_lines by a scan per period, and each scan also reads the pages this very
+  // statement is filling (quadratic). The LATERAL joins still run as nested loops (nothing else can).
+  await trx.raw(`SET LOCAL work_mem = '256MB'`);
+  await trx.raw(`SET LOCAL enable_nestloop = off`);
+  const jit = await trx.raw<{ rows: { jit: string | null }[] }>(`SELECT current_setting('jit', true) AS jit`);
+  if (jit.rows[0]?.jit) await trx.raw(`SET LOCAL jit = off`);
   const r = await trx.raw(
-    `WITH need_check AS (
+    `WITH need_check AS MATERIALIZED (
        -- periods paid in full but not settled in time as a whole (e.g. interest on time, principal late):
        -- whether the interest came in time is read from the repayments' allocations
        SELECT p.loan_id, p.seq, p.overdue_from
@@ -104,11 +113,14 @@ export async function insertClaimLines(trx: Knex.Transaction, p: { claimId: stri
           AND (p.settled_on IS NULL OR p.settled_on >= p.overdue_from)
      ),
      in_time AS (
-       SELECT n.loan_id, n.seq, sum((e->>'interest')::numeric) AS interest
+       -- driven by the (few) periods to check, through the repayments' loan index
+       SELECT n.loan_id, n.seq, sum(a.interest) AS interest
          FROM need_check n
-         JOIN loan_repayments r ON r.loan_id = n.loan_id AND r.paid_on < n.overdue_from AND jsonb_typeof(r.allocation) = 'array'
-         CROSS JOIN LATERAL jsonb_array_elements(r.allocation) e
-        WHERE (e->>'seq')::int = n.seq
+         CROSS JOIN LATERAL (
+           SELECT (e->>'interest')::numeric AS interest
+             FROM loan_repayments r CROSS JOIN LATERAL jsonb_array_elements(r.allocation) e
+            WHERE r.loan_id = n.loan_id AND r.paid_on < n.overdue_from AND (e->>'seq')::int = n.seq
+         ) a
         GROUP BY n.loan_id, n.seq
      ),
      misused AS (
@@ -142,7 +154,9 @@ export async function insertClaimLines(trx: Knex.Transaction, p: { claimId: stri
          ) x
         WHERE p.county_code = :county AND p.due_date <= :qend::date AND p.overdue_from > :qstart::date
           AND l.county_code = :county AND l.bank_id = :bank AND l.disbursed_on IS NOT NULL
-          -- not in any batch yet (the unique key below still guards against a race)
+          -- not in any batch yet; a concurrent batch claiming the same period (another quarter's, through
+          -- the grace-days overlap) fails on the unique (loan_id, seq) key (409, retry adds the rest): a plain INSERT
+          -- is much cheaper than ON CONFLICT's speculative insertion at this size
           AND NOT EXISTS (SELECT 1 FROM subsidy_claim_lines x WHERE x.loan_id = p.loan_id AND x.seq = p.seq)
           -- settled one way or the other: interest paid, or past due date + grace days (or closed)
           AND (p.interest_paid >= p.interest_due OR p.overdue_from <= :today::date OR p.status = 'CLOSED')
@@ -154,12 +168,17 @@ export async function insertClaimLines(trx: Knex.Transaction, p: { claimId: stri
             accrual_start, accrual_end, due_date, days, days_in_term, opening_principal, base, annual_rate, rate,
             subsidy_ratio, interest_due, computed, CASE WHEN reason IS NULL THEN computed ELSE 0 END, reason,
             CASE WHEN reason IS NULL THEN 'CLAIMED' ELSE 'FORFEITED' END
-       FROM candidates
-      ORDER BY village_code, loan_id, seq
-     ON CONFLICT (loan_id, seq) DO NOTHING`,
+       FROM candidates`,
     { claim: p.claimId, county: p.countyCode, bank: p.bankId, qstart: p.quarterStart, qend: p.quarterEnd, today: p.today },
   );
-  return Number((r as { rowCount?: number }).rowCount ?? 0);
+  await trx.raw(`SET LOCAL enable_nestloop TO DEFAULT`);
+  await trx.raw(`SET LOCAL work_mem TO DEFAULT`);
+  if (jit.rows[0]?.jit) await trx.raw(`SET LOCAL jit TO DEFAULT`);
+  const added = Number((r as { rowCount?: number }).rowCount ?? 0);
+  // A large batch changes the lines table's size by orders of magnitude: refresh its statistics now
+  // (autovacuum comes later), or the next generation's anti-join is planned for an empty table.
+  if (added > 10_000) await trx.raw("ANALYZE subsidy_claim_lines");
+  return added;
 }
 
 /** Totals of a claim by line status and mode. */
