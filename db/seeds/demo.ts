@@ -8,6 +8,7 @@ import { maskBankAccount, maskPhone } from "../../src/lib/pii.js";
 import { perCapita, TRANSITIONS } from "../../src/modules/register/model.js";
 import { buildMemberRow } from "../../src/modules/register/service.js";
 import { seedDefaultScorecard } from "../../src/modules/ratings/service.js";
+import { seedDemoActivity } from "./demo-activity.js";
 
 /**
  * The demo county: 琼中黎族苗族自治县 (469030, Hainan) with its townships and villages, three
@@ -38,7 +39,9 @@ export const DEMO_BANKS = [
 /** The actor recorded on history the seed writes (no user: the data came from the county's records). */
 const SYSTEM_ACTOR = "00000000-0000-4000-8000-000000000000";
 export const DEMO_OPERATOR_ID = "0c000000-0000-4000-8000-000000000001";
-const FIRST_VILLAGE = "469030100201";
+export const FIRST_VILLAGE = "469030100201";
+/** Households added to the demo village on top of the county's, so its village officer has a village to work with. */
+export const DEMO_VILLAGE_EXTRA_HOUSEHOLDS = 30;
 
 export const DEMO_USERS = [
   { username: "admin", role: "admin", display_name: "县乡村振兴局 管理员" },
@@ -118,6 +121,8 @@ export interface SeedOptions {
   households: number;
   seed?: number;
   batchSize?: number;
+  /** Only these villages (default: every village of the county). */
+  villageCodes?: string[];
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -125,7 +130,10 @@ export interface SeedOptions {
 export async function seedDemoCounty(deps: Pick<Deps, "db" | "pii" | "clock">, opts: SeedOptions): Promise<{ households: number; members: number }> {
   const { db } = deps;
   await seedDemoReference(db);
-  const result = await seedHouseholds(deps, opts);
+  const county = await seedHouseholds(deps, opts);
+  const village = await seedHouseholds(deps, { households: DEMO_VILLAGE_EXTRA_HOUSEHOLDS, seed: 100201, villageCodes: [FIRST_VILLAGE] });
+  const result = { households: county.households + village.households, members: county.members + village.members };
+  const activity = await seedDemoActivity(deps);
   await db.transaction(async (trx) => {
     await trx("app_meta")
       .insert({ key: "demo_seeded", value: JSON.stringify({ households: result.households, at: deps.clock.now().toISOString() }) })
@@ -136,7 +144,7 @@ export async function seedDemoCounty(deps: Pick<Deps, "db" | "pii" | "clock">, o
       entityType: "county",
       entityId: DEMO_COUNTY.code,
       countyCode: DEMO_COUNTY.code,
-      after: result,
+      after: { ...result, activity },
     });
   });
   return result;
@@ -147,7 +155,7 @@ export async function seedHouseholds(deps: Pick<Deps, "db" | "pii" | "clock">, o
   const { db, pii } = deps;
   const rand = rng(opts.seed ?? 469030);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
-  const villages = demoVillages();
+  const villages = demoVillages().filter(([code]) => !opts.villageCodes || opts.villageCodes.includes(code));
   const batch = opts.batchSize ?? 1000;
   let memberCount = 0;
   const seqByKey = new Map<string, number>();
