@@ -4,7 +4,7 @@ import "../../src/modules/riskfund/figures.js";
 import { figureSources } from "../../src/modules/reports/figures.js";
 import { expectProblem } from "../helpers/expect.js";
 import { BANK, COUNTY } from "../helpers/fixture.js";
-import { useTestApp } from "../helpers/harness.js";
+import { onPostgres, useTestApp } from "../helpers/harness.js";
 import { apply, disbursedLoan, key, product, reconciliationOk, repay, setupRates } from "./loans-helpers.js";
 
 const t = useTestApp({ today: "2024-06-21" });
@@ -148,5 +148,17 @@ describe("risk fund, circuit breaker and compensation (DOMAIN §6)", () => {
     const rec = await t.as("finance").get(`${API}/ledger/reconciliation`);
     const fundCheck = (rec.body.checks as { name: string; differences: unknown[] }[]).find((x) => x.name === "risk_fund_cash");
     expect(fundCheck?.differences).toEqual([]);
+  });
+
+  it.skipIf(!onPostgres)("checks concurrent disbursements one after another: two that fit the cap alone, not together, give one success (PostgreSQL only)", async () => {
+    // Outstanding 99,000.00; a balance of 10,000.00 leaves 1,000.00 of headroom.
+    const d = await t.as("finance").post(`${API}/risk-funds/${fundId}/deposits`, { amount: "624.51" }, key());
+    expect(d.body).toMatchObject({ balance_after: "10000.00", fund: { outstanding: "99000.00", headroom: "1000.00" } });
+    const a = await approved(productId, "600.00");
+    const b = await approved(productId, "600.00");
+    const results = await Promise.all([disburse(a), disburse(b)]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 422]);
+    expect(results.find((r) => r.status === 422)!.body.code).toBe("RISK_FUND_CAP_EXCEEDED");
+    expect((await t.as("finance").get(`${API}/risk-funds/${fundId}`)).body).toMatchObject({ outstanding: "99600.00", headroom: "400.00" });
   });
 });

@@ -103,7 +103,7 @@ async function moveFund(trx: Knex.Transaction, f: FundRow, m: { kind: "DEPOSIT" 
     .returning<FundRow[]>("*");
   const [mv] = await trx("risk_fund_movements")
     .insert({ fund_id: f.id, county_code: f.county_code, kind: m.kind, amount: fmt(m.amount), balance_after: updated.balance, movement_date: m.on, reference: m.reference ?? null, ref_id: m.refId ?? null, journal_entry_id: m.entryId, actor_id: m.actorId })
-    .returning("*");
+    .returning<{ id: string; balance_after: string; reference: string | null }[]>("*");
   return { fund: updated, movement: mv };
 }
 
@@ -340,7 +340,7 @@ export async function addRecovery(trx: Knex.Transaction, ctx: Ctx, id: string, i
   if (fundPart.gt(0)) await moveFund(trx, fund, { kind: "RECOVERY", amount: fundPart, on, reference: input.reference, refId: id, entryId, actorId: ctx.actor.userId });
   const [rec] = await trx("compensation_recoveries")
     .insert({ claim_id: id, county_code: c.county_code, recovered_on: on, amount: fmt(amount), fund_part: fmt(fundPart), bank_part: fmt(bankPart), reference: input.reference ?? null, journal_entry_id: entryId, actor_id: ctx.actor.userId })
-    .returning("*");
+    .returning<{ id: string; reference: string | null }[]>("*");
   const [row] = await trx("compensation_claims")
     .where({ id })
     .update({ recovered: trx.raw("recovered + ?", [fmt(amount)]), fund_recovered: trx.raw("fund_recovered + ?", [fmt(fundPart)]), updated_at: ctx.clock.now() })

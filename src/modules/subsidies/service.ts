@@ -9,7 +9,7 @@ import { ACCOUNTS, type JournalLine, postJournalEntry, registerReconciliationChe
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
 import { maskName } from "../../lib/pii.js";
 import { addDays } from "../loans/model.js";
-import { findLoan, periodsOf } from "../loans/queries.js";
+import { findLoan, periodsOf, productById } from "../loans/queries.js";
 import { type Notice, registerNoticeProvider } from "../notices/service.js";
 import { householdInterest, periodSubsidy, quarterBounds, type SubsidyMode, subsidyRate, subsidyTermEnd } from "./model.js";
 import { type ClaimRow, claimParties, claimScope, claimTotals, findClaim, insertClaimLines, type LineRow } from "./queries.js";
@@ -280,7 +280,7 @@ export async function addMisuseFinding(trx: Knex.Transaction, ctx: Ctx, loanId: 
   }
   const [row] = await trx("loan_misuse_findings")
     .insert({ loan_id: loanId, county_code: loan.county_code, bank_id: loan.bank_id, finding_date: findingDate, kind: input.kind, note: input.note, actor_id: ctx.actor.userId })
-    .returning("*");
+    .returning<{ id: string; county_code: string; kind: string; finding_date: string; note: string; created_at: Date }[]>("*");
   const forfeited = await trx("subsidy_claim_lines")
     .where({ loan_id: loanId, status: "CLAIMED" })
     .whereIn("claim_id", trx("subsidy_claims").where({ status: "DRAFT" }).select("id"))
@@ -298,13 +298,13 @@ export async function loanSubsidySchedule(db: Db, actor: Actor, loanId: string) 
   const loan = await findLoan(db, actor, loanId);
   if (!loan) throw notFound("loan");
   if (!loan.disbursed_on || !loan.product_id) throw invalidState(`The loan is ${loan.status}; it has no schedule yet`);
-  const product = await db("loan_products").where({ id: loan.product_id }).first();
-  const lpr = loan.lpr_date ? await db("rate_tables").where({ publication_date: loan.lpr_date }).first() : undefined;
+  const product = (await productById(db, loan.product_id))!;
+  const lpr = loan.lpr_date ? await db("rate_tables").where({ publication_date: loan.lpr_date }).first<{ lpr_1y: string; lpr_5y: string } | undefined>() : undefined;
   const pricedLpr = lpr ? new D(loan.rate_basis === "LPR_1Y" ? lpr.lpr_1y : lpr.lpr_5y) : null;
   const mode = product.subsidy_mode as SubsidyMode;
   const policy = { ratio: new D(product.subsidy_ratio), rateCap: product.subsidy_rate_cap === null ? null : new D(product.subsidy_rate_cap), termMonths: product.subsidy_term_months, principalCap: new D(product.subsidy_principal_cap), mode };
   const subLoan = { method: loan.repayment_method, annualRate: new D(loan.annual_rate!), pricedLpr, disbursedOn: loan.disbursed_on, amount: new D(loan.amount) };
-  const claimed = new Map((await db("subsidy_claim_lines").where({ loan_id: loanId }).select("seq", "status", "subsidy")).map((r: { seq: number; status: string; subsidy: string }) => [r.seq, r]));
+  const claimed = new Map((await db("subsidy_claim_lines").where({ loan_id: loanId }).select<{ seq: number; status: string; subsidy: string }[]>("seq", "status", "subsidy")).map((r) => [r.seq, r]));
   let ti = new D(0);
   let ts = new D(0);
   const periods = (await periodsOf(db, loanId)).map((p) => {
