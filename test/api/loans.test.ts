@@ -205,9 +205,12 @@ describe("loans: extension, renewal, write-off", () => {
 describe("loans: rules, maker-checker, jurisdiction, idempotency", () => {
   it("refuses each broken rule with its own code", async () => {
     t.clock.set("2025-06-02");
+    await setupRates(t);
     const p = await product(t);
     const refuse = async (code: string, spec: Parameters<typeof apply>[1]) => expectProblem(await apply(t, spec), 422, code);
 
+    const [h1, h2] = [await household(t), await household(t)];
+    await refuse("LOAN_BORROWER_NOT_MEMBER", { product_id: p.id, household: { id: h1.id, member: h2.member } });
     const removed = await household(t);
     await t.db("households").where({ id: removed.id }).update({ status: "REMOVED" });
     await refuse("LOAN_HOUSEHOLD_NOT_ELIGIBLE", { product_id: p.id, household: removed });
