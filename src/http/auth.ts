@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import jwt from "jsonwebtoken";
 import { AppError, forbidden } from "./errors.js";
@@ -41,6 +42,17 @@ interface StaffClaims {
   village?: string;
 }
 
+// One KeyObject per secret: jsonwebtoken would otherwise build a new one for every token it checks.
+const keys = new Map<string, KeyObject>();
+export function hmacKey(secret: string): KeyObject {
+  let k = keys.get(secret);
+  if (!k) {
+    k = createSecretKey(Buffer.from(secret, "utf8"));
+    keys.set(secret, k);
+  }
+  return k;
+}
+
 export function signStaffToken(settings: JwtSettings, actor: Omit<Actor, "kind">): string {
   const claims: StaffClaims = {
     sub: actor.userId,
@@ -51,7 +63,7 @@ export function signStaffToken(settings: JwtSettings, actor: Omit<Actor, "kind">
     ...(actor.operatorId ? { operator: actor.operatorId } : {}),
     ...(actor.villageCode ? { village: actor.villageCode } : {}),
   };
-  return jwt.sign(claims, settings.secret, {
+  return jwt.sign(claims, hmacKey(settings.secret), {
     algorithm: "HS256",
     expiresIn: settings.ttlSeconds,
     issuer: settings.issuer,
@@ -61,7 +73,7 @@ export function signStaffToken(settings: JwtSettings, actor: Omit<Actor, "kind">
 
 /** Verifies a bearer token: HS256 only (alg pinned), `exp`, `iss` and `aud` checked. */
 export function verifyToken(settings: JwtSettings, token: string): jwt.JwtPayload {
-  const payload = jwt.verify(token, settings.secret, {
+  const payload = jwt.verify(token, hmacKey(settings.secret), {
     algorithms: ["HS256"],
     issuer: settings.issuer,
     audience: settings.audience,

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Request, RequestHandler, Response } from "express";
 import type { Knex } from "knex";
 import { transaction } from "../db/transaction.js";
+import { bufferAudit, flushAudit } from "../lib/audit.js";
 import { canonicalJson } from "../lib/canonical-json.js";
 import { Pii } from "../lib/pii.js";
 import { AppError } from "./errors.js";
@@ -86,7 +87,9 @@ export function command(
     let result: CommandResult;
     try {
       result = await transaction(db, async (trx) => {
+        bufferAudit(trx);
         const r = await handler(req, trx);
+        await flushAudit(trx);
         if (key) {
           await trx("idempotency_keys")
             .where({ owner, key })

@@ -47,10 +47,42 @@ function jsonValue(v: unknown): unknown {
 
 export type AuditActor = Pick<Ctx, "requestId" | "clock"> & { actor: { userId: string; role: string } | null };
 
-/** Appends records to the audit log inside the caller's transaction (call it last: it locks the chain head). */
+/**
+ * Records held back until the end of a transaction (see `bufferAudit`): appending locks the chain
+ * head until commit, so the shorter the time between the append and the commit, the more writes of
+ * one county can run at once.
+ */
+const buffered = new WeakMap<Knex.Transaction, { ctx: AuditActor; records: AuditRecord[] }[]>();
+
+/** From now on, `appendAudit` on this transaction is held back until `flushAudit` (called just before commit). */
+export function bufferAudit(trx: Knex.Transaction): void {
+  buffered.set(trx, []);
+}
+
+/** Writes the records held back on this transaction, in the order they were appended. */
+export async function flushAudit(trx: Knex.Transaction): Promise<void> {
+  const held = buffered.get(trx);
+  buffered.delete(trx);
+  for (const h of held ?? []) await writeAudit(trx, h.ctx, h.records);
+}
+
+/**
+ * Appends records to the audit log inside the caller's transaction. Inside a `command` the write
+ * is held back to the end of the transaction; elsewhere it is written at once (call it last: it
+ * locks the chain head).
+ */
 export async function appendAudit(trx: Knex.Transaction, ctx: AuditActor, records: AuditRecord | AuditRecord[]): Promise<void> {
   const list = Array.isArray(records) ? records : [records];
   if (list.length === 0) return;
+  const held = buffered.get(trx);
+  if (held) {
+    held.push({ ctx: { actor: ctx.actor, requestId: ctx.requestId, clock: ctx.clock }, records: list.map((r) => ({ ...r, before: jsonValue(r.before), after: jsonValue(r.after) })) });
+    return;
+  }
+  await writeAudit(trx, ctx, list);
+}
+
+async function writeAudit(trx: Knex.Transaction, ctx: AuditActor, list: AuditRecord[]): Promise<void> {
   const byChain = new Map<string, AuditRecord[]>();
   for (const r of list) {
     const chain = r.countyCode ?? SYSTEM_CHAIN;

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from "express";
 import jwt from "jsonwebtoken";
 import type { JwtSettings } from "../../http/auth.js";
-import { verifyToken } from "../../http/auth.js";
+import { hmacKey, verifyToken } from "../../http/auth.js";
 import { AppError } from "../../http/errors.js";
 
 /** A household acting through a partner portal: read-only, one household. */
@@ -21,7 +21,7 @@ declare module "express-serve-static-core" {
 }
 
 export function signHouseholdToken(settings: JwtSettings, p: HouseholdPrincipal): string {
-  return jwt.sign({ typ: "household", scope: "household:read", county: p.countyCode, partner: p.partnerId, rl: p.rateLimitPerMinute }, settings.secret, {
+  return jwt.sign({ typ: "household", scope: "household:read", county: p.countyCode, partner: p.partnerId, rl: p.rateLimitPerMinute }, hmacKey(settings.secret), {
     algorithm: "HS256",
     subject: p.householdId,
     expiresIn: PORTAL_TOKEN_TTL_SECONDS,
