@@ -1,8 +1,8 @@
-import type { Knex } from "knex";
-import { createDb, migrateLatest } from "../../src/db/knex.js";
+import { migrateLatest } from "../../src/db/knex.js";
 import { runCloseOfBusiness } from "../../src/modules/loans/cob.js";
 import { addDays } from "../../src/modules/loans/model.js";
 import { args, out } from "../cli.js";
+import { scratchDb } from "./scratch.js";
 import { buildPortfolio } from "./loan-portfolio.js";
 
 /**
@@ -20,18 +20,7 @@ const url = process.env.DATABASE_URL;
 const loans = Number(a.get("loans") ?? (url ? 1_000_000 : 20_000));
 const asOf = "2025-06-01";
 
-let admin: Knex | undefined;
-let db: Knex;
-if (url) {
-  admin = createDb({ databaseUrl: url, poolMax: 1 });
-  await admin.raw(`DROP DATABASE IF EXISTS ${SCRATCH} WITH (FORCE)`);
-  await admin.raw(`CREATE DATABASE ${SCRATCH}`);
-  const u = new URL(url);
-  u.pathname = `/${SCRATCH}`;
-  db = createDb({ databaseUrl: u.toString(), poolMax: 2 });
-} else {
-  db = createDb({});
-}
+const { db, drop } = await scratchDb(SCRATCH, { poolMax: 2, keep: a.has("keep") });
 const secs = (t0: number) => (performance.now() - t0) / 1000;
 const vacuum = async () => {
   await db.raw("VACUUM ANALYZE loans");
@@ -88,9 +77,5 @@ try {
   out(`close of business ${day}: ${cob.toFixed(2)} s for ${active.toLocaleString("en")} active loans = ${Math.round(active / cob).toLocaleString("en")} loans/s`);
   out(`ratio COB / floor: ${(cob / floor).toFixed(2)}× (target ≤ 3×, ≥ 50,000 loans/s)`);
 } finally {
-  await db.destroy();
-  if (admin) {
-    if (!a.has("keep")) await admin.raw(`DROP DATABASE IF EXISTS ${SCRATCH} WITH (FORCE)`);
-    await admin.destroy();
-  }
+  await drop();
 }

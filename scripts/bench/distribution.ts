@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import type { Knex } from "knex";
 import { DEMO_COUNTY, DEMO_OPERATOR_ID, demoVillages, seedDemoReference, seedHouseholds } from "../../db/seeds/demo.js";
-import { createDb, migrateLatest } from "../../src/db/knex.js";
+import { migrateLatest } from "../../src/db/knex.js";
 import { transaction } from "../../src/db/transaction.js";
 import type { Actor } from "../../src/http/auth.js";
 import { FixedClock } from "../../src/lib/clock.js";
@@ -12,6 +11,7 @@ import { Pii } from "../../src/lib/pii.js";
 import { confirmReport, createAsset, submitReport } from "../../src/modules/assets/service.js";
 import { approveDistribution, createDistribution, createRule, noticeDistribution, payDistribution } from "../../src/modules/distributions/service.js";
 import { args, out, progressBar } from "../cli.js";
+import { scratchDb } from "./scratch.js";
 
 /**
  * `npx tsx scripts/bench/distribution.ts [--households N] [--keep]`: one dividend distribution over
@@ -31,18 +31,7 @@ if (!Number.isInteger(households) || households < 1) {
   process.exit(2);
 }
 const url = process.env.DATABASE_URL;
-let admin: Knex | undefined;
-let db: Knex;
-if (url) {
-  admin = createDb({ databaseUrl: url, poolMax: 1 });
-  await admin.raw(`DROP DATABASE IF EXISTS ${SCRATCH} WITH (FORCE)`);
-  await admin.raw(`CREATE DATABASE ${SCRATCH}`);
-  const u = new URL(url);
-  u.pathname = `/${SCRATCH}`;
-  db = createDb({ databaseUrl: u.toString(), poolMax: 4 });
-} else {
-  db = createDb({});
-}
+const { db, drop } = await scratchDb(SCRATCH, { poolMax: 4, keep: a.has("keep") });
 
 const seconds = (t0: number) => ((performance.now() - t0) / 1000).toFixed(2);
 
@@ -167,9 +156,5 @@ try {
   out(`machine: ${os.cpus().length} cores, Node ${process.version}, ${url ? "PostgreSQL" : "PGlite"} ${(await db.raw<{ rows: { server_version: string }[] }>("SHOW server_version")).rows[0].server_version}`);
   out(`RESULT households=${draft.household_count} compute_s=${computeSeconds} pay_s=${paySeconds}`);
 } finally {
-  await db.destroy();
-  if (admin) {
-    if (!a.has("keep")) await admin.raw(`DROP DATABASE IF EXISTS ${SCRATCH} WITH (FORCE)`);
-    await admin.destroy();
-  }
+  await drop();
 }

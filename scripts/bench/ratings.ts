@@ -1,14 +1,14 @@
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import type { Knex } from "knex";
 import { DEMO_BANKS, rng, seedDemoReference, seedHouseholds } from "../../db/seeds/demo.js";
-import { createDb, migrateLatest } from "../../src/db/knex.js";
+import { migrateLatest } from "../../src/db/knex.js";
 import { transaction } from "../../src/db/transaction.js";
 import { systemClock } from "../../src/lib/clock.js";
 import type { Ctx } from "../../src/lib/context.js";
 import { Pii } from "../../src/lib/pii.js";
 import { rateBulk } from "../../src/modules/ratings/service.js";
 import { args, out } from "../cli.js";
+import { scratchDb } from "./scratch.js";
 
 /**
  * `npx tsx scripts/bench/ratings.ts [--households N]`: seeds N households (default 20,000) into a
@@ -27,18 +27,7 @@ if (!Number.isInteger(households) || households < 1) {
 }
 
 const url = process.env.DATABASE_URL;
-let admin: Knex | undefined;
-let db: Knex;
-if (url) {
-  admin = createDb({ databaseUrl: url, poolMax: 1 });
-  await admin.raw(`DROP DATABASE IF EXISTS ${SCRATCH} WITH (FORCE)`);
-  await admin.raw(`CREATE DATABASE ${SCRATCH}`);
-  const u = new URL(url);
-  u.pathname = `/${SCRATCH}`;
-  db = createDb({ databaseUrl: u.toString(), poolMax: 4 });
-} else {
-  db = createDb({});
-}
+const { db, drop } = await scratchDb(SCRATCH, { poolMax: 4, keep: a.get("keep") === "true" });
 
 try {
   const pii = new Pii({ encKey: randomBytes(32), hashKey: randomBytes(32) });
@@ -108,9 +97,5 @@ try {
   out(`rated ${created} households (${rejected} rejected: REMOVED households) in ${batches.length} bulk call(s) in ${rateSeconds.toFixed(2)} s: ${Math.round(created / rateSeconds)} ratings/s`);
   out(`grades: ${grades.map((g: { grade: string; n: number }) => `${g.grade} ${g.n}`).join(", ")}; audit records: ${audits[0].n}`);
 } finally {
-  await db.destroy();
-  if (admin && a.get("keep") !== "true") {
-    await admin.raw(`DROP DATABASE IF EXISTS ${SCRATCH} WITH (FORCE)`);
-    await admin.destroy();
-  }
+  await drop();
 }
