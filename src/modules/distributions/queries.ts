@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { preparedRows } from "../../db/prepared.js";
 import type { Actor } from "../../http/auth.js";
 import { ACCOUNTS } from "../../lib/ledger.js";
 import type { RuleParams } from "./model.js";
@@ -310,17 +311,18 @@ export interface DividendRow {
 }
 
 /** A household's shares in distributions that left DRAFT (noticed, approved, paid or reversed), newest first. */
-export async function dividendRows(db: Db, householdId: string): Promise<DividendRow[]> {
-  const { rows } = await db.raw<{ rows: DividendRow[] }>(
-    `SELECT d.id AS distribution_id, d.scope, d.village_code, d.period, d.reference_date::text AS reference_date, d.status AS distribution_status,
+const DIVIDEND_ROWS_SQL = `SELECT d.id AS distribution_id, d.scope, d.village_code, d.period, d.reference_date::text AS reference_date, d.status AS distribution_status,
         s.weight::text AS weight, s.members, s.multiplier::text AS multiplier, s.eligibility, s.multiplier_reason,
         s.transition_ends::text AS transition_ends, s.amount::text AS amount, s.capped, s.payment_status, s.paid_on::text AS paid_on,
         (SELECT json_agg(json_build_object('id', a.id, 'name', a.name, 'asset_type', a.asset_type) ORDER BY a.name)
            FROM distribution_incomes di JOIN assets a ON a.id = di.asset_id WHERE di.distribution_id = d.id) AS assets
      FROM distribution_shares s JOIN distributions d ON d.id = s.distribution_id
-     WHERE s.household_id = ? AND d.status <> 'DRAFT'
-     ORDER BY d.reference_date DESC, d.period DESC, d.id`,
-    [householdId],
-  );
+     WHERE s.household_id = $1 AND d.status <> 'DRAFT'
+     ORDER BY d.reference_date DESC, d.period DESC, d.id`;
+
+/** A household's dividends (the portal's hottest read: a prepared statement outside transactions). */
+export async function dividendRows(db: Db, householdId: string): Promise<DividendRow[]> {
+  if (!db.isTransaction) return preparedRows<DividendRow>(db as Knex, "dividend_rows", DIVIDEND_ROWS_SQL, [householdId]);
+  const { rows } = await db.raw<{ rows: DividendRow[] }>(DIVIDEND_ROWS_SQL.replace("$1", "?"), [householdId]);
   return rows;
 }

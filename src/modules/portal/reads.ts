@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { preparedRows } from "../../db/prepared.js";
 import type { Actor } from "../../http/auth.js";
 import { notFound } from "../../http/errors.js";
 import type { Clock } from "../../lib/clock.js";
@@ -122,55 +123,25 @@ export async function portalSubsidies(db: Db, h: HouseholdPrincipal) {
   return { items: await subsidiesOfHousehold(db, h.householdId), next_cursor: null };
 }
 
-export interface IncomeKind {
-  kind: string;
-  label_zh: string;
-  /** Amount the household received in the year, as a decimal string. */
-  amount(db: Db, householdId: string, from: string, to: string): Promise<string>;
-}
+/** The platform's income kinds that reach a household, and what each counts. */
+export const INCOME_KINDS = [
+  { kind: "DIVIDENDS", label_zh: "资产收益分红" }, // dividend shares paid (distribution not reversed)
+  { kind: "SUBSIDIES", label_zh: "财政贴息（先缴后补）" }, // interest subsidies reimbursed to the household
+  { kind: "TRUSTEE_RETURNS", label_zh: "委托经营收益" }, // guaranteed returns paid on entrusted funds
+] as const;
 
-/** The platform's income kinds that reach a household; modules add theirs. */
-export const INCOME_KINDS: IncomeKind[] = [
-  {
-    kind: "DIVIDENDS",
-    label_zh: "资产收益分红",
-    async amount(db, householdId, from, to) {
-      const r = await db("distribution_shares as s")
-        .join("distributions as d", "d.id", "s.distribution_id")
-        .where({ "s.household_id": householdId, "s.payment_status": "PAID" })
-        .whereNot("d.status", "REVERSED")
-        .whereBetween("s.paid_on", [from, to])
-        .first(db.raw("coalesce(sum(s.amount), 0)::text AS v"));
-      return r.v;
-    },
-  },
-  {
-    kind: "SUBSIDIES",
-    label_zh: "财政贴息（先缴后补）",
-    async amount(db, householdId, from, to) {
-      const r = await db("household_subsidy_payments").where({ household_id: householdId }).whereBetween("paid_on", [from, to]).first(db.raw("coalesce(sum(amount), 0)::text AS v"));
-      return r.v;
-    },
-  },
-  {
-    kind: "TRUSTEE_RETURNS",
-    label_zh: "委托经营收益",
-    async amount(db, householdId, from, to) {
-      const r = await db("trusteeship_payments as p")
-        .join("trusteeships as c", "c.id", "p.trusteeship_id")
-        .where({ "c.household_id": householdId, "p.kind": "RETURN" })
-        .whereBetween("p.paid_on", [from, to])
-        .first(db.raw("coalesce(sum(p.amount), 0)::text AS v"));
-      return r.v;
-    },
-  },
-];
+// One prepared statement for the three kinds, by payment date inside [$2, $3].
+const SUMMARY_SQL = `SELECT
+   (SELECT coalesce(sum(s.amount), 0) FROM distribution_shares s JOIN distributions d ON d.id = s.distribution_id
+     WHERE s.household_id = $1 AND s.payment_status = 'PAID' AND d.status <> 'REVERSED' AND s.paid_on BETWEEN $2 AND $3)::text AS "DIVIDENDS",
+   (SELECT coalesce(sum(p.amount), 0) FROM household_subsidy_payments p
+     WHERE p.household_id = $1 AND p.paid_on BETWEEN $2 AND $3)::text AS "SUBSIDIES",
+   (SELECT coalesce(sum(p.amount), 0) FROM trusteeship_payments p JOIN trusteeships c ON c.id = p.trusteeship_id
+     WHERE c.household_id = $1 AND p.kind = 'RETURN' AND p.paid_on BETWEEN $2 AND $3)::text AS "TRUSTEE_RETURNS"`;
 
 /** This year's income from the platform by kind (`year` defaults to the current one). */
-export async function portalSummary(db: Db, h: HouseholdPrincipal, year: number) {
-  const from = `${year}-01-01`;
-  const to = `${year}-12-31`;
-  const items = [];
-  for (const k of INCOME_KINDS) items.push({ kind: k.kind, label_zh: k.label_zh, amount: Money.format(await k.amount(db, h.householdId, from, to)) });
+export async function portalSummary(db: Knex, h: HouseholdPrincipal, year: number) {
+  const [row] = await preparedRows<Record<string, string>>(db, "portal_summary", SUMMARY_SQL, [h.householdId, `${year}-01-01`, `${year}-12-31`]);
+  const items = INCOME_KINDS.map((k) => ({ kind: k.kind, label_zh: k.label_zh, amount: Money.format(row[k.kind]) }));
   return { year, items, total: Money.format(Money.sum(items.map((i) => i.amount))) };
 }
