@@ -152,3 +152,29 @@ export function registerReconciliationCheck(c: ReconciliationCheck): void {
 export function reconciliationChecks(): readonly ReconciliationCheck[] {
   return checks;
 }
+
+/**
+ * A reconciliation check of one sub-ledger: for every party of `partyType`, the balance of `account`
+ * (debit − credit) must equal the amount its business records say. `recordsSql` selects `id`,
+ * `county_code` and `amount` per party; each difference is reported (at most 1,000).
+ */
+export function registerPartyBalanceCheck(c: { name: string; description: string; account: AccountCode; partyType: string; recordsSql: string }): void {
+  registerReconciliationCheck({
+    name: c.name,
+    description: c.description,
+    async run(db, countyCodes) {
+      const { rows } = await db.raw<{ rows: { ref: string; ledger: string; records: string }[] }>(
+        `WITH ledger AS (
+           SELECT party_id, sum(debit - credit) AS balance FROM journal_lines
+            WHERE account_code = ? AND party_type = ? AND county_code = ANY(?) GROUP BY party_id),
+         records AS (SELECT r.id::text AS id, r.amount FROM (${c.recordsSql}) r WHERE r.county_code = ANY(?))
+         SELECT coalesce(r.id, g.party_id) AS ref, coalesce(g.balance, 0)::text AS ledger, coalesce(r.amount, 0)::text AS records
+           FROM records r FULL JOIN ledger g ON g.party_id = r.id
+          WHERE coalesce(g.balance, 0) <> coalesce(r.amount, 0)
+          ORDER BY 1 LIMIT 1000`,
+        [c.account, c.partyType, countyCodes, countyCodes],
+      );
+      return rows.map((r) => ({ ref: `${c.partyType}:${r.ref}`, ledger: Money.format(r.ledger), records: Money.format(r.records) }));
+    },
+  });
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AppError, fromPostgres } from "../../src/http/errors.js";
-import { ACCOUNTS, accountBalance, balanceLines, type JournalEntryInput, postJournalEntry, reverseJournalEntry } from "../../src/lib/ledger.js";
+import { ACCOUNTS, accountBalance, balanceLines, type JournalEntryInput, postJournalEntry, reconciliationChecks, registerPartyBalanceCheck, reverseJournalEntry } from "../../src/lib/ledger.js";
 import { COUNTY } from "../helpers/fixture.js";
 import { useTestApp } from "../helpers/harness.js";
 
@@ -175,5 +175,38 @@ describe("the database guards the journal too", () => {
       expect(err.message).toMatch(/append-only/);
     }
     expect((await t.db("journal_lines").where({ id: line.id }).first()).debit).toBe(line.debit);
+  });
+});
+
+describe("sub-ledger reconciliation check", () => {
+  it("names every party whose ledger balance differs from its records, in either direction", async () => {
+    registerPartyBalanceCheck({
+      name: "test.party_balance",
+      description: "test parties",
+      account: ACCOUNTS.ENTRUSTED_PRINCIPAL,
+      partyType: "test_party",
+      recordsSql: `SELECT * FROM (VALUES ('00000000-0000-4000-8000-00000000aaa1'::uuid, '${COUNTY}', 100.00), ('00000000-0000-4000-8000-00000000aaa2'::uuid, '${COUNTY}', 50.00)) v(id, county_code, amount)`,
+    });
+    const post = (party: string, amount: string) =>
+      t.db.transaction((trx) =>
+        postJournalEntry(trx, {
+          countyCode: COUNTY,
+          entryDate: "2025-06-02",
+          kind: "test",
+          lines: [
+            { account: ACCOUNTS.ENTRUSTED_PRINCIPAL, debit: amount, partyType: "test_party", partyId: party },
+            { account: ACCOUNTS.CASH, credit: amount },
+          ],
+        }),
+      );
+    await post("00000000-0000-4000-8000-00000000aaa1", "60.00"); // short by 40.00
+    await post("00000000-0000-4000-8000-00000000aaa2", "50.00"); // agrees
+    await post("00000000-0000-4000-8000-00000000aaa3", "7.50"); // in the ledger only
+    const check = reconciliationChecks().find((c) => c.name === "test.party_balance")!;
+    expect(await check.run(t.db, [COUNTY])).toEqual([
+      { ref: "test_party:00000000-0000-4000-8000-00000000aaa1", ledger: "60.00", records: "100.00" },
+      { ref: "test_party:00000000-0000-4000-8000-00000000aaa3", ledger: "7.50", records: "0.00" },
+    ]);
+    expect(await check.run(t.db, ["469025"])).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import { AppError, invalidState, notFound, registerErrorCodes } from "../../http
 import { page } from "../../http/pagination.js";
 import { type AuditActor, appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
-import { ACCOUNTS, postJournalEntry, registerReconciliationCheck } from "../../lib/ledger.js";
+import { ACCOUNTS, postJournalEntry, registerPartyBalanceCheck } from "../../lib/ledger.js";
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
 import { checkDisbursement } from "../riskfund/service.js";
 import { creditLineFor } from "./credit.js";
@@ -1132,21 +1132,11 @@ export async function addCollectionAction(trx: Knex.Transaction, ctx: Ctx, id: s
 
 // ---------- reconciliation ----------
 
-registerReconciliationCheck({
+registerPartyBalanceCheck({
   name: "loan_principal",
   description: "Each loan's principal receivable (account 1301, party = loan) equals its outstanding principal",
-  async run(db, countyCodes) {
-    const { rows } = await db.raw<{ rows: { ref: string; ledger: string; records: string }[] }>(
-      `WITH ledger AS (
-         SELECT party_id, sum(debit - credit) AS balance FROM journal_lines
-          WHERE account_code = ? AND party_type = 'loan' AND county_code = ANY(?) GROUP BY party_id)
-       SELECT coalesce(l.id::text, g.party_id) AS ref, coalesce(g.balance, 0)::text AS ledger, coalesce(l.outstanding_principal, 0)::text AS records
-         FROM (SELECT id, outstanding_principal FROM loans WHERE county_code = ANY(?) AND (outstanding_principal <> 0 OR status IN ('DISBURSED', 'EXTENDED', 'REPAID', 'RENEWED', 'WRITTEN_OFF', 'COMPENSATED'))) l
-         FULL JOIN ledger g ON g.party_id = l.id::text
-        WHERE coalesce(g.balance, 0) <> coalesce(l.outstanding_principal, 0)
-        ORDER BY 1 LIMIT 1000`,
-      [ACCOUNTS.LOAN_PRINCIPAL, countyCodes, countyCodes],
-    );
-    return rows.map((r) => ({ ref: `loan:${r.ref}`, ledger: fmt(r.ledger), records: fmt(r.records) }));
-  },
+  account: ACCOUNTS.LOAN_PRINCIPAL,
+  partyType: "loan",
+  recordsSql: `SELECT id, county_code, outstanding_principal AS amount FROM loans
+                WHERE outstanding_principal <> 0 OR status IN ('DISBURSED', 'EXTENDED', 'REPAID', 'RENEWED', 'WRITTEN_OFF', 'COMPENSATED')`,
 });

@@ -7,7 +7,7 @@ import { transaction } from "../../db/transaction.js";
 import { raiseAlert } from "../../lib/alerts.js";
 import { type AuditActor, appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
-import { ACCOUNTS, postJournalEntry, registerReconciliationCheck } from "../../lib/ledger.js";
+import { ACCOUNTS, postJournalEntry, registerPartyBalanceCheck } from "../../lib/ledger.js";
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
 import { addDays } from "../loans/model.js";
 import { findLoan } from "../loans/queries.js";
@@ -535,21 +535,10 @@ export async function liftBreaker(trx: Knex.Transaction, ctx: Ctx, id: string, i
 
 // ---------- reconciliation ----------
 
-registerReconciliationCheck({
+registerPartyBalanceCheck({
   name: "risk_fund_cash",
   description: "Each risk fund's cash (account 1501, party = fund) equals its balance",
-  async run(db, countyCodes) {
-    const { rows } = await db.raw<{ rows: { ref: string; ledger: string; records: string }[] }>(
-      `WITH ledger AS (
-         SELECT party_id, sum(debit - credit) AS balance FROM journal_lines
-          WHERE account_code = ? AND party_type = 'risk_fund' AND county_code = ANY(?) GROUP BY party_id)
-       SELECT coalesce(f.id::text, g.party_id) AS ref, coalesce(g.balance, 0)::text AS ledger, coalesce(f.balance, 0)::text AS records
-         FROM (SELECT id, balance FROM risk_funds WHERE county_code = ANY(?)) f
-         FULL JOIN ledger g ON g.party_id = f.id::text
-        WHERE coalesce(g.balance, 0) <> coalesce(f.balance, 0)
-        ORDER BY 1 LIMIT 1000`,
-      [ACCOUNTS.FUND_CASH, countyCodes, countyCodes],
-    );
-    return rows.map((r) => ({ ref: `risk_fund:${r.ref}`, ledger: fmt(r.ledger), records: fmt(r.records) }));
-  },
+  account: ACCOUNTS.FUND_CASH,
+  partyType: "risk_fund",
+  recordsSql: `SELECT id, county_code, balance AS amount FROM risk_funds`,
 });

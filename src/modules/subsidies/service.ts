@@ -5,7 +5,7 @@ import { AppError, invalidState, notFound, registerErrorCodes } from "../../http
 import { decodeCursor, encodeCursor, page } from "../../http/pagination.js";
 import { appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
-import { ACCOUNTS, type JournalLine, postJournalEntry, registerReconciliationCheck } from "../../lib/ledger.js";
+import { ACCOUNTS, type JournalLine, postJournalEntry, registerPartyBalanceCheck } from "../../lib/ledger.js";
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
 import { maskName } from "../../lib/pii.js";
 import { addDays } from "../loans/model.js";
@@ -439,24 +439,11 @@ export async function alertUnpaidSubsidyClaims(db: Db, businessDate: string): Pr
 
 // ---------- reconciliation ----------
 
-registerReconciliationCheck({
+registerPartyBalanceCheck({
   name: "subsidy_receivable",
   description: "Each subsidy claim's receivable from finance (account 1311, party = claim) equals its approved total while APPROVED and zero once PAID",
-  async run(db, countyCodes) {
-    const { rows } = await db.raw<{ rows: { ref: string; ledger: string; records: string }[] }>(
-      `WITH ledger AS (
-         SELECT party_id, sum(debit - credit) AS balance FROM journal_lines
-          WHERE account_code = ? AND party_type = 'subsidy_claim' AND county_code = ANY(?) GROUP BY party_id),
-       records AS (
-         SELECT c.id::text AS id, CASE WHEN c.status = 'APPROVED' THEN coalesce(sum(l.subsidy), 0) ELSE 0 END AS amount
-           FROM subsidy_claims c LEFT JOIN subsidy_claim_lines l ON l.claim_id = c.id
-          WHERE c.county_code = ANY(?) GROUP BY c.id, c.status)
-       SELECT coalesce(r.id, g.party_id) AS ref, coalesce(g.balance, 0)::text AS ledger, coalesce(r.amount, 0)::text AS records
-         FROM records r FULL JOIN ledger g ON g.party_id = r.id
-        WHERE coalesce(g.balance, 0) <> coalesce(r.amount, 0)
-        ORDER BY 1 LIMIT 1000`,
-      [ACCOUNTS.SUBSIDY_RECEIVABLE, countyCodes, countyCodes],
-    );
-    return rows.map((r) => ({ ref: `subsidy_claim:${r.ref}`, ledger: fmt(r.ledger), records: fmt(r.records) }));
-  },
+  account: ACCOUNTS.SUBSIDY_RECEIVABLE,
+  partyType: "subsidy_claim",
+  recordsSql: `SELECT c.id, c.county_code, CASE WHEN c.status = 'APPROVED' THEN coalesce(sum(l.subsidy), 0) ELSE 0 END AS amount
+                 FROM subsidy_claims c LEFT JOIN subsidy_claim_lines l ON l.claim_id = c.id GROUP BY c.id, c.county_code, c.status`,
 });

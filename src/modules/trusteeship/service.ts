@@ -7,7 +7,7 @@ import { page } from "../../http/pagination.js";
 import { clearAlert } from "../../lib/alerts.js";
 import { appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
-import { ACCOUNTS, postJournalEntry, registerReconciliationCheck } from "../../lib/ledger.js";
+import { ACCOUNTS, postJournalEntry, registerPartyBalanceCheck } from "../../lib/ledger.js";
 import { D, Money, Rate } from "../../lib/money.js";
 import { maskBankAccount, type Pii } from "../../lib/pii.js";
 import { lockLoan, periodsOf } from "../loans/queries.js";
@@ -929,35 +929,18 @@ export async function runArrearsJob(trx: Knex.Transaction, ctx: Ctx, businessDat
 
 // ---------- reconciliation ----------
 
-async function reconcile(db: Db, countyCodes: string[], account: string, recordsSql: string) {
-  const lc = countyClause("l.county_code", countyCodes);
-  const rc = countyClause("r.county_code", countyCodes);
-  const { rows } = await db.raw<{ rows: { ref: string; ledger: string; records: string }[] }>(
-    `WITH led AS (SELECT l.party_id, sum(l.debit - l.credit) AS bal FROM journal_lines l
-                   WHERE l.account_code = ? AND l.party_type = 'trusteeship' AND ${lc.sql} GROUP BY l.party_id),
-          rec AS (SELECT r.id::text AS party_id, r.amount FROM (${recordsSql}) r WHERE ${rc.sql})
-     SELECT coalesce(led.party_id, rec.party_id) AS ref, coalesce(led.bal, 0) AS ledger, coalesce(rec.amount, 0) AS records
-       FROM led FULL JOIN rec ON rec.party_id = led.party_id
-      WHERE coalesce(led.bal, 0) <> coalesce(rec.amount, 0)
-      ORDER BY 1`,
-    [account, ...lc.bindings, ...rc.bindings],
-  );
-  return rows.map((r) => ({ ref: `trusteeship:${r.ref}`, ledger: Money.format(r.ledger), records: Money.format(r.records) }));
-}
-
-registerReconciliationCheck({
+registerPartyBalanceCheck({
   name: "trusteeship.entrusted_principal",
   description: "Entrusted principal (1401) per contract equals its open principal (principal − principal returned)",
-  run: (db, countyCodes) => reconcile(db, countyCodes, ACCOUNTS.ENTRUSTED_PRINCIPAL, `SELECT id, county_code, principal - principal_returned AS amount FROM trusteeships`),
+  account: ACCOUNTS.ENTRUSTED_PRINCIPAL,
+  partyType: "trusteeship",
+  recordsSql: `SELECT id, county_code, principal - principal_returned AS amount FROM trusteeships`,
 });
-registerReconciliationCheck({
+registerPartyBalanceCheck({
   name: "trusteeship.return_receivable",
   description: "Trustee return receivable (1402) per contract equals the unpaid part of its installments recognised as due",
-  run: (db, countyCodes) =>
-    reconcile(
-      db,
-      countyCodes,
-      ACCOUNTS.TRUSTEE_RETURN_RECEIVABLE,
-      `SELECT trusteeship_id AS id, county_code, sum(amount_due - amount_paid) AS amount FROM trusteeship_installments WHERE accrued_on IS NOT NULL GROUP BY trusteeship_id, county_code`,
-    ),
+  account: ACCOUNTS.TRUSTEE_RETURN_RECEIVABLE,
+  partyType: "trusteeship",
+  recordsSql: `SELECT trusteeship_id AS id, county_code, sum(amount_due - amount_paid) AS amount FROM trusteeship_installments
+                WHERE accrued_on IS NOT NULL GROUP BY trusteeship_id, county_code`,
 });
