@@ -125,8 +125,8 @@ export function checkContractDates(i: Pick<ScheduleInput, "startDate" | "endDate
  * of the month, or the month's last day), while before the end date; the end date is the last due
  * date. A whole period earns principal × rate / installments per year; a short first period (start
  * to a first due date sooner than one period) and a short last period (last due date to an end
- * date off the grid) earn principal × rate × actual days / 365. Each amount is rounded half-up to
- * the fen once.
+ * date off the grid) earn principal × rate × actual days / 365, never more than a whole period.
+ * Each amount is rounded half-up to the fen once.
  */
 export function buildSchedule(input: ScheduleInput): ScheduledInstallment[] {
   const problems = checkContractDates(input);
@@ -158,7 +158,9 @@ export function buildSchedule(input: ScheduleInput): ScheduledInstallment[] {
     if (first && due !== addMonths(from, step)) whole = false;
     if (last && !first && due !== gridDate(i)) whole = false;
     const days = daysBetween(from, due);
-    const amount = whole ? wholePeriod : Money.toFen(principal.times(rate).times(days).div(DAY_COUNT_BASIS));
+    // A short period of 181-184 days can come to more than half a year at /365; it never earns
+    // more than the whole period it is a part of.
+    const amount = whole ? wholePeriod : D.min(wholePeriod, Money.toFen(principal.times(rate).times(days).div(DAY_COUNT_BASIS)));
     out.push({
       seq: i + 1,
       periodStart: from,
