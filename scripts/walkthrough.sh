@@ -48,7 +48,7 @@ DISBURSE_KEY=$(key)
 curl -s -X POST $API/loans/$LOAN/disburse -H "authorization: Bearer $OFFICER" -H "Idempotency-Key: $DISBURSE_KEY" | j '`${r.status} ${r.amount}, matures ${r.maturity_date}`'
 # The same key again replays the first answer (header Idempotent-Replayed: true) and disburses nothing twice.
 curl -s -i -X POST $API/loans/$LOAN/disburse -H "authorization: Bearer $OFFICER" -H "Idempotency-Key: $DISBURSE_KEY" | grep -i '^idempotent-replayed'
-curl -s $API/loans/$LOAN/schedule -H "authorization: Bearer $OFFICER" | j 'r.periods.slice(0, 3).map((p) => `${p.due_date} principal ${p.principal} interest ${p.interest}`).join("\n")'
+curl -s $API/loans/$LOAN/schedule -H "authorization: Bearer $OFFICER" | j 'r.periods.slice(0, 3).map((p) => `${p.due_date} principal ${p.principal} interest ${p.interest} (subsidy ${p.interest_subsidy})`).join("\n")'
 
 # --- 4. Repay (officer): a first 1,000.00
 step "repayment"

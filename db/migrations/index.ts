@@ -9,6 +9,7 @@ import * as trusteeship from "./20261125000600_trusteeship.js";
 import * as subsidies from "./20261125000900_subsidies.js";
 import * as riskfund from "./20261125001000_riskfund.js";
 import * as portal from "./20261125000800_portal.js";
+import * as householdInterest from "./20261125001100_household_interest.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261125000800_portal": portal,
   "20261125000900_subsidies": subsidies,
   "20261125001000_riskfund": riskfund,
+  "20261125001100_household_interest": householdInterest,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

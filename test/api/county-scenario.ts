@@ -16,6 +16,8 @@ import { assetBody, createAsset, registerOperators } from "./assets-helpers.js";
  *   A 新市村 POOR (2)            AAA 50,000 (2024-10-08); LA 30,000 TO_HOUSEHOLD 70% from 2024-10-10, pays every
  *                                quarter on time; entrusted 20,000 (quarterly 400.00: first paid late, second in arrears)
  *   B 新市村 POOR (3)            AA 30,000; LB 20,000 TO_BANK from 2024-11-15, never pays (non-performing by June)
+ *                                (TO_BANK here subsidises interest at 3.00% of the contract's 3.45%: the household
+ *                                pays the 0.45% above it on time, or all of it once late)
  *   C 新市村 POOR→EXITED (2)     AAA 50,000; LC 10,000 TO_BANK from 2025-01-15, 4,000 prepaid 2025-02-14, Q1 interest
  *                                paid, June interest missed (10 days past due on 2025-06-30); exits 2025-04-28
  *   D 新市村 MONITORED (1, no labour)  rated C (no line)
@@ -63,6 +65,8 @@ export function allocate(pool: string, weights: Record<string, string>): Record<
   return Object.fromEntries(floors.map((f) => [f.id, Money.format(f.floor.plus(extra.get(f.id) ?? 0).div(100))]));
 }
 export const RATE = "0.0345";
+/** The TO_BANK product's subsidy rate cap: the county subsidises 3.00% of the 3.45% contract rate. */
+export const SUBSIDY_RATE = "0.03";
 
 const checks = (d: string) => ({
   documents: { date: d, by: "客户经理 王", note: "户口簿、身份证、一卡通核验一致" },
@@ -135,7 +139,7 @@ export async function buildCounty(t: TestApp): Promise<County> {
   await ok(t.as("admin").post(`${API}/rate-tables`, { publication_date: "2020-01-20", lpr_1y: RATE, lpr_5y: "0.0395" }), 201);
   await ok(t.as("admin").post(`${API}/scorecards`, { county_code: COUNTY, ...DEFAULT_SCORECARD }), 201);
   const base = { county_code: COUNTY, name: "扶贫小额信贷", effective_from: "2020-01-01", repayment_methods: ["BULLET_QUARTERLY"], rate_rule: "FIXED", fixed_rate: RATE };
-  const toBank = (await ok<{ id: string }>(t.as("manager").post(`${API}/loan-products`, { ...base, code: "FPXD-BANK" }), 201)).id;
+  const toBank = (await ok<{ id: string }>(t.as("manager").post(`${API}/loan-products`, { ...base, code: "FPXD-BANK", subsidy: { mode: "TO_BANK", rate_cap: SUBSIDY_RATE } }), 201)).id;
   const toHousehold = (await ok<{ id: string }>(t.as("manager").post(`${API}/loan-products`, { ...base, code: "FPXD-HH", subsidy: { ratio: "0.7", mode: "TO_HOUSEHOLD" } }), 201)).id;
   await registerOperators(t);
   c.fundId = (await ok<{ id: string }>(t.as("finance").post(`${API}/risk-funds`, { county_code: COUNTY, bank_id: BANK, name: "琼中县扶贫小额信贷风险补偿金（测试农商行）" }), 201)).id;
@@ -190,7 +194,7 @@ export async function buildCounty(t: TestApp): Promise<County> {
     return d.id;
   };
   const repay = async (loanId: string, amount: string) => ok<{ principal: string; interest: string; prepayment: string }>(t.as("officer").post(`${API}/loans/${loanId}/repayments`, { amount }, key()), 201);
-  const schedule = async (loanId: string) => (await ok<{ periods: { seq: number; due_date: string; days: number; interest: string; principal: string }[] }>(t.as("officer").get(`${API}/loans/${loanId}/schedule`), 200)).periods;
+  const schedule = async (loanId: string) => (await ok<{ periods: { seq: number; due_date: string; days: number; interest: string; interest_subsidy: string; principal: string }[] }>(t.as("officer").get(`${API}/loans/${loanId}/schedule`), 200)).periods;
 
   t.clock.set("2024-10-10");
   c.loans.LA = await loan("A", toHousehold, "30000.00");
@@ -221,21 +225,23 @@ export async function buildCounty(t: TestApp): Promise<County> {
   t.clock.set("2025-02-14");
   expect(await repay(c.loans.LC, "4000.00")).toMatchObject({ principal: "4000.00", prepayment: "4000.00", interest: "0.00" });
   // LC's first period 01-15 .. 03-20 (65 days): 10,000 for 30 days, then 6,000 for 35 — rounded once.
-  c.seen.lcQ1Interest = (await schedule(c.loans.LC))[0].interest;
-  expect(c.seen.lcQ1Interest).toBe(interestOfSpans(RATE, [["10000", 30], ["6000", 35]]));
-  expect(c.seen.lcQ1Interest).toBe("48.88"); // 28.75 + 20.125 = 48.875 → 48.88
+  const lcQ1 = (await schedule(c.loans.LC))[0];
+  c.seen.lcQ1Interest = lcQ1.interest;
+  expect(Money.format(new D(lcQ1.interest).plus(lcQ1.interest_subsidy))).toBe(interestOfSpans(RATE, [["10000", 30], ["6000", 35]]));
+  expect(lcQ1.interest_subsidy).toBe(subsidyOf([["10000", 30], ["6000", 35]], SUBSIDY_RATE, "1"));
+  expect(c.seen.lcQ1Interest).toBe("6.38"); // the household's part: 48.88 (28.75 + 20.125 = 48.875) − 42.50 subsidised
 
   t.clock.set("2025-03-20");
   expect(await repay(c.loans.LA, "258.75")).toMatchObject({ interest: "258.75", principal: "0.00" });
-  expect(await repay(c.loans.LC, "48.88")).toMatchObject({ interest: "48.88", principal: "0.00" });
+  expect(await repay(c.loans.LC, "6.38")).toMatchObject({ interest: "6.38", principal: "0.00" });
 
   // The 2025Q1 subsidy batch: LA's period at 70% (TO_HOUSEHOLD), LC's at 100% (TO_BANK), LB's forfeited (unpaid).
   t.clock.set("2025-04-01");
   const claim = await ok<{ id: string; lines_added: number; totals: Record<string, unknown> }>(t.as("officer").post(`${API}/subsidy-claims`, { bank_id: BANK, county_code: COUNTY, quarter: "2025Q1" }), 201);
   c.claimId = claim.id;
   const laSub = subsidyOf([["30000", 90]], RATE, "0.7"); // 258.75 × 0.7 = 181.125 → 181.13
-  const lcSub = subsidyOf([["10000", 30], ["6000", 35]], RATE, "1");
-  expect([laSub, lcSub]).toEqual(["181.13", "48.88"]);
+  const lcSub = subsidyOf([["10000", 30], ["6000", 35]], SUBSIDY_RATE, "1");
+  expect([laSub, lcSub]).toEqual(["181.13", "42.50"]);
   const lines = (await ok<{ lines: { loan_id: string; interest: string; subsidy: string; status: string; forfeit_reason: string | null }[] }>(t.as("finance").get(`${API}/subsidy-claims/${c.claimId}`), 200)).lines;
   const line = (l: string) => lines.filter((x) => x.loan_id === l).map((x) => [x.interest, x.subsidy, x.status, x.forfeit_reason]);
   expect(lines).toHaveLength(3);
@@ -244,7 +250,7 @@ export async function buildCounty(t: TestApp): Promise<County> {
   expect(line(c.loans.LB)).toEqual([[interest("20000", RATE, 90), "0.00", "FORFEITED", "LATE_INTEREST"]]);
   c.seen.laQ1Subsidy = laSub;
   c.seen.lcQ1Subsidy = lcSub;
-  expect(claim.totals).toMatchObject({ claimed: "230.01", to_bank: lcSub, to_household: laSub });
+  expect(claim.totals).toMatchObject({ claimed: "223.63", to_bank: lcSub, to_household: laSub });
   await ok(t.as("finance").post(`${API}/subsidy-claims/${c.claimId}/approve`, {}), 200);
   t.clock.set("2025-04-02");
   expect(await ok(t.as("finance").post(`${API}/subsidy-claims/${c.claimId}/pay`, { reference: "财政拨付 2025-041" }, key()), 200)).toMatchObject({ status: "PAID", paid_on: "2025-04-02" });
@@ -300,8 +306,8 @@ export async function buildCounty(t: TestApp): Promise<County> {
 
   t.clock.set("2025-06-20");
   expect(await repay(c.loans.LA, interest("30000", RATE, 92))).toMatchObject({ interest: "264.50" });
-  // LD: 06-05 .. 06-20 = 16 days.
-  expect(await repay(c.loans.LD, interest("10000", RATE, 16))).toMatchObject({ interest: "15.33" });
+  // LD: 06-05 .. 06-20 = 16 days: 15.33, of which 13.33 subsidised; the household pays 2.00.
+  expect(await repay(c.loans.LD, "2.00")).toMatchObject({ interest: "2.00" });
 
   // The close of business for the month's last day (the first run closes that date only).
   t.clock.set("2025-06-30");

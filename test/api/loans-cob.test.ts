@@ -48,7 +48,7 @@ describe("close of business", () => {
     await expect(runCloseOfBusiness(other.db, "2025-06-12", { crashAfter: { date: "2025-06-05", step: "accrue_penalty" } })).rejects.toBeInstanceOf(SimulatedCrash);
     const mid = await other.db("cob_runs").where({ business_date: "2025-06-05" }).first();
     expect(mid.status).toBe("RUNNING");
-    expect(Object.keys(mid.steps).sort()).toEqual(["accrue_penalty", "mark_due"]);
+    expect(Object.keys(mid.steps).sort()).toEqual(["accrue_penalty", "mark_due", "subsidy_forfeits"]);
     await runCloseOfBusiness(other.db, "2025-06-12");
     const [a, b] = [await snapshot(t.db), await snapshot(other.db)];
     expect(b.runs.map((x) => x.status)).toEqual(Array(12).fill("DONE"));

@@ -36,6 +36,9 @@ export async function product(t: TestApp, body: Record<string, unknown> = {}) {
     name: "扶贫小额信贷",
     effective_from: "2020-01-01",
     repayment_methods: ["BULLET_QUARTERLY", "EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL"],
+    // The lifecycle tests follow the contract interest, which the household pays itself under
+    // TO_HOUSEHOLD; TO_BANK (the household pays interest − subsidy) has tests of its own.
+    subsidy: { mode: "TO_HOUSEHOLD" },
     ...body,
   });
   expect(r.status, JSON.stringify(r.body)).toBe(201);

@@ -17,7 +17,8 @@ describe("loans: products and rates", () => {
     const on = await t.as("officer").get("/api/v1/rate-tables?on=2024-01-10");
     expect(on.body.items[0]).toMatchObject({ publication_date: "2020-01-20", lpr_1y: "0.0345", lpr_5y: "0.0395" });
 
-    const p1 = await product(t, { code: "FPXD", max_amount: "50000.00" });
+    // Without a subsidy policy a product gets the default one: 100%, TO_BANK, 36 months, the first 50,000.
+    const p1 = await product(t, { code: "FPXD", max_amount: "50000.00", subsidy: undefined });
     const p2 = await product(t, { code: "FPXD", max_amount: "40000.00", subsidy: { ratio: "0.7", mode: "TO_HOUSEHOLD" } });
     expect([p1.version, p2.version]).toEqual([1, 2]);
     const got = await t.as("regulator").get(`/api/v1/loan-products/${p1.id}`);

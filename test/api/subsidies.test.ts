@@ -38,7 +38,8 @@ describe("interest subsidy claims (DOMAIN §5)", () => {
 
   it("builds a small portfolio: on time, late, misused, removed household, TO_HOUSEHOLD at 70%", async () => {
     await setupRates(t);
-    const toBank = await product(t, { rate_rule: "FIXED", fixed_rate: "0.0345" });
+    // TO_BANK at the old benchmark rate 4.35%, subsidised up to the LPR (3.45%): the household pays the 0.90% above it.
+    const toBank = await product(t, { rate_rule: "FIXED", fixed_rate: "0.0435", subsidy: { mode: "TO_BANK", rate_cap: "0.0345" } });
     const toHousehold = await product(t, { rate_rule: "FIXED", fixed_rate: "0.0345", subsidy: { ratio: "0.7", mode: "TO_HOUSEHOLD" } });
     const make = async (name: string, product_id: string, amount: string, method = "BULLET_QUARTERLY", term = 36) => {
       const h = await household(t);
@@ -57,7 +58,8 @@ describe("interest subsidy claims (DOMAIN §5)", () => {
     t.clock.set("2025-03-10");
     expect((await repay(t, loans.F.id, "1031.63")).status).toBe(201);
     t.clock.set("2025-03-20");
-    for (const [name, amount] of [["A", "335.42"], ["C", "134.17"], ["D", "67.08"], ["E", "268.33"]]) {
+    // 70 days: A 50,000 × 4.35% = 422.92 of which 335.42 subsidised; C 169.17 − 134.17; D 84.58 − 67.08; E all of 268.33.
+    for (const [name, amount] of [["A", "87.50"], ["C", "35.00"], ["D", "17.50"], ["E", "268.33"]]) {
       const r = await repay(t, loans[name].id, amount);
       expect(r.status, JSON.stringify(r.body)).toBe(201);
     }
@@ -76,7 +78,15 @@ describe("interest subsidy claims (DOMAIN §5)", () => {
     const s = await t.as("officer").get(`${API}/loans/${loans.A.id}/subsidy-schedule`);
     expect(s.status, JSON.stringify(s.body)).toBe(200);
     expect(s.body).toMatchObject({ mode: "TO_BANK", ratio: "1", subsidy_rate: "0.0345", term_end: "2028-01-10" });
-    expect(s.body.periods[0]).toMatchObject({ due_date: "2025-03-20", interest: "335.42", subsidy: "335.42", household_interest: "0.00" });
+    expect(s.body.periods[0]).toMatchObject({ due_date: "2025-03-20", interest: "422.92", subsidy: "335.42", household_interest: "87.50", subsidy_forfeited: null });
+    // The loan's own schedule asks the household for its part only.
+    const sched = await t.as("officer").get(`${API}/loans/${loans.A.id}/schedule`);
+    expect(sched.body.periods[0]).toMatchObject({ interest: "87.50", interest_subsidy: "335.42", interest_paid: "87.50", status: "PAID" });
+    expect(sched.body.periods[1]).toMatchObject({ interest: "115.00", interest_subsidy: "440.83" }); // 92 days: 555.83 = 115.00 + 440.83
+    // C's misuse finding moved every unsettled share back to C; its settled first period keeps its share (the claim forfeits it).
+    const c = await t.as("officer").get(`${API}/loans/${loans.C.id}/schedule`);
+    expect(c.body.periods[0]).toMatchObject({ interest: "35.00", interest_subsidy: "134.17", subsidy_forfeited: null });
+    expect(c.body.periods[1]).toMatchObject({ interest: "222.33", interest_subsidy: "0.00", subsidy_forfeited: "MISUSE" });
     const e = await t.as("finance").get(`${API}/loans/${loans.E.id}/subsidy-schedule`);
     expect(e.body.periods[0]).toMatchObject({ interest: "268.33", subsidy: "187.83", household_interest: "268.33" });
   });
@@ -101,10 +111,10 @@ describe("interest subsidy claims (DOMAIN §5)", () => {
     expect(got.status).toBe(200);
     const lines = got.body.lines as Line[];
     const of = (name: string) => lines.filter((l) => l.loan_id === loans[name].id).sort((x, y) => x.seq - y.seq);
-    expect(of("A").map((l) => [l.due_date, l.interest, l.subsidy, l.forfeit_reason, l.status])).toEqual([["2025-03-20", "335.42", "335.42", null, "CLAIMED"]]);
-    expect(of("B").map((l) => [l.interest, l.computed_subsidy, l.subsidy, l.forfeit_reason, l.status])).toEqual([["201.25", "201.25", "0.00", "LATE_INTEREST", "FORFEITED"]]);
-    expect(of("C").map((l) => [l.interest, l.computed_subsidy, l.subsidy, l.forfeit_reason])).toEqual([["134.17", "134.17", "0.00", "MISUSE"]]);
-    expect(of("D").map((l) => [l.interest, l.subsidy, l.forfeit_reason])).toEqual([["67.08", "0.00", "HOUSEHOLD_REMOVED"]]);
+    expect(of("A").map((l) => [l.due_date, l.interest, l.subsidy, l.household_interest, l.forfeit_reason, l.status])).toEqual([["2025-03-20", "422.92", "335.42", "87.50", null, "CLAIMED"]]);
+    expect(of("B").map((l) => [l.interest, l.computed_subsidy, l.subsidy, l.forfeit_reason, l.status])).toEqual([["253.75", "201.25", "0.00", "LATE_INTEREST", "FORFEITED"]]);
+    expect(of("C").map((l) => [l.interest, l.computed_subsidy, l.subsidy, l.forfeit_reason])).toEqual([["169.17", "134.17", "0.00", "MISUSE"]]);
+    expect(of("D").map((l) => [l.interest, l.subsidy, l.forfeit_reason])).toEqual([["84.58", "0.00", "HOUSEHOLD_REMOVED"]]);
     expect(of("E").map((l) => [l.mode, l.interest, l.subsidy, l.household_interest])).toEqual([["TO_HOUSEHOLD", "268.33", "187.83", "268.33"]]);
     expect(of("F").map((l) => [l.seq, l.due_date, l.interest, l.subsidy])).toEqual([
       [1, "2025-02-10", "34.50", "24.15"],
@@ -122,6 +132,8 @@ describe("interest subsidy claims (DOMAIN §5)", () => {
 
     t.clock.set("2025-04-02");
     const b = await t.as("officer").get(`${API}/loans/${loans.B.id}`);
+    // Paid late, B's share is forfeited: it owes the whole 253.75, and penalty on it.
+    expect(b.body.overdue_interest).toBe("253.75");
     const owed = (Number(b.body.overdue_interest) * 100 + Number(b.body.penalty_due) * 100) / 100;
     expect((await repay(t, loans.B.id, owed.toFixed(2))).status).toBe(201);
     const third = await t.as("finance").post(`${API}/subsidy-claims`, { bank_id: BANK, county_code: COUNTY, quarter: "2025Q1" });
@@ -213,20 +225,24 @@ describe("interest subsidy claims (DOMAIN §5)", () => {
 
   it("SQL and the model agree to the fen: a capped, 70%, term-straddling period with a prepayment inside it (2025Q2)", async () => {
     t.clock.set("2025-04-03");
-    const capped = await product(t, { rate_rule: "FIXED", fixed_rate: "0.0345", subsidy: { ratio: "0.7", rate_cap: "0.03", term_months: 2, principal_cap: "20000.00" } });
+    const capped = await product(t, { rate_rule: "FIXED", fixed_rate: "0.0345", subsidy: { mode: "TO_BANK", ratio: "0.7", rate_cap: "0.03", term_months: 2, principal_cap: "20000.00" } });
     const h = await household(t);
     const g = await disbursedLoan(t, { product_id: capped.id, amount: "30000.00", repayment_method: "BULLET_QUARTERLY", household: h });
     t.clock.set("2025-05-15");
     expect((await repay(t, g.id, "10000.00")).body).toMatchObject({ prepayment: "10000.00" });
     t.clock.set("2025-06-20");
-    // 30,000 × 3.45% × 42/360 = 120.75 carried, then 20,000 × 3.45% × 37/360: 191.67 in all.
-    expect((await repay(t, g.id, "191.67")).status).toBe(201);
+    // 30,000 × 3.45% × 42/360 = 120.75 carried, then 20,000 × 3.45% × 37/360: 191.67 in all, of which
+    // the household pays 191.67 − 71.17 (the share below) = 120.50.
+    const sg = await t.as("officer").get(`${API}/loans/${g.id}/schedule`);
+    expect(sg.body.periods[0]).toMatchObject({ interest: "120.50", interest_subsidy: "71.17" });
+    expect(sg.body.periods[1]).toMatchObject({ interest_subsidy: "0.00" }); // after the 2-month subsidy term
+    expect((await repay(t, g.id, "120.50")).status).toBe(201);
     t.clock.set("2025-07-01");
     const q2 = await t.as("finance").post(`${API}/subsidy-claims`, { bank_id: BANK, county_code: COUNTY, quarter: "2025Q2" });
     expect(q2.status, JSON.stringify(q2.body)).toBe(201);
     const lines = (await t.as("finance").get(`${API}/subsidy-claims/${q2.body.id}`)).body.lines as Line[];
     // (20,000 × 3% × 37/360 + 120.75 × 3%/3.45% × 20,000/30,000) × 0.7 × 61/79 days in term = 71.1666… → 71.17
-    expect(lines.find((l) => l.loan_id === g.id)).toMatchObject({ interest: "191.67", computed_subsidy: "71.17", subsidy: "71.17", days_in_term: 61, status: "CLAIMED" });
+    expect(lines.find((l) => l.loan_id === g.id)).toMatchObject({ interest: "191.67", computed_subsidy: "71.17", subsidy: "71.17", household_interest: "120.50", days_in_term: 61, status: "CLAIMED" });
     // Every line's SQL computation equals the model's for its period.
     const byLoan = new Map<string, { seq: number; computed_subsidy: string }[]>();
     for (const l of lines) {

@@ -116,6 +116,15 @@ describe("subsidy of a period (DOMAIN §5)", () => {
     expect(f(c.subsidy)).toBe("343.08");
   });
 
+  it("a monthly period cut short (payoff) is pro-rated over its scheduled days, not counted as a whole month", () => {
+    const loan: SubsidyLoan = { method: "EQUAL_INSTALLMENT", annualRate: new D("0.0435"), pricedLpr: null, disbursedOn: "2025-01-10", amount: new D(10000) };
+    // 01-10 .. 02-10 (31 days) paid off on 01-25: 15 days at 4.35% = 17.54; at a 3.45% cap, 70%: 13.91… × 0.7 = 9.74.
+    const cut = { accrualStart: "2025-01-10", accrualEnd: "2025-01-25", openingPrincipal: new D(10000), interest: new D("17.54"), frameDays: 31 };
+    expect(f(periodSubsidy(loan, cut, policy({ rateCap: new D("0.0345"), ratio: new D("0.7") })).subsidy)).toBe("9.74");
+    // Without its scheduled length the 15 days would count as a whole month (28.75 × 0.7 = 20.13, capped at 17.54).
+    expect(f(periodSubsidy(loan, { ...cut, frameDays: null }, policy({ rateCap: new D("0.0345"), ratio: new D("0.7") })).subsidy)).toBe("17.54");
+  });
+
   it("forfeiture: late interest, misuse, removed household; exit keeps the subsidy; penalty never counts", () => {
     const ok = { householdRemoved: false, misused: false, interestPaidOnTime: true };
     expect(forfeitReason(ok)).toBeNull();

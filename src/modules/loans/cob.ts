@@ -7,6 +7,7 @@ import { addDays } from "./model.js";
 import { evaluateCircuitBreakers } from "../riskfund/service.js";
 import { raiseOversightAlerts } from "../oversight/alert-jobs.js";
 import { trusteeshipArrears } from "../trusteeship/service.js";
+import { forfeitSubsidyShares } from "./household-interest.js";
 
 /**
  * Close of business (日终) for a business date, as set-based SQL over the whole portfolio: one
@@ -53,6 +54,12 @@ export const COB_STEPS: CobStep[] = [
           [d, d, d],
         ),
       ),
+  },
+  {
+    // TO_BANK subsidy shares lost (DOMAIN §5): the household's part unpaid past due date + grace, a
+    // misuse finding, a removed household. The share moves back to the household before penalty accrues on it.
+    name: "subsidy_forfeits",
+    run: (trx, d) => forfeitSubsidyShares(trx, d),
   },
   {
     // 罚息: overdue principal and interest × contract rate × (1 + markup) / 360 for each day not yet accrued, through today.

@@ -65,7 +65,12 @@ export interface PeriodRow {
   days: number;
   opening_principal: string;
   principal_due: string;
+  /** The household's part of the period's interest (all of it unless TO_BANK). */
   interest_due: string;
+  /** TO_BANK: the part the bank claims from the county instead; contract interest = interest_due + interest_subsidy. */
+  interest_subsidy: string;
+  /** Why a subsidy share moved back to the household (LATE_INTEREST, MISUSE, HOUSEHOLD_REMOVED). */
+  subsidy_forfeited: string | null;
   principal_paid: string;
   interest_paid: string;
   penalty_accrued: string;
@@ -73,6 +78,8 @@ export interface PeriodRow {
   penalty_through: string | null;
   carried_interest: string | null;
   carried_through: string | null;
+  /** Days of the period as scheduled, once it was cut short by a payoff or renewal. */
+  frame_days: number | null;
   status: string;
   settled_on: string | null;
 }

@@ -201,7 +201,9 @@ export const SchedulePeriod = z
     days: z.number().int(),
     opening_principal: z.string(),
     principal: z.string(),
-    interest: z.string(),
+    interest: z.string().openapi({ description: "Interest the household owes for the period: the contract interest, less the subsidy share under a TO_BANK policy" }),
+    interest_subsidy: z.string().openapi({ description: "TO_BANK: the part of the contract interest the bank claims from the county instead (0.00 otherwise or once forfeited)" }),
+    subsidy_forfeited: z.string().nullable().openapi({ description: "Why a TO_BANK share moved back to the household: LATE_INTEREST, MISUSE or HOUSEHOLD_REMOVED" }),
     principal_paid: z.string(),
     interest_paid: z.string(),
     penalty: z.string().openapi({ description: "Penalty interest accrued (罚息), rounded to the fen" }),
@@ -219,7 +221,7 @@ export const Schedule = z
     repayment_method: z.string(),
     annual_rate: z.string().nullable(),
     periods: z.array(SchedulePeriod),
-    totals: z.object({ principal: z.string(), interest: z.string(), paid: z.string(), outstanding: z.string(), penalty: z.string(), days: z.number().int() }),
+    totals: z.object({ principal: z.string(), interest: z.string(), interest_subsidy: z.string(), paid: z.string(), outstanding: z.string(), penalty: z.string(), days: z.number().int() }),
   })
   .openapi("Schedule");
 

@@ -9,6 +9,7 @@ import { ACCOUNTS, postJournalEntry, registerPartyBalanceCheck } from "../../lib
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
 import { checkDisbursement } from "../riskfund/service.js";
 import { creditLineFor } from "./credit.js";
+import { splitInterest, subsidyShare, type SubsidyTerms, subsidyTermsOf, withLateForfeits } from "./household-interest.js";
 import {
   ACTIVE_STATUSES,
   accruePenalty,
@@ -350,23 +351,49 @@ function carriedOf(r: PeriodRow): { amount: Dec; through: string } | undefined {
   return r.carried_interest !== null && r.carried_through !== null ? { amount: new D(r.carried_interest), through: r.carried_through } : undefined;
 }
 
-/** Interest of the current period to date (exclusive), rounded once. */
-function accruedToDate(loan: LoanRow, cur: PeriodRow | undefined, on: string): Dec {
-  if (!cur) return new D(0);
-  return accruedInCurrentPeriod(
+/**
+ * Interest of the current period to date (exclusive), rounded once: the contract interest, and the
+ * household's part of it when a TO_BANK share applies (the period cut short on `on` keeps its own
+ * subsidy share, computed as the claims will).
+ */
+function accruedToDate(loan: LoanRow, cur: PeriodRow | undefined, on: string, terms: SubsidyTerms | null): { contract: Dec; share: Dec; household: Dec } {
+  if (!cur) return { contract: new D(0), share: new D(0), household: new D(0) };
+  const contract = accruedInCurrentPeriod(
     { accrualStart: cur.accrual_start, accrualEnd: cur.accrual_end, interestDue: new D(cur.interest_due), openingPrincipal: new D(cur.opening_principal) },
     loan.repayment_method,
     new D(loan.annual_rate!),
     on,
     carriedOf(cur),
   );
+  const share = new D(cur.interest_subsidy).gt(0) ? subsidyShare(terms, { ...cur, accrual_end: on, frame_days: frameDaysOf(cur) }, contract) : new D(0);
+  return { contract, share, household: contract.minus(share) };
 }
 
-/** What closes the loan on a date: everything due, the principal not yet due, and the current period's interest to date. */
-export function payoffAmount(loan: LoanRow, rows: PeriodRow[], on: string): Dec {
+/** The scheduled days of a period about to be cut short. */
+function frameDaysOf(cur: PeriodRow): number {
+  return cur.frame_days ?? daysBetween(cur.accrual_start, cur.accrual_end);
+}
+
+/** The subsidy terms a change to the current period needs: only when that period carries a TO_BANK share. */
+async function termsFor(db: Db, loan: LoanRow, cur: PeriodRow | undefined): Promise<SubsidyTerms | null> {
+  return cur && new D(cur.interest_subsidy).gt(0) ? subsidyTermsOf(db, loan) : null;
+}
+
+/** What closes the loan on a date with known subsidy terms (see `payoffAmount`). */
+function payoffWith(loan: LoanRow, rows: PeriodRow[], on: string, terms: SubsidyTerms | null): Dec {
   const states = statesAsOf(loan, rows, on);
   const future = Money.sum(rows.filter((r) => r.due_date > on).map((r) => new D(r.principal_due).minus(r.principal_paid)));
-  return amountDue(states, on).plus(future).plus(accruedToDate(loan, currentPeriod(rows, on), on));
+  return amountDue(states, on).plus(future).plus(accruedToDate(loan, currentPeriod(rows, on), on, terms).household);
+}
+
+/**
+ * What closes the loan on a date: everything due, the principal not yet due, and the household's
+ * part of the current period's interest to date. `rows` as stored; late subsidy shares are
+ * forfeited as of `on` here.
+ */
+export async function payoffAmount(db: Db, loan: LoanRow, stored: PeriodRow[], on: string): Promise<Dec> {
+  const rows = withLateForfeits(stored, on).rows;
+  return payoffWith(loan, rows, on, await termsFor(db, loan, currentPeriod(rows, on)));
 }
 
 function statusOf(s: PeriodState, graceDays: number, on: string): string {
@@ -400,10 +427,11 @@ export async function getLoan(db: Db, ctx: Ctx, id: string) {
   if (!loan) throw notFound("loan");
   const on = ctx.clock.today();
   if (!isActive(loan)) return loanView(loan, { on });
-  const rows = await periodsOf(db, id);
+  const stored = await periodsOf(db, id);
+  const rows = withLateForfeits(stored, on).rows;
   const states = statesAsOf(loan, rows, on);
   const live = { ...loan, ...standingColumns(loan, states, rows, on) } as LoanRow;
-  return loanView(live, { payoff: payoffAmount(loan, rows, on), on });
+  return loanView(live, { payoff: await payoffAmount(db, loan, stored, on), on });
 }
 
 export async function listLoans(db: Db, ctx: Pick<Ctx, "actor" | "clock">, q: z.infer<typeof LoanQuery>) {
@@ -422,10 +450,12 @@ export async function getSchedule(db: Db, ctx: Ctx, id: string) {
   const loan = await findLoan(db, ctx.actor, id);
   if (!loan) throw notFound("loan");
   const on = ctx.clock.today();
-  const rows = await periodsOf(db, id);
+  const stored = await periodsOf(db, id);
+  const rows = isActive(loan) ? withLateForfeits(stored, on).rows : stored;
   const states = isActive(loan) ? statesAsOf(loan, rows, on) : rows.map(toState);
   let tp = new D(0);
   let ti = new D(0);
+  let ts = new D(0);
   let paid = new D(0);
   let out = new D(0);
   let pen = new D(0);
@@ -435,6 +465,7 @@ export async function getSchedule(db: Db, ctx: Ctx, id: string) {
     const outstanding = r.status === "CLOSED" ? new D(0) : unpaidPrincipal(s).plus(unpaidInterest(s)).plus(unpaidPenalty(s));
     tp = tp.plus(s.principalDue);
     ti = ti.plus(s.interestDue);
+    ts = ts.plus(r.interest_subsidy);
     paid = paid.plus(s.principalPaid).plus(s.interestPaid).plus(s.penaltyPaid);
     out = out.plus(outstanding);
     pen = pen.plus(penalty);
@@ -447,6 +478,8 @@ export async function getSchedule(db: Db, ctx: Ctx, id: string) {
       opening_principal: fmt(r.opening_principal),
       principal: fmt(s.principalDue),
       interest: fmt(s.interestDue),
+      interest_subsidy: fmt(r.interest_subsidy),
+      subsidy_forfeited: r.subsidy_forfeited,
       principal_paid: fmt(s.principalPaid),
       interest_paid: fmt(s.interestPaid),
       penalty: fmt(penalty),
@@ -463,7 +496,7 @@ export async function getSchedule(db: Db, ctx: Ctx, id: string) {
     repayment_method: loan.repayment_method,
     annual_rate: rateFmt(loan.annual_rate),
     periods,
-    totals: { principal: fmt(tp), interest: fmt(ti), paid: fmt(paid), outstanding: fmt(out), penalty: fmt(pen), days: rows.reduce((a, r) => a + r.days, 0) },
+    totals: { principal: fmt(tp), interest: fmt(ti), interest_subsidy: fmt(ts), paid: fmt(paid), outstanding: fmt(out), penalty: fmt(pen), days: rows.reduce((a, r) => a + r.days, 0) },
   };
 }
 
@@ -627,7 +660,8 @@ export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
   const ratingId = await checkCredit(trx, { householdId: loan.household_id, amount: new D(loan.amount), on, excludeLoanId: loan.id });
   const maturity = maturityOf(on, loan.term_months);
   const periods = buildSchedule({ method: loan.repayment_method, principal: loan.amount, annualRate: loan.annual_rate!, disbursedOn: on, maturityDate: maturity });
-  const rows = periodRows(loan, periods, (due) => overdueFrom(due, loan.grace_days));
+  const terms = await subsidyTermsOf(trx, { ...loan, disbursed_on: on });
+  const rows = splitInterest(terms, periodRows(loan, periods, (due) => overdueFrom(due, loan.grace_days)));
   await insertPeriods(trx, rows);
   const first = periods[0];
   const row = await saveLoan(
@@ -642,7 +676,7 @@ export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
       rating_id: ratingId,
       cur_period_start: first.accrualStart,
       cur_period_end: first.accrualEnd,
-      cur_period_interest: fmt(first.interest),
+      cur_period_interest: rows[0].interest_due,
       standing_date: on,
     },
     ctx.clock.now(),
@@ -677,6 +711,7 @@ export interface RepaymentInput {
 async function rescheduleFuture(trx: Knex.Transaction, loan: LoanRow, rows: PeriodRow[], on: string, opts: { balance: Dec; maturity: string; prepaid?: Dec }): Promise<PeriodRow[]> {
   const cur = currentPeriod(rows, on);
   if (!cur) return rows;
+  const terms = await termsFor(trx, loan, cur);
   const opening = new D(cur.opening_principal);
   const carried = carriedOf(cur);
   let start: string;
@@ -713,7 +748,7 @@ async function rescheduleFuture(trx: Knex.Transaction, loan: LoanRow, rows: Peri
       ...(start !== cur.accrual_start && carriedAmount ? { carried_interest: carriedAmount.toFixed(10), carried_through: start } : {}),
     });
   }
-  await insertPeriods(trx, rowsToInsert);
+  await insertPeriods(trx, splitInterest(terms, rowsToInsert));
   return periodsOf(trx, loan.id);
 }
 
@@ -736,9 +771,12 @@ export async function applyRepayment(
   if (!isActive(loan)) throw invalidState(`The loan is ${loan.status}; only a disbursed or extended loan takes repayments`);
   const on = ctx.clock.today();
   const amount = Money.of(input.amount);
-  let rows = await periodsOf(trx, loanId);
+  const late = withLateForfeits(await periodsOf(trx, loanId), on);
+  let rows = late.rows;
   const states = statesAsOf(loan, rows, on);
-  const payoff = payoffAmount(loan, rows, on);
+  // Subsidy terms matter only when the payment reaches into the current period's interest (payoff).
+  const terms = amount.gt(amountDue(states, on)) ? await termsFor(trx, loan, currentPeriod(rows, on)) : null;
+  const payoff = payoffWith(loan, rows, on, terms);
   if (amount.gt(payoff)) {
     throw new AppError("LOAN_OVERPAYMENT", `The payment ${fmt(amount)} is more than the ${fmt(payoff)} that closes the loan on ${on}`);
   }
@@ -750,7 +788,8 @@ export async function applyRepayment(
     const s = states[k];
     const a = byseq.get(r.seq);
     const accrued = !s.penaltyAccrued.eq(r.penalty_accrued) || s.penaltyThrough !== r.penalty_through;
-    if (!a && !accrued) continue;
+    const forfeited = late.forfeited.has(r.seq);
+    if (!a && !accrued && !forfeited) continue;
     const after: PeriodState = {
       ...s,
       principalPaid: s.principalPaid.plus(a?.principal ?? 0),
@@ -766,6 +805,7 @@ export async function applyRepayment(
       penalty_through: after.penaltyThrough,
       status,
       settled_on: status === "PAID" ? on : null,
+      ...(forfeited ? { interest_due: r.interest_due, interest_subsidy: r.interest_subsidy, subsidy_forfeited: r.subsidy_forfeited } : {}),
     };
     await trx("loan_schedule_periods").where({ loan_id: loanId, seq: r.seq }).update(changes);
     rows[k] = { ...r, ...changes }; // the row as stored, without reading it back
@@ -777,11 +817,11 @@ export async function applyRepayment(
     const cur = currentPeriod(rows, on)!;
     if (alloc.prepayment.gte(futurePrincipal)) {
       // Payoff: the current period ends today with its interest to date; later periods go.
-      const accrued = accruedToDate(loan, cur, on);
-      if (!alloc.prepayment.eq(futurePrincipal.plus(accrued))) {
-        throw new AppError("LOAN_PAYOFF_SHORT", `To close the loan on ${on} pay ${fmt(payoff)} (principal ${fmt(futurePrincipal)} and interest to date ${fmt(accrued)} on top of what is due)`);
+      const accrued = accruedToDate(loan, cur, on, terms);
+      if (!alloc.prepayment.eq(futurePrincipal.plus(accrued.household))) {
+        throw new AppError("LOAN_PAYOFF_SHORT", `To close the loan on ${on} pay ${fmt(payoff)} (principal ${fmt(futurePrincipal)} and interest to date ${fmt(accrued.household)} on top of what is due)`);
       }
-      prepaidInterest = accrued;
+      prepaidInterest = accrued.household;
       const scheduled = Money.sum(rows.filter((r) => r.due_date > on).map((r) => new D(r.principal_due)));
       await trx("loan_schedule_periods").where({ loan_id: loanId }).andWhere("seq", ">", cur.seq).delete();
       await trx("loan_schedule_periods")
@@ -793,8 +833,10 @@ export async function applyRepayment(
           days: daysBetween(cur.accrual_start, on),
           principal_due: fmt(scheduled),
           principal_paid: fmt(scheduled),
-          interest_due: fmt(accrued),
-          interest_paid: fmt(accrued),
+          interest_due: fmt(accrued.household),
+          interest_subsidy: fmt(accrued.share),
+          interest_paid: fmt(accrued.household),
+          frame_days: frameDaysOf(cur),
           status: "PAID",
           settled_on: on,
         });
@@ -925,7 +967,7 @@ export async function extend(trx: Knex.Transaction, ctx: Ctx, id: string, input:
   const on = ctx.clock.today();
   if (loan.extended_on || loan.status === "EXTENDED") throw new AppError("LOAN_EXTENSION_USED", `The loan was already extended on ${loan.extended_on}`);
   if (on >= loan.maturity_date!) throw new AppError("LOAN_EXTENSION_AFTER_MATURITY", `The loan matures on ${loan.maturity_date}; an extension must be made before`);
-  const rows = await periodsOf(trx, id);
+  const rows = withLateForfeits(await periodsOf(trx, id), on).rows;
   const states = statesAsOf(loan, rows, on);
   if (daysPastDue(states, loan.grace_days, on) > 0) throw new AppError("LOAN_EXTENSION_OVERDUE", "The loan has overdue amounts; they must be paid before an extension");
   const maturity = maturityOf(loan.disbursed_on!, loan.term_months + input.months);
@@ -946,7 +988,7 @@ export async function renew(trx: Knex.Transaction, ctx: Ctx, id: string, input: 
   if (on < addDays(loan.maturity_date!, -30) || on > loan.maturity_date!) {
     throw new AppError("LOAN_RENEWAL_WINDOW", `Renewal is possible from ${addDays(loan.maturity_date!, -30)} through the maturity date ${loan.maturity_date}`);
   }
-  let rows = await periodsOf(trx, id);
+  let rows = withLateForfeits(await periodsOf(trx, id), on).rows;
   const states = statesAsOf(loan, rows, on);
   if (daysPastDue(states, loan.grace_days, on) > 0) throw new AppError("LOAN_RENEWAL_OVERDUE", "The loan has overdue amounts; a renewal is for a performing loan");
   await trx("households").where({ id: loan.household_id }).forUpdate().first();
@@ -989,13 +1031,13 @@ export async function renew(trx: Knex.Transaction, ctx: Ctx, id: string, input: 
   }
   const cur = currentPeriod(rows, on);
   if (cur) {
-    const accrued = accruedToDate(loan, cur, on);
-    interest = interest.plus(accrued);
+    const accrued = accruedToDate(loan, cur, on, await termsFor(trx, loan, cur));
+    interest = interest.plus(accrued.household);
     await trx("loan_schedule_periods").where({ loan_id: id }).andWhere("seq", ">", cur.seq).delete();
     const future = Money.sum(rows.filter((r) => r.due_date > on).map((r) => new D(r.principal_due)));
     await trx("loan_schedule_periods")
       .where({ loan_id: id, seq: cur.seq })
-      .update({ accrual_end: on, due_date: on, overdue_from: overdueFrom(on, loan.grace_days), days: daysBetween(cur.accrual_start, on), principal_due: fmt(future), principal_paid: fmt(future), interest_due: fmt(accrued), interest_paid: fmt(accrued), status: "PAID", settled_on: on });
+      .update({ accrual_end: on, due_date: on, overdue_from: overdueFrom(on, loan.grace_days), days: daysBetween(cur.accrual_start, on), principal_due: fmt(future), principal_paid: fmt(future), interest_due: fmt(accrued.household), interest_subsidy: fmt(accrued.share), interest_paid: fmt(accrued.household), frame_days: frameDaysOf(cur), status: "PAID", settled_on: on });
   }
   rows = await periodsOf(trx, id);
 
@@ -1034,8 +1076,9 @@ export async function renew(trx: Knex.Transaction, ctx: Ctx, id: string, input: 
     })
     .returning<LoanRow[]>("*");
   const periods = buildSchedule({ method, principal: balance, annualRate: price.rate, disbursedOn: on, maturityDate: maturity });
-  await insertPeriods(trx, periodRows(created, periods, (due) => overdueFrom(due, created.grace_days)));
-  const newLoan = await saveLoan(trx, created.id, { cur_period_start: periods[0].accrualStart, cur_period_end: periods[0].accrualEnd, cur_period_interest: fmt(periods[0].interest) }, ctx.clock.now());
+  const newRows = splitInterest(await subsidyTermsOf(trx, created), periodRows(created, periods, (due) => overdueFrom(due, created.grace_days)));
+  await insertPeriods(trx, newRows);
+  const newLoan = await saveLoan(trx, created.id, { cur_period_start: periods[0].accrualStart, cur_period_end: periods[0].accrualEnd, cur_period_interest: newRows[0].interest_due }, ctx.clock.now());
   const oldLoan = await saveLoan(
     trx,
     id,
@@ -1088,7 +1131,7 @@ export async function writeOff(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
   const loan = await loadForChange(trx, ctx, id);
   expectStatus(loan, "DISBURSED", "EXTENDED");
   const on = ctx.clock.today();
-  const rows = await periodsOf(trx, id);
+  const rows = withLateForfeits(await periodsOf(trx, id), on).rows;
   const dpd = daysPastDue(statesAsOf(loan, rows, on), loan.grace_days, on);
   if (!isNonPerforming(dpd)) throw new AppError("LOAN_WRITE_OFF_NOT_NPL", `The loan is ${dpd} days past due; only a non-performing loan (DPD > 90) may be written off`);
   const principal = new D(loan.outstanding_principal);

@@ -50,6 +50,8 @@ export interface SubsidyPeriod {
    */
   carriedInterest?: Dec | null;
   carriedThrough?: string | null;
+  /** A period cut short (payoff, renewal): its days as scheduled; the monthly methods pro-rate a month by them. */
+  frameDays?: number | null;
 }
 
 /** The rate the subsidy is computed at: min(contract rate, cap), the cap defaulting to the LPR the loan was priced on. */
@@ -98,7 +100,7 @@ export function periodSubsidy(loan: SubsidyLoan, period: SubsidyPeriod, policy: 
   let recomputed =
     loan.method === "BULLET_QUARTERLY"
       ? principalBase.mul(rate).mul(spanDays).div(360)
-      : principalBase.mul(rate).mul(spanDays).div(new D(12).mul(days));
+      : principalBase.mul(rate).mul(spanDays).div(new D(12).mul(period.frameDays ?? days));
   // A carried segment (earlier balance): its interest scaled to the subsidy rate and to the principal cap
   // (the earlier balance is at most the loan amount).
   if (period.carriedInterest && period.carriedInterest.gt(0)) {

@@ -79,7 +79,7 @@ const SUBSIDY_EXACT = `
   CASE WHEN x.days <= 0 OR x.days_in_term <= 0 OR x.base <= 0 THEN 0 ELSE
     (CASE WHEN l.repayment_method = 'BULLET_QUARTERLY'
           THEN x.base * x.rate * x.span_days * pr.subsidy_ratio * x.days_in_term / (360 * x.days)
-          ELSE x.base * x.rate * x.span_days * pr.subsidy_ratio * x.days_in_term / (12 * x.days * x.days) END)
+          ELSE x.base * x.rate * x.span_days * pr.subsidy_ratio * x.days_in_term / (12 * coalesce(p.frame_days, x.days) * x.days) END)
     + CASE WHEN coalesce(p.carried_interest, 0) > 0
            THEN p.carried_interest * x.rate / l.annual_rate * least(1, pr.subsidy_principal_cap / l.amount) * pr.subsidy_ratio * x.days_in_term / x.days
            ELSE 0 END
@@ -129,8 +129,8 @@ export async function insertClaimLines(trx: Knex.Transaction, p: { claimId: stri
      candidates AS (
        SELECT p.loan_id, p.seq, l.household_id, l.village_code, l.borrower_member_id, pr.subsidy_mode AS mode, l.repayment_method,
               p.accrual_start, p.accrual_end, p.due_date, x.days, x.days_in_term, p.opening_principal, x.base, l.annual_rate, x.rate,
-              pr.subsidy_ratio, p.interest_due,
-              least(p.interest_due, round(${SUBSIDY_EXACT}, 2)) AS computed,
+              pr.subsidy_ratio, p.interest_due + p.interest_subsidy AS interest,
+              least(p.interest_due + p.interest_subsidy, round(${SUBSIDY_EXACT}, 2)) AS computed,
               CASE WHEN h.status = 'REMOVED' THEN 'HOUSEHOLD_REMOVED'
                    WHEN m.loan_id IS NOT NULL THEN 'MISUSE'
                    WHEN NOT (p.interest_due = 0
@@ -166,7 +166,7 @@ export async function insertClaimLines(trx: Knex.Transaction, p: { claimId: stri
                                       ratio, interest, computed_subsidy, subsidy, forfeit_reason, status)
      SELECT :claim, :county, :bank, loan_id, seq, household_id, village_code, borrower_member_id, mode, repayment_method,
             accrual_start, accrual_end, due_date, days, days_in_term, opening_principal, base, annual_rate, rate,
-            subsidy_ratio, interest_due, computed, CASE WHEN reason IS NULL THEN computed ELSE 0 END, reason,
+            subsidy_ratio, interest, computed, CASE WHEN reason IS NULL THEN computed ELSE 0 END, reason,
             CASE WHEN reason IS NULL THEN 'CLAIMED' ELSE 'FORFEITED' END
        FROM candidates`,
     { claim: p.claimId, county: p.countyCode, bank: p.bankId, qstart: p.quarterStart, qend: p.quarterEnd, today: p.today },

@@ -104,7 +104,7 @@ export const MisuseFindingCreate = z
   .strict()
   .openapi("MisuseFindingCreate");
 export const MisuseFinding = z
-  .object({ id: Uuid, loan_id: Uuid, county_code: z.string(), kind: z.string(), finding_date: z.string(), note: z.string(), forfeited_draft_lines: z.number().int(), created_at: z.string() })
+  .object({ id: Uuid, loan_id: Uuid, county_code: z.string(), kind: z.string(), finding_date: z.string(), note: z.string(), forfeited_draft_lines: z.number().int(), forfeited_shares: z.number().int().openapi({ description: "TO_BANK: schedule periods whose subsidy share moved back to the household" }), created_at: z.string() })
   .openapi("MisuseFinding");
 
 export const SubsidyScheduleLine = z.object({
@@ -115,7 +115,8 @@ export const SubsidyScheduleLine = z.object({
   interest: z.string(),
   computed_subsidy: z.string().openapi({ description: "The period's subsidy by the formula (model.ts), before forfeiture" }),
   subsidy: z.string().openapi({ description: "As claimed when the period is on a claim line, else the computed subsidy" }),
-  household_interest: z.string(),
+  household_interest: z.string().openapi({ description: "What the household owes for the period: interest − subsidy in TO_BANK (all of it once the share is forfeited), all of it in TO_HOUSEHOLD" }),
+  subsidy_forfeited: z.string().nullable().openapi({ description: "TO_BANK: why the share moved back to the household (LATE_INTEREST, MISUSE, HOUSEHOLD_REMOVED)" }),
   claim_status: z.string().nullable(),
 });
 export const SubsidySchedule = z

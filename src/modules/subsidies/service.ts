@@ -9,7 +9,8 @@ import { ACCOUNTS, type JournalLine, postJournalEntry, registerPartyBalanceCheck
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
 import { maskName } from "../../lib/pii.js";
 import { addDays } from "../loans/model.js";
-import { findLoan, periodsOf, productById } from "../loans/queries.js";
+import { forfeitSubsidyShares, subsidyTermsOf } from "../loans/household-interest.js";
+import { findLoan, periodsOf } from "../loans/queries.js";
 import { type Notice, registerNoticeProvider } from "../notices/service.js";
 import { householdInterest, periodSubsidy, quarterBounds, type SubsidyMode, subsidyRate, subsidyTermEnd } from "./model.js";
 import { type ClaimRow, claimParties, claimScope, claimTotals, findClaim, insertClaimLines, type LineRow } from "./queries.js";
@@ -267,7 +268,8 @@ export async function payClaim(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
 /**
  * Records a misuse finding on a loan (违规使用: purpose violation, handed on to an enterprise, false
  * information). The loan's periods not yet claimed are forfeited when claimed, and its lines still
- * in a DRAFT batch are forfeited now. Approved or paid subsidies are not clawed back here.
+ * in a DRAFT batch are forfeited now; under TO_BANK the subsidy share of every period not yet
+ * settled moves back to the household at once. Approved or paid subsidies are not clawed back here.
  */
 export async function addMisuseFinding(trx: Knex.Transaction, ctx: Ctx, loanId: string, input: z.infer<typeof MisuseFindingCreate>) {
   requireRole(ctx.actor, "admin", "finance_officer", "regulator", "loan_officer", "bank_manager");
@@ -285,7 +287,8 @@ export async function addMisuseFinding(trx: Knex.Transaction, ctx: Ctx, loanId: 
     .where({ loan_id: loanId, status: "CLAIMED" })
     .whereIn("claim_id", trx("subsidy_claims").where({ status: "DRAFT" }).select("id"))
     .update({ status: "FORFEITED", forfeit_reason: "MISUSE", subsidy: "0.00" });
-  const view = { id: row.id, loan_id: loanId, county_code: row.county_code, kind: row.kind, finding_date: row.finding_date, note: row.note, forfeited_draft_lines: forfeited, created_at: iso(row.created_at) };
+  const sharesForfeited = await forfeitSubsidyShares(trx, ctx.clock.today(), loanId);
+  const view = { id: row.id, loan_id: loanId, county_code: row.county_code, kind: row.kind, finding_date: row.finding_date, note: row.note, forfeited_draft_lines: forfeited, forfeited_shares: sharesForfeited, created_at: iso(row.created_at) };
   await appendAudit(trx, ctx, { action: "loan.misuse_finding", entityType: "loan", entityId: loanId, countyCode: loan.county_code, after: view });
   return view;
 }
@@ -298,41 +301,44 @@ export async function loanSubsidySchedule(db: Db, actor: Actor, loanId: string) 
   const loan = await findLoan(db, actor, loanId);
   if (!loan) throw notFound("loan");
   if (!loan.disbursed_on || !loan.product_id) throw invalidState(`The loan is ${loan.status}; it has no schedule yet`);
-  const product = (await productById(db, loan.product_id))!;
-  const lpr = loan.lpr_date ? await db("rate_tables").where({ publication_date: loan.lpr_date }).first<{ lpr_1y: string; lpr_5y: string } | undefined>() : undefined;
-  const pricedLpr = lpr ? new D(loan.rate_basis === "LPR_1Y" ? lpr.lpr_1y : lpr.lpr_5y) : null;
-  const mode = product.subsidy_mode as SubsidyMode;
-  const policy = { ratio: new D(product.subsidy_ratio), rateCap: product.subsidy_rate_cap === null ? null : new D(product.subsidy_rate_cap), termMonths: product.subsidy_term_months, principalCap: new D(product.subsidy_principal_cap), mode };
-  const subLoan = { method: loan.repayment_method, annualRate: new D(loan.annual_rate!), pricedLpr, disbursedOn: loan.disbursed_on, amount: new D(loan.amount) };
+  const terms = (await subsidyTermsOf(db, loan))!;
+  const { mode, policy, loan: subLoan } = terms;
   const claimed = new Map((await db("subsidy_claim_lines").where({ loan_id: loanId }).select<{ seq: number; status: string; subsidy: string }[]>("seq", "status", "subsidy")).map((r) => [r.seq, r]));
   let ti = new D(0);
   let ts = new D(0);
+  let th = new D(0);
   const periods = (await periodsOf(db, loanId)).map((p) => {
-    const c = periodSubsidy(subLoan, { accrualStart: p.accrual_start, accrualEnd: p.accrual_end, openingPrincipal: new D(p.opening_principal), interest: new D(p.interest_due), carriedInterest: p.carried_interest === null ? null : new D(p.carried_interest), carriedThrough: p.carried_through }, policy);
+    // The contract interest: the household's part plus the TO_BANK share the bank claims instead.
+    const interest = new D(p.interest_due).plus(p.interest_subsidy);
+    const c = periodSubsidy(subLoan, { accrualStart: p.accrual_start, accrualEnd: p.accrual_end, openingPrincipal: new D(p.opening_principal), interest, carriedInterest: p.carried_interest === null ? null : new D(p.carried_interest), carriedThrough: p.carried_through, frameDays: p.frame_days }, policy);
     const line = claimed.get(p.seq);
-    const subsidy = line ? new D(line.subsidy) : c.subsidy;
-    ti = ti.plus(p.interest_due);
+    const subsidy = line ? new D(line.subsidy) : p.subsidy_forfeited ? new D(0) : c.subsidy;
+    // What the household owes: TO_BANK interest − subsidy (all of it once the share is forfeited); TO_HOUSEHOLD all of it.
+    const household = mode === "TO_BANK" ? new D(p.interest_due) : householdInterest(interest, c.subsidy, mode);
+    ti = ti.plus(interest);
     ts = ts.plus(subsidy);
+    th = th.plus(household);
     return {
       seq: p.seq,
       due_date: p.due_date,
       days: p.days,
       days_in_term: c.daysInTerm,
-      interest: fmt(p.interest_due),
+      interest: fmt(interest),
       computed_subsidy: fmt(c.subsidy),
       subsidy: fmt(subsidy),
-      household_interest: fmt(householdInterest(new D(p.interest_due), c.subsidy, mode)),
+      household_interest: fmt(household),
+      subsidy_forfeited: p.subsidy_forfeited,
       claim_status: line?.status ?? null,
     };
   });
   return {
     loan_id: loanId,
     mode,
-    ratio: Rate.format(product.subsidy_ratio),
+    ratio: Rate.format(policy.ratio),
     subsidy_rate: Rate.format(subsidyRate(subLoan, policy)),
     term_end: subsidyTermEnd(loan.disbursed_on, policy.termMonths),
     periods,
-    totals: { interest: fmt(ti), subsidy: fmt(ts), household_interest: fmt(mode === "TO_BANK" ? ti.minus(ts) : ti) },
+    totals: { interest: fmt(ti), subsidy: fmt(ts), household_interest: fmt(th) },
   };
 }
 

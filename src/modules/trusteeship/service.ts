@@ -663,7 +663,7 @@ export async function recordPayment(trx: Knex.Transaction, ctx: Ctx, id: string,
 async function repayLinkedLoan(trx: Knex.Transaction, ctx: Ctx, t: TrusteeshipRow, amount: string, reference: string | undefined) {
   const loan = await lockLoan(trx, t.linked_loan_id!);
   if (!loan || !["DISBURSED", "EXTENDED"].includes(loan.status)) return { toLoan: "0.00", repayment: undefined };
-  const payoff = payoffAmount(loan, await periodsOf(trx, loan.id), ctx.clock.today());
+  const payoff = await payoffAmount(trx, loan, await periodsOf(trx, loan.id), ctx.clock.today());
   const toLoan = Money.format(D.min(Money.of(amount), payoff));
   if (Money.of(toLoan).isZero()) return { toLoan, repayment: undefined };
   // The contract was checked to be the caller's; the loan belongs to its household (checked at signing).
