@@ -5,7 +5,7 @@ import type { Knex } from "knex";
 import { createApp } from "../../src/app.js";
 import { createDb, migrateLatest } from "../../src/db/knex.js";
 import type { Deps } from "../../src/deps.js";
-import { signStaffToken } from "../../src/http/auth.js";
+import { signStaffToken, verifyToken } from "../../src/http/auth.js";
 import { FixedClock } from "../../src/lib/clock.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { Pii } from "../../src/lib/pii.js";
@@ -19,6 +19,11 @@ import { buildPortfolio } from "./loan-portfolio.js";
  * Each request pays 50.00 with its own Idempotency-Key on a loan of a synthetic portfolio (every
  * request a different loan, as at a bank counter; the lock test on one loan is in the API tests).
  * Targets: ≥ 500 repayments/s and p99 < 100 ms at concurrency 32.
+ *
+ * `--floor` then measures, with the same load generator and loans, the machine's ceiling for the
+ * smallest money-moving request: a bare Node HTTP handler (JSON body, JWT check) running one
+ * transaction of BEGIN, the loan row locked, the loan updated, one row inserted, COMMIT — no
+ * framework, no schedule, no ledger, no audit. What a repayment may cost is bounded by it.
  */
 const SCRATCH = "huinong_bench_repay";
 const BANK = "0b000000-0000-4000-8000-0000000000be";
@@ -39,6 +44,7 @@ const u = new URL(url);
 u.pathname = `/${SCRATCH}`;
 const db = createDb({ databaseUrl: u.toString(), poolMax: concurrency + 2 });
 const server = createServer();
+const floor = createServer();
 try {
   await migrateLatest(db);
   await db("divisions").insert([
@@ -78,12 +84,17 @@ try {
   let queries = 0;
   let sqlMs = 0;
   const started = new Map<string, number>();
+  const byStatement = new Map<string, { n: number; ms: number }>();
   if (a.has("profile")) {
     db.on("query", (q: { __knexQueryUid: string }) => started.set(q.__knexQueryUid, performance.now()));
-    db.on("query-response", (_r: unknown, q: { __knexQueryUid: string }) => {
+    db.on("query-response", (_r: unknown, q: { __knexQueryUid: string; sql: string }) => {
       queries += 1;
-      sqlMs += performance.now() - (started.get(q.__knexQueryUid) ?? performance.now());
+      const ms = performance.now() - (started.get(q.__knexQueryUid) ?? performance.now());
+      sqlMs += ms;
       started.delete(q.__knexQueryUid);
+      const k = q.sql.replace(/\s+/g, " ").slice(0, 90);
+      const e = byStatement.get(k) ?? { n: 0, ms: 0 };
+      byStatement.set(k, { n: e.n + 1, ms: e.ms + ms });
     });
   }
   // Warm up connections and code paths on the first loans.
@@ -99,11 +110,67 @@ try {
     }),
   );
   const secs = (performance.now() - t0) / 1000;
-  if (a.has("profile")) out(`sql: ${queries} statements, ${sqlMs.toFixed(0)} ms of round trips in total (${(queries / latencies.length).toFixed(1)} per repayment)`);
+  if (a.has("profile")) {
+    out(`sql: ${queries} statements, ${sqlMs.toFixed(0)} ms of round trips in total (${(queries / latencies.length).toFixed(1)} per repayment)`);
+    const rows = [...byStatement.entries()].sort((x, y) => y[1].ms - x[1].ms);
+    for (const [sql, e] of rows) out(`  ${(e.n / (latencies.length + warm)).toFixed(2).padStart(5)} per repayment, ${(e.ms / e.n).toFixed(2).padStart(7)} ms mean  ${sql}`);
+  }
   latencies.sort((x, y) => x - y);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
   out(`${latencies.length} repayments at concurrency ${concurrency} in ${secs.toFixed(2)} s: ${Math.round(latencies.length / secs)} repayments/s, p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms (targets ≥ 500/s, p99 < 100 ms)`);
+
+  if (a.has("floor")) {
+    await db.raw(`CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY, loan_id uuid NOT NULL, amount numeric(18,2) NOT NULL, reference text)`);
+    floor.on("request", (req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        void (async () => {
+          try {
+            verifyToken(jwt, (req.headers.authorization ?? "").slice(7));
+            const input = JSON.parse(body) as { amount: string; reference: string };
+            const loanId = (req.url ?? "").split("/").pop()!;
+            const row = await db.transaction(async (trx) => {
+              await trx("loans").where({ id: loanId }).forUpdate().first("id");
+              await trx("loans").where({ id: loanId }).update({ updated_at: trx.fn.now() });
+              const [r] = await trx("bench_floor").insert({ loan_id: loanId, amount: input.amount, reference: input.reference }).returning("*");
+              return r;
+            });
+            res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify(row));
+          } catch (e) {
+            res.writeHead(500).end(String(e));
+          }
+        })();
+      });
+    });
+    await new Promise<void>((r) => floor.listen(0, "127.0.0.1", r));
+    const floorBase = `http://127.0.0.1:${(floor.address() as AddressInfo).port}`;
+    const bare = async (loanId: string) => {
+      const t1 = performance.now();
+      const res = await fetch(`${floorBase}/floor/${loanId}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ amount: "50.00", reference: "bench" }),
+      });
+      const text = await res.text();
+      if (res.status !== 201) throw new Error(`floor answered ${res.status}: ${text}`);
+      return performance.now() - t1;
+    };
+    const fl: number[] = [];
+    let k = 0;
+    const f0 = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (k < work.length) fl.push(await bare(work[k++]));
+      }),
+    );
+    const fs = (performance.now() - f0) / 1000;
+    fl.sort((x, y) => x - y);
+    const fp = (p: number) => fl[Math.min(fl.length - 1, Math.floor((p / 100) * fl.length))];
+    out(`floor: ${fl.length} bare transactions (BEGIN, SELECT … FOR UPDATE, UPDATE, INSERT, COMMIT) over HTTP at concurrency ${concurrency} in ${fs.toFixed(2)} s: ${Math.round(fl.length / fs)}/s, p50 ${fp(50).toFixed(1)} ms, p99 ${fp(99).toFixed(1)} ms`);
+  }
 } finally {
+  floor.close();
   server.close();
   await db.destroy();
   await admin.raw(`DROP DATABASE IF EXISTS ${SCRATCH} WITH (FORCE)`);

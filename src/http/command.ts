@@ -89,19 +89,20 @@ export function command(
       result = await transaction(db, async (trx) => {
         bufferAudit(trx);
         const r = await handler(req, trx);
-        await flushAudit(trx);
         if (key) {
-          await trx("idempotency_keys")
-            .where({ owner, key })
-            .andWhere("created_at", "<=", trx.raw(`now() - interval '${KEY_TTL_HOURS} hours'`))
-            .delete();
+          // One statement: a new key is inserted, an expired one replaced; a live one (a concurrent
+          // request that committed first) is left alone and nothing comes back.
+          const row = { method: req.method, path, request_hash: hash, status_code: r.status, response_body: seal(sealerOf(req), r.body) };
           const stored = await trx("idempotency_keys")
-            .insert({ owner, key, method: req.method, path, request_hash: hash, status_code: r.status, response_body: seal(sealerOf(req), r.body) })
+            .insert({ owner, key, ...row })
             .onConflict(["owner", "key"])
-            .ignore()
+            .merge({ ...row, created_at: trx.fn.now() })
+            .where("idempotency_keys.created_at", "<=", trx.raw(`now() - interval '${KEY_TTL_HOURS} hours'`))
             .returning("key");
           if (stored.length === 0) throw new KeyTaken();
         }
+        // Last: the audit append locks the county's chain head until the commit.
+        await flushAudit(trx);
         return r;
       });
     } catch (err) {

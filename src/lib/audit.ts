@@ -92,10 +92,15 @@ async function writeAudit(trx: Knex.Transaction, ctx: AuditActor, list: AuditRec
   }
   const occurredAt = ctx.clock.now();
   for (const chain of [...byChain.keys()].sort()) {
-    await trx.raw(`INSERT INTO audit_chain_heads (chain, last_seq, last_hash) VALUES (?, 0, ?) ON CONFLICT (chain) DO NOTHING`, [chain, GENESIS]);
-    const head = await trx("audit_chain_heads").where({ chain }).forUpdate().first<{ last_seq: number | string; last_hash: string }>();
-    let seq = Number(head!.last_seq);
-    let prev = head!.last_hash;
+    // The chain head, created on first use and locked until commit, in one statement.
+    const locked = await trx.raw<{ rows: { last_seq: number | string; last_hash: string }[] }>(
+      `INSERT INTO audit_chain_heads (chain, last_seq, last_hash) VALUES (?, 0, ?)
+       ON CONFLICT (chain) DO UPDATE SET chain = EXCLUDED.chain RETURNING last_seq, last_hash`,
+      [chain, GENESIS],
+    );
+    const head = locked.rows[0];
+    let seq = Number(head.last_seq);
+    let prev = head.last_hash;
     const rows = [];
     for (const r of byChain.get(chain)!) {
       seq += 1;
@@ -124,8 +129,11 @@ async function writeAudit(trx: Knex.Transaction, ctx: AuditActor, list: AuditRec
       });
       prev = hash;
     }
-    for (let i = 0; i < rows.length; i += 1000) await trx("audit_log").insert(rows.slice(i, i + 1000));
-    await trx("audit_chain_heads").where({ chain }).update({ last_seq: seq, last_hash: prev });
+    // The rows and the new head in one statement (a large batch in slices first).
+    let i = 0;
+    for (; rows.length - i > 1000; i += 1000) await trx("audit_log").insert(rows.slice(i, i + 1000));
+    const insert = trx("audit_log").insert(rows.slice(i)).toSQL();
+    await trx.raw(`WITH appended AS (${insert.sql} RETURNING 1) UPDATE audit_chain_heads SET last_seq = ?, last_hash = ? WHERE chain = ?`, [...insert.bindings, seq, prev, chain]);
   }
 }
 

@@ -74,7 +74,7 @@ export function balanceLines(lines: JournalLine[]): { lines: { account: AccountC
 export async function postJournalEntry(trx: Knex.Transaction, e: JournalEntryInput): Promise<string | null> {
   const { lines, total } = balanceLines(e.lines);
   if (total.isZero()) return null;
-  const [entry] = await trx("journal_entries")
+  const header = trx("journal_entries")
     .insert({
       county_code: e.countyCode,
       entry_date: e.entryDate,
@@ -86,19 +86,20 @@ export async function postJournalEntry(trx: Knex.Transaction, e: JournalEntryInp
       reverses_entry_id: e.reversesEntryId ?? null,
       actor_id: e.actorId ?? null,
     })
-    .returning<{ id: string }[]>("id");
-  await trx("journal_lines").insert(
-    lines.map((l) => ({
-      entry_id: entry.id,
-      account_code: l.account,
-      county_code: e.countyCode,
-      party_type: l.partyType ?? null,
-      party_id: l.partyId ?? null,
-      debit: Money.format(l.debit),
-      credit: Money.format(l.credit),
-    })),
+    .toSQL();
+  // The header and its lines in one statement; the balance trigger runs at its end and sees both.
+  const values = lines.map(() => "(?::int, ?, ?::text, ?::text, ?::numeric, ?::numeric)").join(", ");
+  const bindings = lines.flatMap((l, k) => [k, l.account, l.partyType ?? null, l.partyId ?? null, Money.format(l.debit), Money.format(l.credit)]);
+  const { rows } = await trx.raw<{ rows: { entry_id: string }[] }>(
+    `WITH entry AS (${header.sql} RETURNING id)
+     INSERT INTO journal_lines (entry_id, account_code, county_code, party_type, party_id, debit, credit)
+     SELECT entry.id, v.account_code, ?, v.party_type, v.party_id, v.debit, v.credit
+       FROM entry, (VALUES ${values}) AS v(ord, account_code, party_type, party_id, debit, credit)
+      ORDER BY v.ord
+     RETURNING entry_id`,
+    [...header.bindings, e.countyCode, ...bindings],
   );
-  return entry.id;
+  return rows[0].entry_id;
 }
 
 /** Posts the mirror image of an entry (debits ↔ credits); an entry is reversed at most once. */

@@ -166,8 +166,11 @@ export function periodRows(loan: { id: string; county_code: string; grace_days: 
   }));
 }
 
-export async function insertPeriods(trx: Knex.Transaction, rows: object[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 500) await trx("loan_schedule_periods").insert(rows.slice(i, i + 500));
+/** Inserts schedule rows; returns them as stored (defaults filled in), in seq order. */
+export async function insertPeriods(trx: Knex.Transaction, rows: object[]): Promise<PeriodRow[]> {
+  const stored: PeriodRow[] = [];
+  for (let i = 0; i < rows.length; i += 500) stored.push(...(await trx("loan_schedule_periods").insert(rows.slice(i, i + 500)).returning<PeriodRow[]>("*")));
+  return stored.sort((a, b) => a.seq - b.seq);
 }
 
 export async function productById(db: Db, id: string): Promise<ProductRow | undefined> {

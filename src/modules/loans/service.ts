@@ -748,8 +748,8 @@ async function rescheduleFuture(trx: Knex.Transaction, loan: LoanRow, rows: Peri
       ...(start !== cur.accrual_start && carriedAmount ? { carried_interest: carriedAmount.toFixed(10), carried_through: start } : {}),
     });
   }
-  await insertPeriods(trx, splitInterest(terms, rowsToInsert));
-  return periodsOf(trx, loan.id);
+  const inserted = await insertPeriods(trx, splitInterest(terms, rowsToInsert));
+  return [...rows.filter((r) => r.seq < cur.seq), ...inserted];
 }
 
 /**
