@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import { preparedRows } from "../../db/prepared.js";
 import type { Actor } from "../../http/auth.js";
 import { ACCOUNTS } from "../../lib/ledger.js";
+import { type Dec, Money } from "../../lib/money.js";
 import type { RuleParams } from "./model.js";
 
 type Db = Knex | Knex.Transaction;
@@ -84,30 +85,41 @@ export interface EligibilityRow {
   already_this_year: string;
 }
 
+type Bindings = Record<string, string | number | boolean | null>;
+
+interface EligibilityParams {
+  countyCode: string;
+  beneficiaries: Beneficiaries;
+  referenceDate: string;
+  rule: RuleParams;
+  year: number;
+  distributionId: string | null;
+}
+
+/** The outcomes that share (the others are counted as excluded). */
+const SHARING = `('POOR', 'MONITORED', 'EXITED_IN_TRANSITION')`;
+
 /**
- * Every household of the beneficiaries with its status as of the reference date (from the status
- * history), whether it shares and why, its members and circumstances, and its weight — in one
- * set-based statement, ordered by household id.
+ * The eligibility and weight of every household of the beneficiaries, as CTEs ending in `judged`
+ * (one row per household: household_id, village_code, status_at, exit_at, transition_ends,
+ * outcome, members, multiplier, multiplier_reason, weight, already_this_year — numbers as numeric,
+ * dates as date). Shared by `eligibility` and `writeShares`, so both read the register the same way.
  *
  * Status as of the date: the last change effective on or before it; before the first change, the
  * status that change left; with no history, the current status if it began by then (an exited
  * household without history was poor before its exit date); otherwise not yet registered. A
  * household REMOVED now (registered in error) never shares, whatever the date.
  */
-export async function eligibility(
-  db: Db,
-  p: { countyCode: string; beneficiaries: Beneficiaries; referenceDate: string; rule: RuleParams; year: number; distributionId: string | null },
-): Promise<EligibilityRow[]> {
-  const target =
+function eligibilityCtes(p: EligibilityParams): { sql: string; bindings: Bindings } {
+  const target: { sql: string; bindings: Bindings } =
     "villages" in p.beneficiaries
-      ? { sql: `h.village_code IN (SELECT jsonb_array_elements_text(?::jsonb))`, binding: JSON.stringify(p.beneficiaries.villages) }
-      : { sql: `h.id IN (SELECT household_id FROM asset_beneficiary_households WHERE asset_id = ?::uuid)`, binding: p.beneficiaries.assetHouseholds };
-  const capped = p.rule.annualCapPerHousehold !== null;
-  const { rows } = await db.raw<{ rows: EligibilityRow[] }>(
-    `
-    WITH p AS (
-      SELECT ?::date AS ref, ?::int AS tm, ?::numeric AS base, ?::numeric AS m_nl, ?::numeric AS m_ill, ?::numeric AS m_db,
-             ?::text AS basis, ?::int AS yr, ?::uuid AS self_id, ?::boolean AS capped, ?::text AS county
+      ? { sql: `h.village_code IN (SELECT jsonb_array_elements_text(:beneficiaryVillages::jsonb))`, bindings: { beneficiaryVillages: JSON.stringify(p.beneficiaries.villages) } }
+      : { sql: `h.id IN (SELECT household_id FROM asset_beneficiary_households WHERE asset_id = :beneficiaryAsset::uuid)`, bindings: { beneficiaryAsset: p.beneficiaries.assetHouseholds } };
+  const sql = `
+    p AS (
+      SELECT :refDate::date AS ref, :transitionMonths::int AS tm, :baseWeight::numeric AS base, :mNoLabour::numeric AS m_nl,
+             :mIllness::numeric AS m_ill, :mDibao::numeric AS m_db, :weightBasis::text AS basis, :periodYear::int AS yr,
+             :selfId::uuid AS self_id, :capped::boolean AS capped, :county::text AS county
     ),
     target AS (
       SELECT h.id, h.village_code, h.household_type, h.status::text AS status, h.status_since, h.exit_date
@@ -155,8 +167,7 @@ export async function eligibility(
         bool_and(m.labour_capacity = 'NONE') AS no_labour,
         bool_or(m.health IN ('SERIOUS', 'DISABLED')) AS ill,
         bool_or(m.on_dibao OR m.on_tekun) AS dibao
-      FROM household_members m JOIN classified c ON c.id = m.household_id
-      WHERE c.outcome IN ('POOR', 'MONITORED', 'EXITED_IN_TRANSITION')
+      FROM household_members m JOIN target t ON t.id = m.household_id
       GROUP BY m.household_id
     ),
     mult AS (
@@ -165,7 +176,7 @@ export async function eligibility(
         CASE WHEN ci.ill THEN p.m_ill ELSE 1 END AS x_ill,
         CASE WHEN ci.dibao OR c.household_type IN ('DIBAO', 'TEKUN') THEN p.m_db ELSE 1 END AS x_db
       FROM classified c CROSS JOIN p
-      LEFT JOIN circ ci ON ci.household_id = c.id
+      LEFT JOIN circ ci ON ci.household_id = c.id AND c.outcome IN ${SHARING}
     ),
     received AS (
       SELECT s.household_id, sum(s.amount) AS amount
@@ -174,88 +185,184 @@ export async function eligibility(
         AND d.id IS DISTINCT FROM p.self_id AND s.payment_status <> 'RETURNED'
         AND s.household_id IN (SELECT id FROM target)
       GROUP BY s.household_id
-    )
-    SELECT m.id AS household_id, m.village_code, m.status_at, m.exit_at::text AS exit_at, m.transition_ends::text AS transition_ends,
-      m.outcome, m.members,
-      GREATEST(1, m.x_nl, m.x_ill, m.x_db)::text AS multiplier,
-      CASE WHEN GREATEST(1, m.x_nl, m.x_ill, m.x_db) = 1 THEN NULL
-           WHEN m.x_nl = GREATEST(m.x_nl, m.x_ill, m.x_db) THEN 'NO_LABOUR'
-           WHEN m.x_ill = GREATEST(m.x_nl, m.x_ill, m.x_db) THEN 'SERIOUS_ILLNESS_OR_DISABILITY'
-           ELSE 'DIBAO_TEKUN'
-      END AS multiplier_reason,
-      (p.base * (CASE WHEN p.basis = 'MEMBER' THEN GREATEST(coalesce(m.members, 1), 1) ELSE 1 END) * GREATEST(1, m.x_nl, m.x_ill, m.x_db))::text AS weight,
-      coalesce(r.amount, 0)::text AS already_this_year
-    FROM mult m CROSS JOIN p
-    LEFT JOIN received r ON r.household_id = m.id
-    ORDER BY m.id`,
-    [
-      p.referenceDate,
-      p.rule.transitionMonths,
-      p.rule.baseWeight,
-      p.rule.multiplierNoLabour,
-      p.rule.multiplierSeriousIllness,
-      p.rule.multiplierDibaoTekun,
-      p.rule.weightBasis,
-      p.year,
-      p.distributionId,
-      capped,
-      p.countyCode,
-      target.binding,
-    ],
+    ),
+    judged AS (
+      SELECT m.id AS household_id, m.village_code, m.status_at, m.exit_at, m.transition_ends, m.outcome, m.members,
+        GREATEST(1, m.x_nl, m.x_ill, m.x_db) AS multiplier,
+        CASE WHEN GREATEST(1, m.x_nl, m.x_ill, m.x_db) = 1 THEN NULL
+             WHEN m.x_nl = GREATEST(m.x_nl, m.x_ill, m.x_db) THEN 'NO_LABOUR'
+             WHEN m.x_ill = GREATEST(m.x_nl, m.x_ill, m.x_db) THEN 'SERIOUS_ILLNESS_OR_DISABILITY'
+             ELSE 'DIBAO_TEKUN'
+        END AS multiplier_reason,
+        p.base * (CASE WHEN p.basis = 'MEMBER' THEN GREATEST(coalesce(m.members, 1), 1) ELSE 1 END) * GREATEST(1, m.x_nl, m.x_ill, m.x_db) AS weight,
+        coalesce(r.amount, 0) AS already_this_year
+      FROM mult m CROSS JOIN p
+      LEFT JOIN received r ON r.household_id = m.id
+    )`;
+  return {
+    sql,
+    bindings: {
+      refDate: p.referenceDate,
+      transitionMonths: p.rule.transitionMonths,
+      baseWeight: p.rule.baseWeight,
+      mNoLabour: p.rule.multiplierNoLabour,
+      mIllness: p.rule.multiplierSeriousIllness,
+      mDibao: p.rule.multiplierDibaoTekun,
+      weightBasis: p.rule.weightBasis,
+      periodYear: p.year,
+      selfId: p.distributionId,
+      capped: p.rule.annualCapPerHousehold !== null,
+      county: p.countyCode,
+      ...target.bindings,
+    },
+  };
+}
+
+/**
+ * Every household of the beneficiaries with its status as of the reference date (from the status
+ * history), whether it shares and why, its members and circumstances, and its weight — in one
+ * set-based statement, ordered by household id (see `eligibilityCtes`).
+ */
+export async function eligibility(db: Db, p: EligibilityParams): Promise<EligibilityRow[]> {
+  const { sql, bindings } = eligibilityCtes(p);
+  const { rows } = await db.raw<{ rows: EligibilityRow[] }>(
+    `WITH ${sql}
+     SELECT household_id, village_code, status_at, exit_at::text AS exit_at, transition_ends::text AS transition_ends, outcome, members,
+            multiplier::text AS multiplier, multiplier_reason, weight::text AS weight, already_this_year::text AS already_this_year
+     FROM judged ORDER BY household_id`,
+    bindings,
   );
   return rows;
 }
 
-export interface ShareInsert {
-  household_id: string;
-  village_code: string;
-  status_at_reference: string;
-  eligibility: string;
-  exit_date: string | null;
-  transition_ends: string | null;
-  members: number;
-  multiplier: string;
-  multiplier_reason: string | null;
-  weight: string;
-  uncapped_amount: string;
-  amount: string;
-  capped: boolean;
+/**
+ * The largest-remainder allocation (`allocateLargestRemainder` and `applyAnnualCap` in model.ts)
+ * as CTEs over `eligible(household_id uuid, weight numeric, already_this_year numeric, …)` and
+ * `alloc_p(pool_fen numeric, cap numeric)`, ending in `capped` (… uncapped, amount, is_capped), in
+ * household id order.
+ *
+ * Exact: `div` and `mod` of numerics are exact, so floor(pool × w / W) and its remainder are the
+ * model's integers divided by one power of ten, and compare the same way. The fens left over go one
+ * each to the largest remainders, ties to the lower household id (uuid order is the order of its
+ * text). Rather than sort every household by (remainder, id) — weights take few values, so the
+ * remainders tie by the thousand — the remainders are counted by value: every household whose
+ * remainder is above the last level reached gets a fen, and at that level the first k by household
+ * id, where k is what is left of the fens. The cap: at most cap − what the household already has
+ * this year, never below zero.
+ */
+const ALLOCATION_CTES = `
+    floored AS (
+      SELECT e.*, div(a.pool_fen * e.weight, t.w) AS floor_fen, mod(a.pool_fen * e.weight, t.w) AS remainder
+      FROM eligible e CROSS JOIN alloc_p a CROSS JOIN (SELECT sum(weight) AS w FROM eligible) t
+    ),
+    last_level AS (
+      SELECT l.remainder, l.fens - (l.through - l.n) AS k
+      FROM (
+        SELECT c.remainder, c.n, sum(c.n) OVER (ORDER BY c.remainder DESC) AS through, a.pool_fen - sum(c.floors) OVER () AS fens
+        FROM (SELECT remainder, count(*) AS n, sum(floor_fen) AS floors FROM floored GROUP BY remainder) c CROSS JOIN alloc_p a
+      ) l
+      WHERE l.through - l.n < l.fens AND l.fens <= l.through
+    ),
+    placed AS (
+      SELECT f.*, ll.remainder AS last_remainder, ll.k AS last_k,
+        count(*) FILTER (WHERE f.remainder = ll.remainder) OVER (ORDER BY f.household_id ROWS UNBOUNDED PRECEDING) AS position_at_last
+      FROM floored f LEFT JOIN last_level ll ON true
+    ),
+    allocated AS (
+      SELECT x.*,
+        (x.floor_fen + CASE WHEN x.remainder > x.last_remainder OR (x.remainder = x.last_remainder AND x.position_at_last <= x.last_k) THEN 1 ELSE 0 END) * 0.01 AS uncapped
+      FROM placed x
+    ),
+    capped AS (
+      SELECT x.*, y.amount, y.amount < x.uncapped AS is_capped
+      FROM allocated x CROSS JOIN alloc_p a
+      CROSS JOIN LATERAL (SELECT CASE WHEN a.cap IS NULL THEN x.uncapped ELSE least(x.uncapped, greatest(0, a.cap - x.already_this_year)) END AS amount) y
+    )`;
+
+const poolFen = (pool: Dec): string => {
+  if (pool.isNeg() || !pool.eq(Money.toFen(pool))) throw new RangeError("the pool must be a non-negative amount in fen");
+  return pool.times(100).toFixed(0);
+};
+
+/**
+ * The SQL allocation over a given list (no register): the same CTEs `writeShares` runs, so they can
+ * be checked against the model on any input. Shares in household id order.
+ */
+export async function allocateInSql(
+  db: Db,
+  pool: Dec,
+  cap: Dec | null,
+  households: readonly { householdId: string; weight: string; alreadyThisYear?: string }[],
+): Promise<{ household_id: string; uncapped: string; amount: string; capped: boolean }[]> {
+  const { rows } = await db.raw<{ rows: { household_id: string; uncapped: string; amount: string; capped: boolean }[] }>(
+    `WITH alloc_p AS (SELECT :poolFen::numeric AS pool_fen, :cap::numeric AS cap),
+     eligible AS (
+       SELECT r.h AS household_id, r.w AS weight, coalesce(r.a, 0) AS already_this_year
+       FROM json_to_recordset(:households::json) AS r(h uuid, w numeric, a numeric)
+     ),
+     ${ALLOCATION_CTES}
+     SELECT household_id::text AS household_id, uncapped::text AS uncapped, amount::text AS amount, is_capped AS capped FROM capped ORDER BY household_id`,
+    {
+      poolFen: poolFen(pool),
+      cap: cap === null ? null : cap.toFixed(2),
+      households: JSON.stringify(households.map((h) => ({ h: h.householdId, w: h.weight, a: h.alreadyThisYear ?? null }))),
+    },
+  );
+  return rows;
 }
 
-/** Writes a distribution's shares in one statement (a JSON record set), whatever their number. */
-export async function insertShares(trx: Knex.Transaction, distributionId: string, countyCode: string, shares: ShareInsert[]): Promise<void> {
-  await trx("distribution_shares").where({ distribution_id: distributionId }).delete();
-  const chunk = 50_000;
-  for (let i = 0; i < shares.length; i += chunk) {
-    await trx.raw(
-      `INSERT INTO distribution_shares (distribution_id, household_id, county_code, village_code, status_at_reference, eligibility, exit_date,
+export interface SharesWritten {
+  households: number;
+  total_weight: string;
+  /** Sum of the uncapped shares: the pool, to the fen. */
+  allocated: string;
+  shares_total: string;
+  cap_excess: string;
+  /** Households of the beneficiaries that do not share, by outcome. */
+  excluded: Record<string, number>;
+}
+
+/**
+ * Computes and writes a distribution's shares in one statement: eligibility and weights from the
+ * register (`eligibilityCtes`), the largest-remainder allocation of the pool to the fen and the
+ * annual cap (`ALLOCATION_CTES`), `INSERT … SELECT` into the shares; it returns the totals and the
+ * excluded households by outcome. No row travels through Node. The shares it replaces are deleted
+ * first (a recomputation).
+ */
+export async function writeShares(
+  trx: Knex.Transaction,
+  p: EligibilityParams & { distributionId: string; pool: Dec; cap: Dec | null },
+): Promise<SharesWritten> {
+  await trx("distribution_shares").where({ distribution_id: p.distributionId }).delete();
+  const { sql, bindings } = eligibilityCtes(p);
+  // One statement over ~100,000 households: sorts and hashes in memory, and no JIT compilation
+  // (a fixed cost of a few hundred milliseconds that this short-running statement never earns back).
+  const before = (await trx.raw<{ rows: { work_mem: string; jit: string | null }[] }>(`SELECT current_setting('work_mem') AS work_mem, current_setting('jit', true) AS jit`)).rows[0];
+  await trx.raw(`SELECT set_config('work_mem', '64MB', true), CASE WHEN :jit::text IS NOT NULL THEN set_config('jit', 'off', true) END`, { jit: before.jit });
+  const { rows } = await trx.raw<{ rows: (Omit<SharesWritten, "excluded" | "households"> & { households: number; excluded: string })[] }>(
+    `WITH ${sql},
+     eligible AS (SELECT * FROM judged WHERE outcome IN ${SHARING}),
+     alloc_p AS (SELECT :poolFen::numeric AS pool_fen, :cap::numeric AS cap),
+     ${ALLOCATION_CTES},
+     written AS (
+       INSERT INTO distribution_shares (distribution_id, household_id, county_code, village_code, status_at_reference, eligibility, exit_date,
          transition_ends, members, multiplier, multiplier_reason, weight, uncapped_amount, amount, capped)
-       SELECT ?::uuid, r.h, ?, r.v, r.s, r.e, r.x, r.t, r.m, r.mu, r.mr, r.w, r.u, r.a, r.c
-       FROM json_to_recordset(?::json) AS r(h uuid, v text, s text, e text, x date, t date, m int, mu numeric, mr text, w numeric, u numeric, a numeric, c boolean)`,
-      [
-        distributionId,
-        countyCode,
-        // Short keys: the record set of 100,000 shares is half the size.
-        JSON.stringify(
-          shares.slice(i, i + chunk).map((r) => ({
-            h: r.household_id,
-            v: r.village_code,
-            s: r.status_at_reference,
-            e: r.eligibility,
-            x: r.exit_date,
-            t: r.transition_ends,
-            m: r.members,
-            mu: r.multiplier,
-            mr: r.multiplier_reason,
-            w: r.weight,
-            u: r.uncapped_amount,
-            a: r.amount,
-            c: r.capped,
-          })),
-        ),
-      ],
-    );
-  }
+       SELECT :distributionId::uuid, household_id, :county, village_code, status_at, outcome, exit_at,
+         transition_ends, coalesce(members, 1), multiplier, multiplier_reason, weight, uncapped, amount, is_capped
+       FROM capped
+     )
+     SELECT t.households, t.total_weight::text AS total_weight, t.allocated::text AS allocated, t.shares_total::text AS shares_total,
+            t.cap_excess::text AS cap_excess,
+            (SELECT coalesce(json_object_agg(outcome, n), '{}'::json)::text
+               FROM (SELECT outcome, count(*)::int AS n FROM classified WHERE outcome NOT IN ${SHARING} GROUP BY outcome ORDER BY outcome) x) AS excluded
+     FROM (SELECT count(*)::int AS households, coalesce(sum(weight), 0) AS total_weight, coalesce(sum(uncapped), 0) AS allocated,
+                  coalesce(sum(amount), 0) AS shares_total, coalesce(sum(uncapped - amount), 0) AS cap_excess
+           FROM capped) t`,
+    { ...bindings, distributionId: p.distributionId, poolFen: poolFen(p.pool), cap: p.cap === null ? null : p.cap.toFixed(2) },
+  );
+  await trx.raw(`SELECT set_config('work_mem', :workMem, true), CASE WHEN :jit::text IS NOT NULL THEN set_config('jit', :jit, true) END`, { workMem: before.work_mem, jit: before.jit });
+  const r = rows[0];
+  return { ...r, households: Number(r.households), excluded: JSON.parse(r.excluded) as Record<string, number> };
 }
 
 /**

@@ -12,16 +12,17 @@ import { maskName } from "../../lib/pii.js";
 import { householdScope } from "../register/queries.js";
 import { findAsset } from "../assets/queries.js";
 import {
-  computeDistribution,
   DEFAULT_RULE,
   type EligibilityReason,
+  type IncomeSplit,
   type MultiplierReason,
   parsePeriod,
   payableFrom,
   type RuleParams,
   SplitError,
+  splitIncome,
 } from "./model.js";
-import { type Beneficiaries, type DistributionRow, type EligibilityRow, distributionScope, dividendRows, eligibility, findDistribution, insertShares, postPaymentBatch } from "./queries.js";
+import { type Beneficiaries, type DistributionRow, distributionScope, dividendRows, findDistribution, postPaymentBatch, writeShares } from "./queries.js";
 import type {
   DistributionCreate,
   DistributionQuery,
@@ -329,75 +330,60 @@ async function beneficiariesOf(db: Db, d: Pick<DistributionRow, "scope" | "asset
 }
 
 /**
- * (Re)computes a DRAFT: eligibility and weights from the register as of the reference date (one
- * set-based query), the split and the largest-remainder allocation in memory, the shares written
- * in one statement, and the totals on the distribution (the schema checks that they add up).
+ * (Re)computes a DRAFT: the split of the income (model.ts), then one statement that reads
+ * eligibility and weights from the register as of the reference date, allocates the pool to the
+ * fen by largest remainder, applies the annual cap and writes the shares (queries.ts
+ * `writeShares`; model.ts `allocateLargestRemainder` is its reference), and the totals on the
+ * distribution (the schema checks that they add up).
  */
 async function compute(trx: Knex.Transaction, ctx: Ctx, d: DistributionRow, incomeTotal: string): Promise<void> {
-  const rows = await eligibility(trx, {
+  const income = Money.of(incomeTotal);
+  let split: IncomeSplit | undefined;
+  let splitFailure: string | undefined;
+  try {
+    split = splitIncome(income, d.rule);
+  } catch (err) {
+    if (!(err instanceof SplitError)) throw err;
+    splitFailure = err.message;
+  }
+  const cap = d.rule.annualCapPerHousehold === null ? null : Money.of(d.rule.annualCapPerHousehold);
+  const written = await writeShares(trx, {
     countyCode: d.county_code,
     beneficiaries: await beneficiariesOf(trx, d),
     referenceDate: d.reference_date,
     rule: d.rule,
     year: d.period_year,
     distributionId: d.id,
+    // When the earmarks exceed the income nothing is shared; the statement still tells whether anyone is eligible.
+    pool: split?.pool ?? Money.zero,
+    cap,
   });
-  const eligible: EligibilityRow[] = [];
-  const excluded: Record<string, number> = {};
-  for (const r of rows) {
-    if (r.outcome === "POOR" || r.outcome === "MONITORED" || r.outcome === "EXITED_IN_TRANSITION") eligible.push(r);
-    else excluded[r.outcome] = (excluded[r.outcome] ?? 0) + 1;
+  if (written.households === 0 && income.gt(0)) {
+    throw new AppError("NO_BENEFICIARIES", `No household of the beneficiaries is eligible on ${d.reference_date} (${JSON.stringify(written.excluded)})`);
   }
-  const income = Money.of(incomeTotal);
-  if (eligible.length === 0 && income.gt(0)) {
-    throw new AppError("NO_BENEFICIARIES", `No household of the beneficiaries is eligible on ${d.reference_date} (${JSON.stringify(excluded)})`);
+  if (!split) throw new AppError("EARMARKS_EXCEED_INCOME", splitFailure ?? "the earmarks exceed the income");
+  if (!new D(written.allocated).eq(split.pool)) throw new Error(`allocation does not add up: ${written.allocated} ≠ pool ${Money.format(split.pool)}`);
+  const earmarksTotal = Money.sum(split.earmarks.map((e) => e.amount));
+  const capExcess = new D(written.cap_excess);
+  const collectiveTotal = split.retention.plus(earmarksTotal).plus(capExcess);
+  const sharesTotal = new D(written.shares_total);
+  if (!collectiveTotal.plus(sharesTotal).eq(income)) {
+    throw new Error(`distribution does not add up: ${Money.format(collectiveTotal)} + ${Money.format(sharesTotal)} ≠ ${Money.format(income)}`);
   }
-  let c;
-  try {
-    c = computeDistribution(
-      income,
-      d.rule,
-      eligible.map((r) => ({ householdId: r.household_id, weight: r.weight, alreadyThisYear: r.already_this_year })),
-    );
-  } catch (err) {
-    if (err instanceof SplitError) throw new AppError("EARMARKS_EXCEED_INCOME", err.message);
-    throw err;
-  }
-  await insertShares(
-    trx,
-    d.id,
-    d.county_code,
-    eligible.map((r, i) => ({
-      household_id: r.household_id,
-      village_code: r.village_code,
-      status_at_reference: r.status_at!,
-      eligibility: r.outcome,
-      exit_date: r.exit_at,
-      transition_ends: r.exit_at ? r.transition_ends : null,
-      members: r.members ?? 1,
-      multiplier: r.multiplier,
-      multiplier_reason: r.multiplier_reason,
-      weight: r.weight,
-      uncapped_amount: c.shares[i].uncapped.toFixed(2),
-      amount: c.shares[i].share.toFixed(2),
-      capped: c.shares[i].capped,
-    })),
-  );
-  const earmarksTotal = Money.sum(c.earmarks.map((e) => e.amount));
   await trx("distributions")
     .where({ id: d.id })
     .update({
       income_total: Money.format(income),
-      retention_amount: Money.format(c.retention),
-      earmarks: JSON.stringify(c.earmarks.map((e) => ({ name: e.name, amount: Money.format(e.amount) }))),
+      retention_amount: Money.format(split.retention),
+      earmarks: JSON.stringify(split.earmarks.map((e) => ({ name: e.name, amount: Money.format(e.amount) }))),
       earmarks_total: Money.format(earmarksTotal),
-      cap_excess: Money.format(c.capExcess),
-      collective_total: Money.format(c.collectiveTotal),
-      pool_amount: Money.format(c.pool),
-      shares_total: Money.format(c.sharesTotal),
-      household_count: eligible.length,
-      total_weight: Money.sum(eligible.map((r) => r.weight)).toString(),
-      excluded: JSON.stringify(excluded),
+      cap_excess: Money.format(capExcess),
+      collective_total: Money.format(collectiveTotal),
+      pool_amount: Money.format(split.pool),
+      shares_total: Money.format(sharesTotal),
+      household_count: written.households,
+      total_weight: written.total_weight,
+      excluded: JSON.stringify(written.excluded),
       computed_at: ctx.clock.now(),
       updated_at: ctx.clock.now(),
     });
@@ -501,9 +487,9 @@ export async function createDistribution(trx: Knex.Transaction, ctx: Ctx, input:
   await trx("distribution_incomes").insert(reports.map((r) => ({ distribution_id: row.id, report_id: r.id, asset_id: r.asset_id, county_code: county, amount: r.amount_payable })));
   await compute(trx, ctx, row, Money.format(income));
   const d = (await trx("distributions").where({ id: row.id }).first()) as DistributionRow;
-  const view = await distributionView(trx, d, { limit: 0 });
+  const view = await distributionView(trx, d, { limit: 1000 });
   await appendAudit(trx, ctx, { action: "distribution.compute", entityType: "distribution", entityId: d.id, countyCode: county, after: { ...auditShape(d), incomes: view.incomes } });
-  return distributionView(trx, d, { limit: 1000 });
+  return view;
 }
 
 async function locked(trx: Knex.Transaction, ctx: Ctx, id: string, roles: readonly Actor["role"][]): Promise<DistributionRow> {
