@@ -20,8 +20,9 @@ import { scratchDb } from "./scratch.js";
  * DATABASE_URL (an admin connection) a scratch database `huinong_bench_distribution` created and
  * dropped on that server, otherwise PGlite in memory — registers a photovoltaic asset whose
  * beneficiaries are every village of the demo county, confirms its 2024 return, then times, through
- * the services: computing the DRAFT (set-based eligibility and weights, allocation, shares written)
- * and paying every share in one bank batch (shares, ledger entry, audit records).
+ * the services: computing the DRAFT (one statement: set-based eligibility and weights, the
+ * largest-remainder allocation and the shares written) and paying every share in one bank batch
+ * (shares, ledger entry, audit records).
  */
 const SCRATCH = "huinong_bench_distribution";
 const a = args();
