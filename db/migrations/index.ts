@@ -10,6 +10,7 @@ import * as subsidies from "./20261125000900_subsidies.js";
 import * as riskfund from "./20261125001000_riskfund.js";
 import * as portal from "./20261125000800_portal.js";
 import * as householdInterest from "./20261125001100_household_interest.js";
+import * as hotUpdates from "./20261125001200_hot_updates.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261125000900_subsidies": subsidies,
   "20261125001000_riskfund": riskfund,
   "20261125001100_household_interest": householdInterest,
+  "20261125001200_hot_updates": hotUpdates,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,11 +1,15 @@
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import autocannon from "autocannon";
+import express from "express";
 import { pino } from "pino";
 import { seedDemoReference, seedHouseholds } from "../../db/seeds/demo.js";
 import { createApp } from "../../src/app.js";
 import { migrateLatest } from "../../src/db/knex.js";
+import { preparedRows } from "../../src/db/prepared.js";
+import { verifyToken } from "../../src/http/auth.js";
 import type { Deps } from "../../src/deps.js";
 import { systemClock } from "../../src/lib/clock.js";
 import { hashPassword } from "../../src/lib/password.js";
@@ -20,6 +24,9 @@ import { scratchDb } from "./scratch.js";
  * and GET /portal/me/summary on an in-process server, rotating the household tokens, and prints
  * requests per second and latency percentiles. Target on PostgreSQL: ≥ 2,000 req/s, p99 < 50 ms.
  * `--serve` instead leaves the seeded server running for an external load generator (prints URL and a token).
+ * `--floor` also measures, with the same load, two ceilings of this machine: a bare Node HTTP
+ * handler that checks the token and reads the household's shares with one indexed query, and an
+ * Express app with no middleware answering a constant JSON (no token, no database).
  */
 const a = args();
 const households = Number(a.get("households") ?? 20000);
@@ -113,6 +120,40 @@ try {
     out(
       `${path.padEnd(36)} ${Math.round(result.requests.average)} req/s  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  (${result.requests.total} requests, ${bad} non-2xx/errors, ${connections} connections)`,
     );
+  }
+  if (a.has("floor")) {
+    const bare = createServer((req, res) => {
+      void (async () => {
+        try {
+          const claims = verifyToken(deps.jwt, (req.headers.authorization ?? "").slice(7));
+          const rows = await preparedRows(db, "floor_shares", "SELECT distribution_id, amount::text AS amount, paid_on::text AS paid_on FROM distribution_shares WHERE household_id = $1", [String(claims.sub)]);
+          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ items: rows }));
+        } catch (e) {
+          res.writeHead(500).end(String(e));
+        }
+      })();
+    }).listen(0, "127.0.0.1");
+    await new Promise((r) => bare.once("listening", r));
+    const result = await autocannon({
+      url: `http://127.0.0.1:${(bare.address() as AddressInfo).port}`,
+      connections,
+      duration: seconds,
+      workers: 1,
+      requests: tokens.map((tok) => ({ method: "GET" as const, path: "/floor", headers: { authorization: `Bearer ${tok}` } })),
+    });
+    out(`${"floor (bare handler, one query)".padEnd(36)} ${Math.round(result.requests.average)} req/s  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  (${result.requests.total} requests, ${result.non2xx + result.errors} non-2xx/errors)`);
+    bare.closeAllConnections();
+    await new Promise((r) => bare.close(r));
+    const plain = express();
+    plain.get("/constant", (_req, res) => {
+      res.json({ items: [], next_cursor: null });
+    });
+    const ps = plain.listen(0, "127.0.0.1");
+    await new Promise((r) => ps.once("listening", r));
+    const e = await autocannon({ url: `http://127.0.0.1:${(ps.address() as AddressInfo).port}/constant`, connections, duration: seconds, workers: 1 });
+    out(`${"floor (bare Express, constant JSON)".padEnd(36)} ${Math.round(e.requests.average)} req/s  p50 ${e.latency.p50} ms  p99 ${e.latency.p99} ms  (${e.requests.total} requests, ${e.non2xx + e.errors} non-2xx/errors)`);
+    ps.closeAllConnections();
+    await new Promise((r) => ps.close(r));
   }
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
