@@ -11,6 +11,7 @@ import * as riskfund from "./20261125001000_riskfund.js";
 import * as portal from "./20261125000800_portal.js";
 import * as householdInterest from "./20261125001100_household_interest.js";
 import * as hotUpdates from "./20261125001200_hot_updates.js";
+import * as overduePeriods from "./20261125001300_overdue_periods.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261125001000_riskfund": riskfund,
   "20261125001100_household_interest": householdInterest,
   "20261125001200_hot_updates": hotUpdates,
+  "20261125001300_overdue_periods": overduePeriods,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
