@@ -374,14 +374,41 @@ function frameDaysOf(cur: PeriodRow): number {
   return cur.frame_days ?? daysBetween(cur.accrual_start, cur.accrual_end);
 }
 
+/**
+ * Ends the current period on `on` (payoff, renewal): later periods go, and the current one is
+ * settled with all principal not yet due and the interest to date (the household's part paid, the
+ * TO_BANK share kept for the claim, the scheduled length kept for the subsidy's pro-rating).
+ */
+async function endCurrentPeriod(trx: Knex.Transaction, loan: LoanRow, rows: PeriodRow[], cur: PeriodRow, on: string, accrued: { household: Dec; share: Dec }): Promise<PeriodRow> {
+  const principal = Money.sum(rows.filter((r) => r.due_date > on).map((r) => new D(r.principal_due)));
+  await trx("loan_schedule_periods").where({ loan_id: loan.id }).andWhere("seq", ">", cur.seq).delete();
+  const [ended] = await trx("loan_schedule_periods")
+    .where({ loan_id: loan.id, seq: cur.seq })
+    .update({
+      accrual_end: on,
+      due_date: on,
+      overdue_from: overdueFrom(on, loan.grace_days),
+      days: daysBetween(cur.accrual_start, on),
+      principal_due: fmt(principal),
+      principal_paid: fmt(principal),
+      interest_due: fmt(accrued.household),
+      interest_subsidy: fmt(accrued.share),
+      interest_paid: fmt(accrued.household),
+      frame_days: frameDaysOf(cur),
+      status: "PAID",
+      settled_on: on,
+    })
+    .returning<PeriodRow[]>("*");
+  return ended;
+}
+
 /** The subsidy terms a change to the current period needs: only when that period carries a TO_BANK share. */
 async function termsFor(db: Db, loan: LoanRow, cur: PeriodRow | undefined): Promise<SubsidyTerms | null> {
   return cur && new D(cur.interest_subsidy).gt(0) ? subsidyTermsOf(db, loan) : null;
 }
 
-/** What closes the loan on a date with known subsidy terms (see `payoffAmount`). */
-function payoffWith(loan: LoanRow, rows: PeriodRow[], on: string, terms: SubsidyTerms | null): Dec {
-  const states = statesAsOf(loan, rows, on);
+/** What closes the loan on a date, from its periods and their states as of that date and the subsidy terms (see `payoffAmount`). */
+function payoffWith(loan: LoanRow, rows: PeriodRow[], states: PeriodState[], on: string, terms: SubsidyTerms | null): Dec {
   const future = Money.sum(rows.filter((r) => r.due_date > on).map((r) => new D(r.principal_due).minus(r.principal_paid)));
   return amountDue(states, on).plus(future).plus(accruedToDate(loan, currentPeriod(rows, on), on, terms).household);
 }
@@ -393,7 +420,12 @@ function payoffWith(loan: LoanRow, rows: PeriodRow[], on: string, terms: Subsidy
  */
 export async function payoffAmount(db: Db, loan: LoanRow, stored: PeriodRow[], on: string): Promise<Dec> {
   const rows = withLateForfeits(stored, on).rows;
-  return payoffWith(loan, rows, on, await termsFor(db, loan, currentPeriod(rows, on)));
+  return payoffWith(loan, rows, statesAsOf(loan, rows, on), on, await termsFor(db, loan, currentPeriod(rows, on)));
+}
+
+/** A loan's periods as of a date: TO_BANK shares of late periods forfeited (the close of business may not have run yet). */
+async function periodsAsOf(db: Db, loanId: string, on: string): Promise<{ rows: PeriodRow[]; forfeited: Set<number> }> {
+  return withLateForfeits(await periodsOf(db, loanId), on);
 }
 
 function statusOf(s: PeriodState, graceDays: number, on: string): string {
@@ -427,11 +459,10 @@ export async function getLoan(db: Db, ctx: Ctx, id: string) {
   if (!loan) throw notFound("loan");
   const on = ctx.clock.today();
   if (!isActive(loan)) return loanView(loan, { on });
-  const stored = await periodsOf(db, id);
-  const rows = withLateForfeits(stored, on).rows;
+  const { rows } = await periodsAsOf(db, id, on);
   const states = statesAsOf(loan, rows, on);
   const live = { ...loan, ...standingColumns(loan, states, rows, on) } as LoanRow;
-  return loanView(live, { payoff: await payoffAmount(db, loan, stored, on), on });
+  return loanView(live, { payoff: payoffWith(loan, rows, states, on, await termsFor(db, loan, currentPeriod(rows, on))), on });
 }
 
 export async function listLoans(db: Db, ctx: Pick<Ctx, "actor" | "clock">, q: z.infer<typeof LoanQuery>) {
@@ -450,8 +481,7 @@ export async function getSchedule(db: Db, ctx: Ctx, id: string) {
   const loan = await findLoan(db, ctx.actor, id);
   if (!loan) throw notFound("loan");
   const on = ctx.clock.today();
-  const stored = await periodsOf(db, id);
-  const rows = isActive(loan) ? withLateForfeits(stored, on).rows : stored;
+  const { rows } = await periodsAsOf(db, id, on); // closed loans have nothing left to forfeit
   const states = isActive(loan) ? statesAsOf(loan, rows, on) : rows.map(toState);
   let tp = new D(0);
   let ti = new D(0);
@@ -771,12 +801,12 @@ export async function applyRepayment(
   if (!isActive(loan)) throw invalidState(`The loan is ${loan.status}; only a disbursed or extended loan takes repayments`);
   const on = ctx.clock.today();
   const amount = Money.of(input.amount);
-  const late = withLateForfeits(await periodsOf(trx, loanId), on);
+  const late = await periodsAsOf(trx, loanId, on);
   let rows = late.rows;
   const states = statesAsOf(loan, rows, on);
   // Subsidy terms matter only when the payment reaches into the current period's interest (payoff).
   const terms = amount.gt(amountDue(states, on)) ? await termsFor(trx, loan, currentPeriod(rows, on)) : null;
-  const payoff = payoffWith(loan, rows, on, terms);
+  const payoff = payoffWith(loan, rows, states, on, terms);
   if (amount.gt(payoff)) {
     throw new AppError("LOAN_OVERPAYMENT", `The payment ${fmt(amount)} is more than the ${fmt(payoff)} that closes the loan on ${on}`);
   }
@@ -822,26 +852,9 @@ export async function applyRepayment(
         throw new AppError("LOAN_PAYOFF_SHORT", `To close the loan on ${on} pay ${fmt(payoff)} (principal ${fmt(futurePrincipal)} and interest to date ${fmt(accrued.household)} on top of what is due)`);
       }
       prepaidInterest = accrued.household;
-      const scheduled = Money.sum(rows.filter((r) => r.due_date > on).map((r) => new D(r.principal_due)));
-      await trx("loan_schedule_periods").where({ loan_id: loanId }).andWhere("seq", ">", cur.seq).delete();
-      await trx("loan_schedule_periods")
-        .where({ loan_id: loanId, seq: cur.seq })
-        .update({
-          accrual_end: on,
-          due_date: on,
-          overdue_from: overdueFrom(on, loan.grace_days),
-          days: daysBetween(cur.accrual_start, on),
-          principal_due: fmt(scheduled),
-          principal_paid: fmt(scheduled),
-          interest_due: fmt(accrued.household),
-          interest_subsidy: fmt(accrued.share),
-          interest_paid: fmt(accrued.household),
-          frame_days: frameDaysOf(cur),
-          status: "PAID",
-          settled_on: on,
-        });
+      const ended = await endCurrentPeriod(trx, loan, rows, cur, on, accrued);
       closed = true;
-      rows = await periodsOf(trx, loanId);
+      rows = [...rows.filter((r) => r.seq < cur.seq), ended];
     } else {
       rows = await rescheduleFuture(trx, loan, rows, on, { balance: futurePrincipal.minus(alloc.prepayment), maturity: loan.maturity_date!, prepaid: alloc.prepayment });
     }
@@ -967,7 +980,7 @@ export async function extend(trx: Knex.Transaction, ctx: Ctx, id: string, input:
   const on = ctx.clock.today();
   if (loan.extended_on || loan.status === "EXTENDED") throw new AppError("LOAN_EXTENSION_USED", `The loan was already extended on ${loan.extended_on}`);
   if (on >= loan.maturity_date!) throw new AppError("LOAN_EXTENSION_AFTER_MATURITY", `The loan matures on ${loan.maturity_date}; an extension must be made before`);
-  const rows = withLateForfeits(await periodsOf(trx, id), on).rows;
+  const rows = (await periodsAsOf(trx, id, on)).rows;
   const states = statesAsOf(loan, rows, on);
   if (daysPastDue(states, loan.grace_days, on) > 0) throw new AppError("LOAN_EXTENSION_OVERDUE", "The loan has overdue amounts; they must be paid before an extension");
   const maturity = maturityOf(loan.disbursed_on!, loan.term_months + input.months);
@@ -988,7 +1001,7 @@ export async function renew(trx: Knex.Transaction, ctx: Ctx, id: string, input: 
   if (on < addDays(loan.maturity_date!, -30) || on > loan.maturity_date!) {
     throw new AppError("LOAN_RENEWAL_WINDOW", `Renewal is possible from ${addDays(loan.maturity_date!, -30)} through the maturity date ${loan.maturity_date}`);
   }
-  let rows = withLateForfeits(await periodsOf(trx, id), on).rows;
+  const rows = (await periodsAsOf(trx, id, on)).rows;
   const states = statesAsOf(loan, rows, on);
   if (daysPastDue(states, loan.grace_days, on) > 0) throw new AppError("LOAN_RENEWAL_OVERDUE", "The loan has overdue amounts; a renewal is for a performing loan");
   await trx("households").where({ id: loan.household_id }).forUpdate().first();
@@ -1033,13 +1046,8 @@ export async function renew(trx: Knex.Transaction, ctx: Ctx, id: string, input: 
   if (cur) {
     const accrued = accruedToDate(loan, cur, on, await termsFor(trx, loan, cur));
     interest = interest.plus(accrued.household);
-    await trx("loan_schedule_periods").where({ loan_id: id }).andWhere("seq", ">", cur.seq).delete();
-    const future = Money.sum(rows.filter((r) => r.due_date > on).map((r) => new D(r.principal_due)));
-    await trx("loan_schedule_periods")
-      .where({ loan_id: id, seq: cur.seq })
-      .update({ accrual_end: on, due_date: on, overdue_from: overdueFrom(on, loan.grace_days), days: daysBetween(cur.accrual_start, on), principal_due: fmt(future), principal_paid: fmt(future), interest_due: fmt(accrued.household), interest_subsidy: fmt(accrued.share), interest_paid: fmt(accrued.household), frame_days: frameDaysOf(cur), status: "PAID", settled_on: on });
+    await endCurrentPeriod(trx, loan, rows, cur, on, accrued);
   }
-  rows = await periodsOf(trx, id);
 
   const maturity = maturityOf(on, input.term_months);
   const [created] = await trx("loans")
@@ -1131,7 +1139,7 @@ export async function writeOff(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
   const loan = await loadForChange(trx, ctx, id);
   expectStatus(loan, "DISBURSED", "EXTENDED");
   const on = ctx.clock.today();
-  const rows = withLateForfeits(await periodsOf(trx, id), on).rows;
+  const rows = (await periodsAsOf(trx, id, on)).rows;
   const dpd = daysPastDue(statesAsOf(loan, rows, on), loan.grace_days, on);
   if (!isNonPerforming(dpd)) throw new AppError("LOAN_WRITE_OFF_NOT_NPL", `The loan is ${dpd} days past due; only a non-performing loan (DPD > 90) may be written off`);
   const principal = new D(loan.outstanding_principal);
