@@ -13,7 +13,7 @@ export interface CommandResult {
   headers?: Record<string, string>;
 }
 
-const KEY_TTL_HOURS = 24;
+export const KEY_TTL_HOURS = 24;
 class KeyTaken extends Error {}
 
 interface StoredResponse {

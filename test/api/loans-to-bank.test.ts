@@ -3,7 +3,7 @@ import { D, type Dec, Money } from "../../src/lib/money.js";
 import { buildSchedule, maturityOf } from "../../src/modules/loans/model.js";
 import { BANK, COUNTY } from "../helpers/fixture.js";
 import { useTestApp } from "../helpers/harness.js";
-import { disbursedLoan, product, reconciliationOk, repay, setupRates } from "./loans-helpers.js";
+import { disbursedLoan, household, product, reconciliationOk, repay, setupRates } from "./loans-helpers.js";
 
 /**
  * TO_BANK (DOMAIN §5): the household owes only interest − subsidy; the bank claims the subsidy. A
@@ -32,6 +32,7 @@ describe("TO_BANK: the household's own part of the interest", () => {
   let productId = "";
   let bullet = "";
   let monthly = "";
+  let removed = { loan: "", household: "" };
 
   it("splits every period: household part + subsidy share = the contract interest, for each method", async () => {
     await setupRates(t);
@@ -53,6 +54,12 @@ describe("TO_BANK: the household's own part of the interest", () => {
         expect(span("10000", "0.0435", 70)).toBe("84.58");
       }
     }
+  });
+
+  it("a household removed from the register (清退) owes the whole interest from the next close of business", async () => {
+    const h = await household(t);
+    removed = { loan: (await disbursedLoan(t, { product_id: productId, amount: "10000.00", term_months: 12, household: h })).id, household: h.id };
+    expect((await periodsOf(removed.loan))[0]).toMatchObject({ interest: "17.50", interest_subsidy: "67.08" });
   });
 
   it("a monthly loan paid off mid-month: the cut-short period's share is the month's, pro-rated by its days", async () => {
@@ -84,7 +91,18 @@ describe("TO_BANK: the household's own part of the interest", () => {
     // 03-21 .. 06-20, 92 days: 111.17 of which 88.17 subsidised; the household's 23.00 is not paid.
     expect((await periodsOf(bullet))[1]).toMatchObject({ interest: "23.00", interest_subsidy: "88.17" });
     t.clock.set("2025-06-20");
+    const steps = [
+      { step: "VILLAGE_PROPOSAL", date: "2025-06-20", by: "村两委" },
+      { step: "TOWNSHIP_REVIEW", date: "2025-06-20", by: "营根镇" },
+      { step: "COUNTY_APPROVAL", date: "2025-06-20", by: "县乡村振兴局" },
+    ];
+    const r = await t.as("admin").post(`${API}/households/${removed.household}/status-changes`, { to_status: "REMOVED", effective_date: "2025-06-20", reason: "识别错误，清退", approvals: steps });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
     expect((await t.as("admin").post(`${API}/jobs/close-of-business`, { business_date: "2025-06-20" })).status).toBe(200);
+    // Every period of the removed household's loan not settled gives its share back, whatever else applies.
+    const contract = buildSchedule({ method: "BULLET_QUARTERLY", principal: "10000.00", annualRate: "0.0435", disbursedOn: "2025-01-10", maturityDate: maturityOf("2025-01-10", 12) });
+    const gone = await periodsOf(removed.loan);
+    expect(gone.map((p) => [p.interest, p.interest_subsidy, p.subsidy_forfeited])).toEqual(contract.map((c) => [Money.format(c.interest), "0.00", "HOUSEHOLD_REMOVED"]));
     expect((await periodsOf(bullet))[1]).toMatchObject({ interest: "23.00", interest_subsidy: "88.17", subsidy_forfeited: null });
     t.clock.set("2025-06-25");
     expect((await t.as("admin").post(`${API}/jobs/close-of-business`, { business_date: "2025-06-25" })).status).toBe(200);

@@ -5,6 +5,7 @@ import { createHousehold, exitApprovals, householdBody, idNumber } from "../help
 import { expectProblem, idNumberEndingInX, registerCounts } from "../helpers/expect.js";
 import { COUNTY, OTHER_COUNTY, USERS, VILLAGE, VILLAGE_2 } from "../helpers/fixture.js";
 import { onPostgres, TEST_PII, useTestApp } from "../helpers/harness.js";
+import { KEY_TTL_HOURS } from "../../src/http/command.js";
 
 const t = useTestApp();
 const API = "/api/v1";
@@ -104,6 +105,20 @@ describe("POST /divisions", () => {
     expect(await auditOf("469030104")).toHaveLength(1);
     expectProblem(await t.as("admin").post(`${API}/divisions`, { code: "469030105", name: "中平镇" }, key), 422, "IDEMPOTENCY_KEY_REUSED");
     expect(await t.db("divisions").where({ code: "469030105" }).first()).toBeUndefined();
+  });
+
+  it("treats a key past its lifetime as new: the request runs and its answer replaces the old one", async () => {
+    const key = randomUUID();
+    expect((await t.as("admin").post(`${API}/divisions`, { code: "469030106", name: "湾岭镇" }, key)).status).toBe(201);
+    await t.db("idempotency_keys").where({ key }).update({ created_at: t.db.raw(`now() - interval '${KEY_TTL_HOURS + 1} hours'`) });
+    const later = await t.as("admin").post(`${API}/divisions`, { code: "469030107", name: "黎母山镇" }, key);
+    expect(later.status, JSON.stringify(later.body)).toBe(201);
+    expect(later.headers["idempotent-replayed"]).toBeUndefined();
+    expect(await t.db("divisions").where({ code: "469030107" }).first()).toBeDefined();
+    const replay = await t.as("admin").post(`${API}/divisions`, { code: "469030107", name: "黎母山镇" }, key);
+    expect(replay.headers["idempotent-replayed"]).toBe("true");
+    expect(replay.body).toEqual(later.body);
+    expect(await t.db("idempotency_keys").where({ key })).toHaveLength(1);
   });
 });
 
