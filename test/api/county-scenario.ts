@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { expect } from "vitest";
 import { D, type Dec, Money } from "../../src/lib/money.js";
 import { DEFAULT_SCORECARD } from "../../src/modules/ratings/model.js";
-import { createHousehold, householdBody } from "../helpers/factories.js";
+import { createHousehold, exitBody, householdBody, removeBody } from "../helpers/factories.js";
 import { BANK, COUNTY, OPERATOR, OTHER_VILLAGE, VILLAGE, VILLAGE_2 } from "../helpers/fixture.js";
 import type { TestApp } from "../helpers/harness.js";
 import { assetBody, createAsset, registerOperators } from "./assets-helpers.js";
@@ -77,40 +77,6 @@ const checks = (d: string) => ({
 });
 const TOP = { CREDIT_RECORD: { level: "CLEAN" }, PROJECT: { level: "RUNNING" }, ASSETS: { level: "MEDIUM" }, REPUTATION: { level: "GOOD" }, DEBT: { level: "NONE" } };
 
-function day(d: string, n: number): string {
-  const x = new Date(`${d}T00:00:00Z`);
-  x.setUTCDate(x.getUTCDate() + n);
-  return x.toISOString().slice(0, 10);
-}
-function exitBody(effective: string) {
-  return {
-    to_status: "EXITED",
-    effective_date: effective,
-    reason: "人均纯收入稳定超过国家扶贫标准，两不愁三保障",
-    notice_start: day(effective, -25),
-    notice_end: day(effective, -18),
-    approvals: [
-      { step: "VILLAGE_PROPOSAL", date: day(effective, -30), by: "村两委" },
-      { step: "DEMOCRATIC_REVIEW", date: day(effective, -28), by: "村民代表大会" },
-      { step: "HOUSEHOLD_SIGNATURE", date: day(effective, -26), by: "户主" },
-      { step: "PUBLIC_NOTICE", date: day(effective, -25), by: "新市村" },
-      { step: "TOWNSHIP_REVIEW", date: day(effective, -15), by: "营根镇" },
-      { step: "COUNTY_APPROVAL", date: effective, by: "县扶贫开发领导小组" },
-    ],
-  };
-}
-function removeBody(effective: string) {
-  return {
-    to_status: "REMOVED",
-    effective_date: effective,
-    reason: "识别不准，家庭有财政供养人员，予以清退",
-    approvals: [
-      { step: "VILLAGE_PROPOSAL", date: day(effective, -10), by: "村两委" },
-      { step: "TOWNSHIP_REVIEW", date: day(effective, -5), by: "营根镇" },
-      { step: "COUNTY_APPROVAL", date: effective, by: "县扶贫开发领导小组" },
-    ],
-  };
-}
 
 type H = { id: string; head: string; village: string };
 export interface County {

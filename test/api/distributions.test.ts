@@ -1,46 +1,15 @@
-import { addDays, format, parseISO } from "date-fns";
 import { beforeAll, describe, expect, it } from "vitest";
 import { accountBalance, ACCOUNTS } from "../../src/lib/ledger.js";
 import { dividendsOfHousehold } from "../../src/modules/distributions/service.js";
-import { createHousehold } from "../helpers/factories.js";
+import { createHousehold, exitBody, removeBody } from "../helpers/factories.js";
 import { OPERATOR, VILLAGE, VILLAGE_2 } from "../helpers/fixture.js";
 import { useTestApp } from "../helpers/harness.js";
 import { API, confirmedReport, createAsset, expectProblem, registerOperators } from "./assets-helpers.js";
 
 const t = useTestApp({ today: "2024-01-15" });
-const day = (d: string, n: number) => format(addDays(parseISO(d), n), "yyyy-MM-dd");
 let keyNo = 0;
 const key = () => `dist-${++keyNo}`;
 
-function exitBody(effective: string) {
-  return {
-    to_status: "EXITED",
-    effective_date: effective,
-    reason: "人均纯收入稳定超过国家扶贫标准，两不愁三保障",
-    notice_start: day(effective, -25),
-    notice_end: day(effective, -18),
-    approvals: [
-      { step: "VILLAGE_PROPOSAL", date: day(effective, -30), by: "村两委" },
-      { step: "DEMOCRATIC_REVIEW", date: day(effective, -28), by: "村民代表大会" },
-      { step: "HOUSEHOLD_SIGNATURE", date: day(effective, -26), by: "户主" },
-      { step: "PUBLIC_NOTICE", date: day(effective, -25), by: "村" },
-      { step: "TOWNSHIP_REVIEW", date: day(effective, -15), by: "营根镇" },
-      { step: "COUNTY_APPROVAL", date: effective, by: "县扶贫开发领导小组" },
-    ],
-  };
-}
-function removeBody(effective: string) {
-  return {
-    to_status: "REMOVED",
-    effective_date: effective,
-    reason: "识别不准，家庭有财政供养人员，予以清退",
-    approvals: [
-      { step: "VILLAGE_PROPOSAL", date: day(effective, -10), by: "村两委" },
-      { step: "TOWNSHIP_REVIEW", date: day(effective, -5), by: "营根镇" },
-      { step: "COUNTY_APPROVAL", date: effective, by: "县扶贫开发领导小组" },
-    ],
-  };
-}
 async function statusChange(householdId: string, body: object) {
   const res = await t.as("admin").post(`${API}/households/${householdId}/status-changes`, body);
   if (res.status !== 201) throw new Error(`status change: ${res.status} ${JSON.stringify(res.body)}`);

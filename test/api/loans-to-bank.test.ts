@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { D, type Dec, Money } from "../../src/lib/money.js";
 import { buildSchedule, maturityOf } from "../../src/modules/loans/model.js";
+import { removeBody } from "../helpers/factories.js";
 import { BANK, COUNTY } from "../helpers/fixture.js";
 import { useTestApp } from "../helpers/harness.js";
 import { disbursedLoan, household, product, reconciliationOk, repay, setupRates } from "./loans-helpers.js";
@@ -91,12 +92,7 @@ describe("TO_BANK: the household's own part of the interest", () => {
     // 03-21 .. 06-20, 92 days: 111.17 of which 88.17 subsidised; the household's 23.00 is not paid.
     expect((await periodsOf(bullet))[1]).toMatchObject({ interest: "23.00", interest_subsidy: "88.17" });
     t.clock.set("2025-06-20");
-    const steps = [
-      { step: "VILLAGE_PROPOSAL", date: "2025-06-20", by: "村两委" },
-      { step: "TOWNSHIP_REVIEW", date: "2025-06-20", by: "营根镇" },
-      { step: "COUNTY_APPROVAL", date: "2025-06-20", by: "县乡村振兴局" },
-    ];
-    const r = await t.as("admin").post(`${API}/households/${removed.household}/status-changes`, { to_status: "REMOVED", effective_date: "2025-06-20", reason: "识别错误，清退", approvals: steps });
+    const r = await t.as("admin").post(`${API}/households/${removed.household}/status-changes`, removeBody("2025-06-20"));
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     expect((await t.as("admin").post(`${API}/jobs/close-of-business`, { business_date: "2025-06-20" })).status).toBe(200);
     // Every period of the removed household's loan not settled gives its share back, whatever else applies.

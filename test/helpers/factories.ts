@@ -1,3 +1,4 @@
+import { addDays, format, parseISO } from "date-fns";
 import { makeIdNumber } from "../../src/lib/id-number.js";
 import type { TestApp } from "./harness.js";
 import { VILLAGE, type UserName } from "./fixture.js";
@@ -53,6 +54,41 @@ export async function createHousehold(t: TestApp, opts: Parameters<typeof househ
 }
 
 /** The approvals of a complete exit (脱贫) ending on `approved`, with a 7-day notice. */
+const shift = (d: string, n: number) => format(addDays(parseISO(d), n), "yyyy-MM-dd");
+
+/** An exit (脱贫) effective on a date, with every approval step and the 7-day public notice before it. */
+export function exitBody(effective: string) {
+  return {
+    to_status: "EXITED",
+    effective_date: effective,
+    reason: "人均纯收入稳定超过国家扶贫标准，两不愁三保障",
+    notice_start: shift(effective, -25),
+    notice_end: shift(effective, -18),
+    approvals: [
+      { step: "VILLAGE_PROPOSAL", date: shift(effective, -30), by: "村两委" },
+      { step: "DEMOCRATIC_REVIEW", date: shift(effective, -28), by: "村民代表大会" },
+      { step: "HOUSEHOLD_SIGNATURE", date: shift(effective, -26), by: "户主" },
+      { step: "PUBLIC_NOTICE", date: shift(effective, -25), by: "村委会" },
+      { step: "TOWNSHIP_REVIEW", date: shift(effective, -15), by: "营根镇" },
+      { step: "COUNTY_APPROVAL", date: effective, by: "县扶贫开发领导小组" },
+    ],
+  };
+}
+
+/** A removal (清退: registered in error) effective on a date, with its approval steps. */
+export function removeBody(effective: string) {
+  return {
+    to_status: "REMOVED",
+    effective_date: effective,
+    reason: "识别不准，家庭有财政供养人员，予以清退",
+    approvals: [
+      { step: "VILLAGE_PROPOSAL", date: shift(effective, -10), by: "村两委" },
+      { step: "TOWNSHIP_REVIEW", date: shift(effective, -5), by: "营根镇" },
+      { step: "COUNTY_APPROVAL", date: effective, by: "县扶贫开发领导小组" },
+    ],
+  };
+}
+
 export function exitApprovals(approved = "2025-05-30") {
   return {
     to_status: "EXITED",
