@@ -101,7 +101,7 @@ export function command(
             .returning("key");
           if (stored.length === 0) throw new KeyTaken();
         }
-        // Last: the audit append locks the county's chain head until the commit.
+        // Last: the audit append locks one of the county's chain heads until the commit.
         await flushAudit(trx);
         return r;
       });

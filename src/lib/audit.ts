@@ -5,9 +5,10 @@ import type { Ctx } from "./context.js";
 
 /**
  * The audit log: every write, who, when, what (before and after) and the request id. Append-only
- * (a trigger refuses UPDATE and DELETE) and hash-chained per county: each row's hash covers its
- * content and the previous row's hash, and `audit_chain_heads` holds the last sequence and hash
- * of each chain, so an edited, deleted or truncated row is found by `verifyAuditChain`.
+ * (a trigger refuses UPDATE and DELETE) and hash-chained, in a few parallel chains per county
+ * (`CHAINS_PER_SCOPE`): each row's hash covers its content and the previous row's hash in its
+ * chain, and `audit_chain_heads` holds the last sequence and hash of each chain, so an edited,
+ * deleted or truncated row is found by `verifyAuditChain`.
  */
 export interface AuditRecord {
   action: string;
@@ -20,6 +21,52 @@ export interface AuditRecord {
 
 const GENESIS = "0".repeat(64);
 const SYSTEM_CHAIN = "system";
+
+/**
+ * Each county (and the system) has this many chains: `469030`, `469030.1` … `469030.15`. A
+ * transaction appends to whichever of its county's chains no other transaction holds, so writes
+ * of one county wait for one another only when all of them are held at once.
+ */
+export const CHAINS_PER_SCOPE = 16;
+
+/** The chains of a county or of the system, the first named as the scope itself. */
+export function chainsOf(scope: string): string[] {
+  return Array.from({ length: CHAINS_PER_SCOPE }, (_, k) => (k === 0 ? scope : `${scope}.${k}`));
+}
+
+/** The scope (county code or `system`) a chain belongs to. */
+export function scopeOfChain(chain: string): string {
+  const dot = chain.indexOf(".");
+  return dot < 0 ? chain : chain.slice(0, dot);
+}
+
+interface ChainHead {
+  last_seq: number | string;
+  last_hash: string;
+}
+
+/**
+ * Locks one chain head of the scope until commit and returns it: the first one free (no waiting),
+ * the heads created on first use, and when every one is held, a random one waited for.
+ */
+async function lockChainHead(trx: Knex.Transaction, scope: string): Promise<{ chain: string; head: ChainHead }> {
+  const chains = chainsOf(scope);
+  const free = () =>
+    trx.raw<{ rows: (ChainHead & { chain: string })[] }>(
+      "SELECT chain, last_seq, last_hash FROM audit_chain_heads WHERE chain = ANY(?::text[]) ORDER BY chain LIMIT 1 FOR UPDATE SKIP LOCKED",
+      [chains],
+    );
+  let picked = (await free()).rows[0];
+  if (!picked) {
+    await trx.raw("INSERT INTO audit_chain_heads (chain, last_seq, last_hash) SELECT c, 0, ? FROM unnest(?::text[]) c ON CONFLICT (chain) DO NOTHING", [GENESIS, chains]);
+    picked = (await free()).rows[0];
+  }
+  if (picked) return { chain: picked.chain, head: picked };
+  // Every chain of the scope is held: wait for one (row-level lock, released at the holder's commit).
+  const chain = chains[Math.floor(Math.random() * chains.length)];
+  const locked = await trx.raw<{ rows: ChainHead[] }>("SELECT last_seq, last_hash FROM audit_chain_heads WHERE chain = ? FOR UPDATE", [chain]);
+  return { chain, head: locked.rows[0] };
+}
 
 interface HashedFields {
   chain: string;
@@ -91,18 +138,12 @@ async function writeAudit(trx: Knex.Transaction, ctx: AuditActor, list: AuditRec
     byChain.set(chain, arr);
   }
   const occurredAt = ctx.clock.now();
-  for (const chain of [...byChain.keys()].sort()) {
-    // The chain head, created on first use and locked until commit, in one statement.
-    const locked = await trx.raw<{ rows: { last_seq: number | string; last_hash: string }[] }>(
-      `INSERT INTO audit_chain_heads (chain, last_seq, last_hash) VALUES (?, 0, ?)
-       ON CONFLICT (chain) DO UPDATE SET chain = EXCLUDED.chain RETURNING last_seq, last_hash`,
-      [chain, GENESIS],
-    );
-    const head = locked.rows[0];
+  for (const scope of [...byChain.keys()].sort()) {
+    const { chain, head } = await lockChainHead(trx, scope);
     let seq = Number(head.last_seq);
     let prev = head.last_hash;
     const rows = [];
-    for (const r of byChain.get(chain)!) {
+    for (const r of byChain.get(scope)!) {
       seq += 1;
       const fields: HashedFields = {
         chain,
@@ -152,17 +193,21 @@ interface AuditRow extends Omit<HashedFields, "occurred_at"> {
   hash: string;
 }
 
-/** Walks every chain in order, recomputing hashes; reports each row that was edited, removed or reordered. */
-export async function verifyAuditChain(db: Knex | Knex.Transaction, opts: { chains?: string[]; batch?: number } = {}) {
+/**
+ * Walks every chain of the given scopes (county codes, `system`; all when none are given) in order,
+ * recomputing hashes; reports each row that was edited, removed or reordered.
+ */
+export async function verifyAuditChain(db: Knex | Knex.Transaction, opts: { scopes?: string[]; batch?: number } = {}) {
   const batch = opts.batch ?? 5000;
   const heads = await db("audit_chain_heads")
     .modify((q) => {
-      if (opts.chains) q.whereIn("chain", opts.chains);
+      if (opts.scopes) q.whereRaw("split_part(chain, '.', 1) = ANY(?::text[])", [opts.scopes]);
     })
     .orderBy("chain")
     .select<{ chain: string; last_seq: number; last_hash: string }[]>();
   const problems: AuditProblem[] = [];
   let checked = 0;
+  let chains = 0; // chains in use (a county's spare chains stay empty until writes overlap)
   for (const head of heads) {
     let expectedSeq = 1;
     let prev = GENESIS;
@@ -206,9 +251,10 @@ export async function verifyAuditChain(db: Knex | Knex.Transaction, opts: { chai
         checked += 1;
       }
     }
+    if (lastSeq > 0 || Number(head.last_seq) > 0) chains += 1;
     if (Number(head.last_seq) !== lastSeq || head.last_hash !== prev) {
       problems.push({ chain: head.chain, seq: Number(head.last_seq), id: null, problem: "HEAD_MISMATCH", detail: `the chain should end at row ${head.last_seq} but ends at ${lastSeq}` });
     }
   }
-  return { ok: problems.length === 0, chains: heads.length, checked, problems };
+  return { ok: problems.length === 0, chains, checked, problems };
 }

@@ -1,8 +1,8 @@
 import type { Knex } from "knex";
 import { describe, expect, it } from "vitest";
-import { type AuditActor, appendAudit, verifyAuditChain } from "../../src/lib/audit.js";
+import { type AuditActor, appendAudit, CHAINS_PER_SCOPE, chainsOf, verifyAuditChain } from "../../src/lib/audit.js";
 import { USERS } from "../helpers/fixture.js";
-import { useTestApp } from "../helpers/harness.js";
+import { onPostgres, useTestApp } from "../helpers/harness.js";
 
 const t = useTestApp();
 const ctx = (): AuditActor => ({ actor: { userId: USERS.admin.userId, role: "admin" }, requestId: "req-unit", clock: t.clock });
@@ -46,7 +46,7 @@ describe("audit hash chain", () => {
         { action: "batch.c", entityType: "thing", entityId: "c", countyCode: "100001" },
       ]),
     );
-    const r = await verifyAuditChain(t.db, { chains: ["100001", "system"] });
+    const r = await verifyAuditChain(t.db, { scopes: ["100001", "system"] });
     expect(r).toEqual({ ok: true, chains: 2, checked: 6, problems: [] });
     const heads = await t.db("audit_chain_heads").whereIn("chain", ["100001", "system"]).orderBy("chain");
     expect(heads.map((h) => [h.chain, Number(h.last_seq)])).toEqual([["100001", 5], ["system", 1]]);
@@ -59,17 +59,17 @@ describe("audit hash chain", () => {
     const [id] = await chainOf("100002", 1);
     await expect(t.db("audit_log").where({ id }).update({ action: "x" })).rejects.toThrow(/append-only/);
     await expect(t.db("audit_log").where({ id }).delete()).rejects.toThrow(/append-only/);
-    expect((await verifyAuditChain(t.db, { chains: ["100002"] })).ok).toBe(true);
+    expect((await verifyAuditChain(t.db, { scopes: ["100002"] })).ok).toBe(true);
   });
 
   it("names an edited row (HASH_MISMATCH)", async () => {
     const ids = await chainOf("100003", 5);
     await tamper((db) => db("audit_log").where({ id: ids[2] }).update({ after: JSON.stringify({ amount: "999999.00", note: "惠农", at: "2025-06-02T04:00:00.000Z" }) }));
-    const r = await verifyAuditChain(t.db, { chains: ["100003"] });
+    const r = await verifyAuditChain(t.db, { scopes: ["100003"] });
     expect(r.ok).toBe(false);
     expect(r.problems).toEqual([{ chain: "100003", seq: 3, id: ids[2], problem: "HASH_MISMATCH", detail: `row id ${ids[2]} was changed after it was written` }]);
     // Other chains are unaffected.
-    expect((await verifyAuditChain(t.db, { chains: ["100001"] })).ok).toBe(true);
+    expect((await verifyAuditChain(t.db, { scopes: ["100001"] })).ok).toBe(true);
   });
 
   it("finds an edit of the actor or the time as well as of the content", async () => {
@@ -78,7 +78,7 @@ describe("audit hash chain", () => {
       await db("audit_log").where({ id: ids[0] }).update({ actor_id: USERS.regulator.userId });
       await db("audit_log").where({ id: ids[1] }).update({ occurred_at: new Date("2025-06-01T04:00:00Z") });
     });
-    const r = await verifyAuditChain(t.db, { chains: ["100004"] });
+    const r = await verifyAuditChain(t.db, { scopes: ["100004"] });
     expect(r.problems.map((p) => [p.id, p.problem])).toEqual([
       [ids[0], "HASH_MISMATCH"],
       [ids[1], "HASH_MISMATCH"],
@@ -88,7 +88,7 @@ describe("audit hash chain", () => {
   it("finds a deleted middle row (MISSING_ROWS and BROKEN_LINK)", async () => {
     const ids = await chainOf("100005", 5);
     await tamper((db) => db("audit_log").where({ id: ids[2] }).delete());
-    const r = await verifyAuditChain(t.db, { chains: ["100005"] });
+    const r = await verifyAuditChain(t.db, { scopes: ["100005"] });
     expect(r.ok).toBe(false);
     expect(r.checked).toBe(4);
     expect(r.problems.map((p) => ({ seq: p.seq, id: p.id, problem: p.problem }))).toEqual([
@@ -101,19 +101,53 @@ describe("audit hash chain", () => {
   it("finds a deleted last row (HEAD_MISMATCH)", async () => {
     const ids = await chainOf("100006", 4);
     await tamper((db) => db("audit_log").where({ id: ids[3] }).delete());
-    const r = await verifyAuditChain(t.db, { chains: ["100006"] });
+    const r = await verifyAuditChain(t.db, { scopes: ["100006"] });
     expect(r.ok).toBe(false);
     expect(r.problems).toEqual([expect.objectContaining({ chain: "100006", seq: 4, id: null, problem: "HEAD_MISMATCH" })]);
   });
 
   it("finds a whole chain deleted, and verifies in small batches alike", async () => {
     const ids = await chainOf("100007", 7);
-    expect(await verifyAuditChain(t.db, { chains: ["100007"], batch: 2 })).toMatchObject({ ok: true, checked: 7 });
+    expect(await verifyAuditChain(t.db, { scopes: ["100007"], batch: 2 })).toMatchObject({ ok: true, checked: 7 });
     await tamper((db) => db("audit_log").where({ id: ids[4] }).update({ entity_id: "someone-else" }));
-    const batched = await verifyAuditChain(t.db, { chains: ["100007"], batch: 2 });
+    const batched = await verifyAuditChain(t.db, { scopes: ["100007"], batch: 2 });
     expect(batched.problems).toEqual([expect.objectContaining({ id: ids[4], problem: "HASH_MISMATCH" })]);
     await tamper((db) => db("audit_log").where({ chain: "100007" }).delete());
-    const gone = await verifyAuditChain(t.db, { chains: ["100007"] });
+    const gone = await verifyAuditChain(t.db, { scopes: ["100007"] });
     expect(gone.problems).toEqual([expect.objectContaining({ problem: "HEAD_MISMATCH", seq: 7 })]);
+  });
+
+  it.skipIf(!onPostgres)("lets transactions of one county append at once, each on a chain no other holds, and verifies all of them", async () => {
+    const county = "100008";
+    const record = (i: number) => ({ action: "test.parallel", entityType: "thing", entityId: `p-${i}`, countyCode: county, after: { i } });
+    // The county's first append creates its chains' heads.
+    await t.db.transaction((trx) => appendAudit(trx, ctx(), record(-1)));
+    // Three transactions append and stay open together: none waits for another's chain head.
+    const open: { trx: Knex.Transaction; chain: string }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const trx = await t.db.transaction();
+      await appendAudit(trx, ctx(), record(i));
+      const [row] = await trx("audit_log").where({ entity_id: `p-${i}` }).select("chain");
+      open.push({ trx, chain: row.chain });
+    }
+    expect(new Set(open.map((o) => o.chain)).size).toBe(3);
+    for (const o of open) expect(chainsOf(county)).toContain(o.chain);
+    // Committed in the reverse order; then 40 more, 8 at a time.
+    for (const o of open.reverse()) await o.trx.commit();
+    for (let b = 0; b < 5; b++) {
+      await Promise.all(Array.from({ length: 8 }, (_, k) => t.db.transaction((trx) => appendAudit(trx, ctx(), record(100 + b * 8 + k)))));
+    }
+    const heads = await t.db("audit_chain_heads").whereIn("chain", chainsOf(county)).select("chain", "last_seq");
+    expect(heads).toHaveLength(CHAINS_PER_SCOPE);
+    expect(heads.reduce((n, h) => n + Number(h.last_seq), 0)).toBe(44);
+    const r = await verifyAuditChain(t.db, { scopes: [county] });
+    const used = heads.filter((h) => Number(h.last_seq) > 0).length;
+    expect(used).toBeGreaterThanOrEqual(3);
+    expect(r).toMatchObject({ ok: true, chains: used, checked: 44 });
+    // An edit in a chain other than the first is found by verifying the county.
+    const second = await t.db("audit_log").whereIn("chain", chainsOf(county).slice(1)).orderBy("id").first("id");
+    await tamper((db) => db("audit_log").where({ id: second.id }).update({ action: "test.edited" }));
+    const after = await verifyAuditChain(t.db, { scopes: [county] });
+    expect(after.problems).toEqual([expect.objectContaining({ id: second.id, problem: "HASH_MISMATCH" })]);
   });
 });

@@ -73,8 +73,8 @@ export function oversightRoutes(deps: Deps): Router {
   r.get("/audit-log/verify", async (req, res) => {
     const actor = actorOf(req);
     requireRole(actor, "admin", "regulator");
-    const chains = actor.role === "admin" ? [...actor.countyCodes, "system"] : actor.countyCodes;
-    res.json(await verifyAuditChain(db, { chains }));
+    const scopes = actor.role === "admin" ? [...actor.countyCodes, "system"] : actor.countyCodes;
+    res.json(await verifyAuditChain(db, { scopes }));
   });
 
   r.get("/ledger/reconciliation", async (req, res) => {
