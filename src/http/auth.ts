@@ -71,14 +71,30 @@ export function signStaffToken(settings: JwtSettings, actor: Omit<Actor, "kind">
   });
 }
 
+/**
+ * Tokens already verified, kept until they expire (bounded; the oldest go first): a client sends
+ * the same token on every request, and checking its signature again each time is the largest
+ * single cost of a cheap read. A cached token is only ever one that passed `jwt.verify` under the
+ * same settings, and is refused once its `exp` has passed, as `jwt.verify` would.
+ */
+const VERIFIED_MAX = 10_000;
+const verified = new Map<string, { settings: string; payload: jwt.JwtPayload }>();
+const settingsKey = (s: JwtSettings) => `${s.secret}\n${s.issuer}\n${s.audience}`;
+
 /** Verifies a bearer token: HS256 only (alg pinned), `exp`, `iss` and `aud` checked. */
 export function verifyToken(settings: JwtSettings, token: string): jwt.JwtPayload {
+  const hit = verified.get(token);
+  if (hit && hit.settings === settingsKey(settings) && typeof hit.payload.exp === "number" && Math.floor(Date.now() / 1000) < hit.payload.exp) return hit.payload;
   const payload = jwt.verify(token, hmacKey(settings.secret), {
     algorithms: ["HS256"],
     issuer: settings.issuer,
     audience: settings.audience,
   });
   if (typeof payload === "string") throw new Error("unexpected token payload");
+  if (typeof payload.exp === "number") {
+    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+    verified.set(token, { settings: settingsKey(settings), payload: Object.freeze(payload) });
+  }
   return payload;
 }
 
