@@ -35,6 +35,9 @@ export function createApp(deps: Deps): Express {
   const app = express();
   app.locals.pii = deps.pii; // seals the responses the idempotency store keeps (http/command.ts)
   app.disable("x-powered-by");
+  // API answers are personal or financial and never cached (Cache-Control: no-store below), so no ETag
+  // is computed for them either (it hashed every response body).
+  app.set("etag", false);
   app.set("trust proxy", "loopback");
   app.use(requestId);
   app.use(
@@ -85,6 +88,10 @@ export function createApp(deps: Deps): Express {
   app.use("/docs", swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: "/openapi.json" } }));
 
   const api = express.Router();
+  api.use((_req, res, next) => {
+    res.setHeader("Cache-Control", "no-store");
+    next();
+  });
   api.use(authRoutes(deps)); // /auth/token is public; the rest of /api/v1 needs a token
   api.use(portalRoutes(deps)); // /portal/* carries partner and household credentials
   api.use(authenticate(deps.jwt));

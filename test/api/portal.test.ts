@@ -41,8 +41,12 @@ describe("portal token", () => {
     const res = await token(bank, h.headId, h.pin);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ token_type: "Bearer", expires_in: 900, scope: "household:read", must_change_pin: true });
+    expect(res.headers["cache-control"]).toBe("no-store");
     const me = await supertest(t.app).get("/api/v1/portal/me").set("Authorization", `Bearer ${res.body.access_token}`);
     expect(me.status).toBe(200);
+    // Personal data: never kept by a cache on the way, and no ETag to revalidate it by.
+    expect(me.headers["cache-control"]).toBe("no-store");
+    expect(me.headers.etag).toBeUndefined();
     expect(me.body.household_id).toBe(h.id);
     expect(me.body.head_name).toBe("王*国");
     expect(me.body.head_id_number).toMatch(/^469030\*{8}[0-9X]{4}$/);

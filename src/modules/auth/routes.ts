@@ -21,7 +21,7 @@ export function authRoutes(deps: Deps): Router {
   const r = Router();
   r.post("/auth/token", async (req, res) => {
     const { username, password } = parse(TokenRequest, req.body);
-    res.set("Cache-Control", "no-store").json(await issueStaffToken(deps, username, password));
+    res.json(await issueStaffToken(deps, username, password));
   });
   return r;
 }

@@ -146,7 +146,7 @@ export function portalRoutes(deps: Deps): Router {
     handler: (_req, _res, next) => next(tooMany(60)),
   });
   r.post("/portal/token", loginLimiter, async (req, res) => {
-    res.set("Cache-Control", "no-store").json(await svc.portalToken(deps, parse(PortalTokenRequest, req.body)));
+    res.json(await svc.portalToken(deps, parse(PortalTokenRequest, req.body)));
   });
   r.post("/portal/pin", loginLimiter, async (req, res) => {
     res.json(await svc.changePin(deps, parse(PinChangeRequest, req.body)));
