@@ -3,15 +3,14 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import express, { type Express } from "express";
 import helmet from "helmet";
-import { pinoHttp } from "pino-http";
 import swaggerUi from "swagger-ui-express";
 import type { Deps } from "./deps.js";
 import { authenticate } from "./http/auth.js";
 import { openApiDocument } from "./http/openapi.js";
 import { notFoundHandler, problemHandler, requireJson } from "./http/problem.js";
 import { requestId } from "./http/request-id.js";
+import { requestLog } from "./http/request-log.js";
 import { isMigrated } from "./db/knex.js";
-import { redactUrl } from "./lib/logger.js";
 import { AppError } from "./http/errors.js";
 import { authRoutes } from "./modules/auth/routes.js";
 import { registerRoutes } from "./modules/register/routes.js";
@@ -40,17 +39,7 @@ export function createApp(deps: Deps): Express {
   app.set("etag", false);
   app.set("trust proxy", "loopback");
   app.use(requestId);
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      genReqId: (req) => (req as express.Request).requestId,
-      serializers: {
-        req: (r: { id: unknown; method: string; url: string }) => ({ id: r.id, method: r.method, url: redactUrl(r.url) }),
-        res: (r: { statusCode: number }) => ({ statusCode: r.statusCode }),
-      },
-      autoLogging: { ignore: (req) => req.url === "/healthz" },
-    }),
-  );
+  app.use(requestLog(deps.logger));
   app.use(
     helmet({
       contentSecurityPolicy: {

@@ -12,6 +12,7 @@ import { preparedRows } from "../../src/db/prepared.js";
 import { verifyToken } from "../../src/http/auth.js";
 import type { Deps } from "../../src/deps.js";
 import { systemClock } from "../../src/lib/clock.js";
+import { REDACT_PATHS } from "../../src/lib/logger.js";
 import { hashPassword } from "../../src/lib/password.js";
 import { Pii } from "../../src/lib/pii.js";
 import { args, out } from "../cli.js";
@@ -23,6 +24,7 @@ import { scratchDb } from "./scratch.js";
  * in `--tokens` households through a partner, then runs autocannon against GET /portal/me/dividends
  * and GET /portal/me/summary on an in-process server, rotating the household tokens, and prints
  * requests per second and latency percentiles. Target on PostgreSQL: ≥ 2,000 req/s, p99 < 50 ms.
+ * `--log-requests` logs every request at info (into /dev/null) as a production server would.
  * `--serve` instead leaves the seeded server running for an external load generator (prints URL and a token).
  * `--floor` also measures, with the same load, two ceilings of this machine: a bare Node HTTP
  * handler that checks the token and reads the household's shares with one indexed query, and an
@@ -75,7 +77,8 @@ try {
   const deps: Deps = {
     db,
     clock,
-    logger: pino({ level: "silent" }),
+    // `--log-requests`: every request logged at info, as in production, into /dev/null.
+    logger: a.has("log-requests") ? pino({ level: "info", redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, pino.destination({ dest: "/dev/null", sync: false })) : pino({ level: "silent" }),
     pii,
     jwt: { secret: randomBytes(32).toString("hex"), issuer: "huinong", audience: "huinong-api", ttlSeconds: 3600 },
     settings: { bodyLimit: "1mb", loginMaxFailures: 5, loginLockSeconds: 900 },

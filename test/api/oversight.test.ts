@@ -229,10 +229,19 @@ describe("platform endpoints", () => {
     const body = householdBody();
     const plainId = body.members[0].id_number;
     const auth = `Bearer ${t.token("village")}`;
-    expect((await supertest(app).post(`${API}/households`).set("Authorization", auth).send(body)).status).toBe(201);
+    const created = await supertest(app).post(`${API}/households`).set("Authorization", auth).send(body);
+    expect(created.status).toBe(201);
     expect((await supertest(app).get(`${API}/households?id_number=${plainId}&status=POOR`).set("Authorization", auth)).status).toBe(200);
+    expect((await supertest(app).get("/healthz")).status).toBe(200);
     const text = lines.join("");
     expect(text).toContain("/api/v1/households?id_number=%5Bredacted%5D&status=POOR");
     for (const secret of [plainId, body.phone, body.bank_account, t.token("village")]) expect(text).not.toContain(secret);
+    // One line per request, when answered: id (as sent back to the client), method, URL, status, time.
+    const logged = lines.map((l) => JSON.parse(l));
+    expect(logged).toHaveLength(2);
+    expect(logged[0]).toMatchObject({ level: 30, msg: "request completed", req: { id: created.headers["x-request-id"], method: "POST", url: `${API}/households` }, res: { statusCode: 201 } });
+    expect(logged[0].responseTime).toEqual(expect.any(Number));
+    expect(Object.keys(logged[0].req).sort()).toEqual(["id", "method", "url"]);
+    expect(logged[1]).toMatchObject({ level: 30, req: { method: "GET" }, res: { statusCode: 200 } });
   });
 });
