@@ -34,12 +34,6 @@ export function chainsOf(scope: string): string[] {
   return Array.from({ length: CHAINS_PER_SCOPE }, (_, k) => (k === 0 ? scope : `${scope}.${k}`));
 }
 
-/** The scope (county code or `system`) a chain belongs to. */
-export function scopeOfChain(chain: string): string {
-  const dot = chain.indexOf(".");
-  return dot < 0 ? chain : chain.slice(0, dot);
-}
-
 interface ChainHead {
   last_seq: number | string;
   last_hash: string;
