@@ -9,8 +9,8 @@ export const AuditQuery = ListQuery.extend({
 export const AuditEntry = z
   .object({
     id: z.number().int(),
-    chain: z.string(),
-    seq: z.number().int(),
+    chain: z.string().openapi({ description: "One of the county's 16 hash chains: the county code, or the code and .1 … .15 (likewise `system`)", example: "469030.3" }),
+    seq: z.number().int().openapi({ description: "Position in its chain, from 1" }),
     occurred_at: z.string(),
     actor_id: z.string().nullable(),
     actor_role: z.string().nullable(),
@@ -28,8 +28,8 @@ export const AuditList = z.object({ items: z.array(AuditEntry), next_cursor: z.s
 export const AuditVerify = z
   .object({
     ok: z.boolean(),
-    chains: z.number().int(),
-    checked: z.number().int(),
+    chains: z.number().int().openapi({ description: "Chains holding rows (a county's spare chains stay empty until its writes overlap)" }),
+    checked: z.number().int().openapi({ description: "Rows whose hash was recomputed" }),
     problems: z.array(z.object({ chain: z.string(), seq: z.number().int(), id: z.number().int().nullable(), problem: z.string(), detail: z.string() })),
   })
   .openapi("AuditVerify");
