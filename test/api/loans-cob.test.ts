@@ -90,6 +90,24 @@ describe("close of business", () => {
     expect(Number(open[0].n)).toBe(Number(od[0].n));
   });
 
+  it("deletes the answers stored for Idempotency-Keys past their lifetime, and only those", async () => {
+    const key = (k: string, hoursAgo: number) => ({
+      owner: "cob-test",
+      key: k,
+      method: "POST",
+      path: "/api/v1/loans/x/repayments",
+      request_hash: "h",
+      status_code: 201,
+      response_body: JSON.stringify({ sealed: "…" }),
+      created_at: t.db.raw(`now() - interval '${hoursAgo} hours'`),
+    });
+    await t.db("idempotency_keys").insert([key("old", 30), key("just-expired", 24.5), key("live", 23), key("new", 0)]);
+    const step = COB_STEPS.find((s) => s.name === "expired_idempotency_keys")!;
+    expect(await t.db.transaction((trx) => step.run(trx, "2025-06-12"))).toBe(2);
+    expect(await t.db("idempotency_keys").where({ owner: "cob-test" }).orderBy("key").pluck("key")).toEqual(["live", "new"]);
+    expect(await t.db.transaction((trx) => step.run(trx, "2025-06-12"))).toBe(0);
+  });
+
   it("runs through the API for admins, never for a future date", async () => {
     expectProblem(await t.as("admin").post("/api/v1/jobs/close-of-business", { business_date: "2025-07-01" }), 422, "COB_FUTURE_DATE");
     expectProblem(await t.as("officer").post("/api/v1/jobs/close-of-business", { business_date: "2025-06-13" }), 403, "FORBIDDEN");

@@ -8,6 +8,7 @@ import { evaluateCircuitBreakers } from "../riskfund/service.js";
 import { raiseOversightAlerts } from "../oversight/alert-jobs.js";
 import { trusteeshipArrears } from "../trusteeship/service.js";
 import { forfeitSubsidyShares } from "./household-interest.js";
+import { KEY_TTL_HOURS } from "../../http/command.js";
 
 /**
  * Close of business (日终) for a business date, as set-based SQL over the whole portfolio: one
@@ -185,8 +186,15 @@ export const COB_STEPS: CobStep[] = [
   { name: "trusteeship_arrears", run: async (trx, d) => (await trusteeshipArrears(trx, d)).installments_newly_in_arrears },
   // Asset-income oversight: missing return reports, idle assets, approved distributions left unpaid.
   { name: "oversight_alerts", run: async (trx, d) => (await raiseOversightAlerts(trx, d, new Date())).raised },
-  // Last: the circuit breakers read the standing and portfolio just computed (riskfund module).
+  // The circuit breakers read the standing and portfolio just computed (riskfund module).
   { name: "circuit_breakers", run: async (trx, d) => (await evaluateCircuitBreakers(trx, d)).tripped },
+  // Housekeeping: the answers stored for Idempotency-Keys past their lifetime (a retry with such a
+  // key runs anew anyway) are deleted, so the table holds about a day of writes and no older sealed
+  // personal data. By the wall clock, as the keys expire; running it again deletes only what has expired since.
+  {
+    name: "expired_idempotency_keys",
+    run: async (trx) => affected(await trx.raw(`DELETE FROM idempotency_keys WHERE created_at <= now() - interval '${KEY_TTL_HOURS} hours'`)),
+  },
 ];
 
 export interface CobOptions {
