@@ -150,4 +150,25 @@ describe("audit hash chain", () => {
     const after = await verifyAuditChain(t.db, { scopes: [county] });
     expect(after.problems).toEqual([expect.objectContaining({ id: second.id, problem: "HASH_MISMATCH" })]);
   });
+
+  it.skipIf(!onPostgres)("waits for a chain when every one of the county's chains is held, and appends to it once freed", async () => {
+    const county = "100009";
+    const record = (i: number) => ({ action: "test.full", entityType: "thing", entityId: `f-${i}`, countyCode: county });
+    await t.db.transaction((trx) => appendAudit(trx, ctx(), record(-1)));
+    const held: Knex.Transaction[] = [];
+    for (let i = 0; i < CHAINS_PER_SCOPE; i++) {
+      const trx = await t.db.transaction();
+      await appendAudit(trx, ctx(), record(i));
+      held.push(trx);
+    }
+    // A seventeenth writer finds no free chain and waits for one.
+    let done = false;
+    const waiting = t.db.transaction((trx) => appendAudit(trx, ctx(), record(99))).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(done).toBe(false);
+    for (const trx of held) await trx.commit();
+    await waiting;
+    const r = await verifyAuditChain(t.db, { scopes: [county] });
+    expect(r).toMatchObject({ ok: true, chains: CHAINS_PER_SCOPE, checked: CHAINS_PER_SCOPE + 2 });
+  });
 });
