@@ -9,6 +9,13 @@ import { migrationSource } from "../../db/migrations/index.js";
 export type Db = Knex | Knex.Transaction;
 export type { Knex };
 
+/** Rows a write touched, from whatever the driver answered (pg: a number or `rowCount`; PGlite: `affectedRows`). */
+export function affectedRows(r: unknown): number {
+  if (typeof r === "number") return r;
+  const x = r as { rowCount?: number | null; affectedRows?: number };
+  return Number(x.rowCount ?? x.affectedRows ?? 0);
+}
+
 // Types read the same way on both drivers: dates stay `YYYY-MM-DD` strings (business dates, no
 // time zone), numeric stays a string (money goes through Decimal), bigint counts become numbers.
 const OID = { INT8: 20, NUMERIC: 1700, DATE: 1082 } as const;

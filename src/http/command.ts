@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Request, RequestHandler, Response } from "express";
 import type { Knex } from "knex";
+import { affectedRows } from "../db/knex.js";
 import { transaction } from "../db/transaction.js";
 import { bufferAudit, flushAudit } from "../lib/audit.js";
 import { canonicalJson } from "../lib/canonical-json.js";
@@ -14,6 +15,8 @@ export interface CommandResult {
 }
 
 export const KEY_TTL_HOURS = 24;
+/** Keys created at or before this moment have expired. */
+const EXPIRY = `now() - interval '${KEY_TTL_HOURS} hours'`;
 class KeyTaken extends Error {}
 
 interface StoredResponse {
@@ -22,10 +25,18 @@ interface StoredResponse {
   response_body: unknown;
 }
 
+/**
+ * Deletes the answers stored for keys past their lifetime (a retry with such a key runs anew
+ * anyway); returns how many. Run by the close of business.
+ */
+export async function purgeExpiredKeys(db: Knex): Promise<number> {
+  return affectedRows(await db("idempotency_keys").where("created_at", "<=", db.raw(EXPIRY)).delete());
+}
+
 async function findKey(db: Knex, owner: string, key: string): Promise<StoredResponse | undefined> {
   return db("idempotency_keys")
     .where({ owner, key })
-    .andWhere("created_at", ">", db.raw(`now() - interval '${KEY_TTL_HOURS} hours'`))
+    .andWhere("created_at", ">", db.raw(EXPIRY))
     .first<StoredResponse | undefined>();
 }
 
@@ -97,7 +108,7 @@ export function command(
             .insert({ owner, key, ...row })
             .onConflict(["owner", "key"])
             .merge({ ...row, created_at: trx.fn.now() })
-            .where("idempotency_keys.created_at", "<=", trx.raw(`now() - interval '${KEY_TTL_HOURS} hours'`))
+            .where("idempotency_keys.created_at", "<=", trx.raw(EXPIRY))
             .returning("key");
           if (stored.length === 0) throw new KeyTaken();
         }

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { affectedRows } from "../../db/knex.js";
 import { AppError, registerErrorCodes } from "../../http/errors.js";
 import { appendAudit } from "../../lib/audit.js";
 import type { Clock } from "../../lib/clock.js";
@@ -8,7 +9,7 @@ import { evaluateCircuitBreakers } from "../riskfund/service.js";
 import { raiseOversightAlerts } from "../oversight/alert-jobs.js";
 import { trusteeshipArrears } from "../trusteeship/service.js";
 import { forfeitSubsidyShares } from "./household-interest.js";
-import { KEY_TTL_HOURS } from "../../http/command.js";
+import { purgeExpiredKeys } from "../../http/command.js";
 
 /**
  * Close of business (日终) for a business date, as set-based SQL over the whole portfolio: one
@@ -31,17 +32,13 @@ export interface CobStep {
   run(trx: Knex.Transaction, date: string): Promise<number>;
 }
 
-const affected = (r: unknown): number => {
-  const x = r as { rowCount?: number; affectedRows?: number };
-  return Number(x.rowCount ?? x.affectedRows ?? 0);
-};
 
 export const COB_STEPS: CobStep[] = [
   {
     // Periods that come due today become DUE; past due date + grace days they are OVERDUE.
     name: "mark_due",
     run: async (trx, d) =>
-      affected(
+      affectedRows(
         await trx.raw(
           `UPDATE loan_schedule_periods
               SET status = CASE
@@ -66,7 +63,7 @@ export const COB_STEPS: CobStep[] = [
     // 罚息: overdue principal and interest × contract rate × (1 + markup) / 360 for each day not yet accrued, through today.
     name: "accrue_penalty",
     run: async (trx, d) =>
-      affected(
+      affectedRows(
         await trx.raw(
           `UPDATE loan_schedule_periods p
               SET penalty_accrued = p.penalty_accrued + round(
@@ -85,7 +82,7 @@ export const COB_STEPS: CobStep[] = [
     // The period interest accrues in moves on when the previous one has ended.
     name: "roll_periods",
     run: async (trx, d) =>
-      affected(
+      affectedRows(
         await trx.raw(
           `UPDATE loans l
               SET cur_period_start = p.accrual_start, cur_period_end = p.accrual_end, cur_period_interest = p.interest_due
@@ -122,7 +119,7 @@ export const COB_STEPS: CobStep[] = [
             AND (l.dpd, l.overdue_principal, l.overdue_interest, l.penalty_due) IS DISTINCT FROM (?::date - o.oldest, o.op, o.oi, o.pen)`,
         [d, d, d, d, d, d],
       );
-      return affected(cleared) + affected(overdue);
+      return affectedRows(cleared) + affectedRows(overdue);
     },
   },
   {
@@ -147,14 +144,14 @@ export const COB_STEPS: CobStep[] = [
          ON CONFLICT (kind, entity_type, entity_id) WHERE cleared_at IS NULL DO NOTHING`,
         [d],
       );
-      return affected(cleared) + affected(raised);
+      return affectedRows(cleared) + affectedRows(raised);
     },
   },
   {
     // Portfolio figures per date, bank and county (the snapshot key makes a rerun overwrite with the same figures).
     name: "portfolio",
     run: async (trx, d) =>
-      affected(
+      affectedRows(
         await trx.raw(
           `INSERT INTO loan_portfolio_daily (business_date, county_code, bank_id, active_loans, households, outstanding_principal, accrued_interest,
                   overdue_loans, overdue_principal, overdue_interest, penalty_due, principal_dpd_1_30, principal_dpd_31_90, principal_dpd_91_180,
@@ -188,13 +185,9 @@ export const COB_STEPS: CobStep[] = [
   { name: "oversight_alerts", run: async (trx, d) => (await raiseOversightAlerts(trx, d, new Date())).raised },
   // The circuit breakers read the standing and portfolio just computed (riskfund module).
   { name: "circuit_breakers", run: async (trx, d) => (await evaluateCircuitBreakers(trx, d)).tripped },
-  // Housekeeping: the answers stored for Idempotency-Keys past their lifetime (a retry with such a
-  // key runs anew anyway) are deleted, so the table holds about a day of writes and no older sealed
-  // personal data. By the wall clock, as the keys expire; running it again deletes only what has expired since.
-  {
-    name: "expired_idempotency_keys",
-    run: async (trx) => affected(await trx.raw(`DELETE FROM idempotency_keys WHERE created_at <= now() - interval '${KEY_TTL_HOURS} hours'`)),
-  },
+  // Housekeeping: the answers stored for Idempotency-Keys past their lifetime, so the table holds
+  // about a day of writes and no older sealed personal data (by the wall clock, as keys expire).
+  { name: "expired_idempotency_keys", run: (trx) => purgeExpiredKeys(trx) },
 ];
 
 export interface CobOptions {

@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { z } from "zod";
+import { affectedRows } from "../../db/knex.js";
 import { transaction } from "../../db/transaction.js";
 import { type Actor, requireRole } from "../../http/auth.js";
 import { AppError, notFound, registerErrorCodes } from "../../http/errors.js";
@@ -749,8 +750,7 @@ function countyClause(column: string, countyCodes: string[] | undefined): { sql:
 }
 
 async function rowCount(p: Promise<unknown>): Promise<number> {
-  const r = (await p) as { rowCount?: number | null; affectedRows?: number };
-  return Number(r.rowCount ?? r.affectedRows ?? 0);
+  return affectedRows(await p);
 }
 
 export interface ArrearsRun {
