@@ -129,7 +129,7 @@ export function authenticate(settings: JwtSettings) {
       kind: "staff",
       userId: p.sub,
       role: p.role as Role,
-      countyCodes: p.counties as string[],
+      countyCodes: [...(p.counties as string[])], // its own copy: the verified payload is shared by every request with this token
       bankId: (p.bank as string | undefined) ?? null,
       operatorId: (p.operator as string | undefined) ?? null,
       villageCode: (p.village as string | undefined) ?? null,
