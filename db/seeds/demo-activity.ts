@@ -321,46 +321,48 @@ export async function seedDemoActivity(deps: Pick<Deps, "db" | "pii" | "clock">)
 
     // ---------- trusteeship (委托经营) ----------
     const trustees = borrowers.slice(nextBorrower);
-    let trusteeships = 0;
-    if (trustees[0]) {
-      const start = ago(400);
+    /** An entrusted-fund contract started `daysAgo`, with its first return paid when it has fallen due. */
+    const entrust = async (
+      householdId: string,
+      c: { operatorId: string; source: string; principal: string; daysAgo: number; years: number; frequency: string; note: string; payer: DemoUser; reference: string },
+    ) => {
+      const start = ago(c.daysAgo);
       const t = await createTrusteeship(
         trx,
         by("admin", start),
-        TrusteeshipCreate.parse({
-          household_id: trustees[0].household_id,
-          operator_id: DEMO_OPERATOR_ID,
-          source: "POVERTY_FUND_SHARE",
-          principal: "10000.00",
-          start_date: start,
-          end_date: addDays(start, 365 * 3),
-          frequency: "ANNUAL",
-          note: "扶贫资金入股绿橙合作社，保底分红 8%",
-        }),
+        TrusteeshipCreate.parse({ household_id: householdId, operator_id: c.operatorId, source: c.source, principal: c.principal, start_date: start, end_date: addDays(start, 365 * c.years), frequency: c.frequency, note: c.note }),
       );
       const first = t.schedule?.[0];
-      if (first && first.due_date <= today) await recordPayment(trx, by("operator", first.due_date), t.id, PaymentCreate.parse({ amount: first.amount_due, reference: "年度保底收益" }));
+      if (first && first.due_date <= today) await recordPayment(trx, by(c.payer, first.due_date), t.id, PaymentCreate.parse({ amount: first.amount_due, reference: c.reference }));
+    };
+    let trusteeships = 0;
+    if (trustees[0]) {
+      await entrust(trustees[0].household_id, {
+        operatorId: DEMO_OPERATOR_ID,
+        source: "POVERTY_FUND_SHARE",
+        principal: "10000.00",
+        daysAgo: 400,
+        years: 3,
+        frequency: "ANNUAL",
+        note: "扶贫资金入股绿橙合作社，保底分红 8%",
+        payer: "operator",
+        reference: "年度保底收益",
+      });
       trusteeships += 1;
     }
     if (trustees[1]) {
-      const start = ago(250);
-      const t = await createTrusteeship(
-        trx,
-        by("admin", start),
-        TrusteeshipCreate.parse({
-          household_id: trustees[1].household_id,
-          operator_id: SECOND_OPERATOR_ID,
-          source: "LAND_SHARE",
-          principal: "20000.00",
-          start_date: start,
-          end_date: addDays(start, 365 * 5),
-          frequency: "QUARTERLY",
-          note: "土地经营权入股县农投公司",
-        }),
-      );
       // The first quarter is paid; the next ones are left in arrears.
-      const first = t.schedule?.[0];
-      if (first && first.due_date <= today) await recordPayment(trx, by("admin", first.due_date), t.id, PaymentCreate.parse({ amount: first.amount_due, reference: "第一季度收益" }));
+      await entrust(trustees[1].household_id, {
+        operatorId: SECOND_OPERATOR_ID,
+        source: "LAND_SHARE",
+        principal: "20000.00",
+        daysAgo: 250,
+        years: 5,
+        frequency: "QUARTERLY",
+        note: "土地经营权入股县农投公司",
+        payer: "admin",
+        reference: "第一季度收益",
+      });
       trusteeships += 1;
     }
 
