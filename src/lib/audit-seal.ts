@@ -132,7 +132,7 @@ export interface SealResult {
  * a verified state.
  */
 export async function sealAuditChains(db: Knex | Knex.Transaction, keys: AuditKeys, businessDate: string, opts: { now?: Date; scopes?: string[] } = {}): Promise<SealResult> {
-  const legacy = await attestLegacyChains(db, keys.hmacKey);
+  await attestLegacyChains(db, keys.hmacKey);
   const heads = await chainHeads(db, opts.scopes);
   const byScope = new Map<string, ChainHeadRow[]>();
   for (const h of heads) byScope.set(scopeOf(h.chain), [...(byScope.get(scopeOf(h.chain)) ?? []), h]);
@@ -141,7 +141,7 @@ export async function sealAuditChains(db: Knex | Knex.Transaction, keys: AuditKe
   const done = new Set(already.map((r) => r.scope));
   for (const [scope, scopeHeads] of [...byScope.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     if (done.has(scope)) continue;
-    const problems: AuditProblem[] = legacy.refused.filter((p) => scopeOf(p.chain) === scope);
+    const problems: AuditProblem[] = [];
     const previousRow = await db("audit_seals").where({ scope }).andWhere("business_date", "<", businessDate).orderBy("business_date", "desc").first<SealRow | undefined>();
     const previous = previousRow ? fileOf(previousRow) : undefined;
     if (previous) {
@@ -160,7 +160,12 @@ export async function sealAuditChains(db: Knex | Knex.Transaction, keys: AuditKe
         problems.push({ chain: head.chain, seq: before.last_seq, id: null, problem: "SEAL_MISMATCH", detail: `keyed rows started at ${before.keyed_from_seq} when sealed on ${previous!.business_date} and now at ${head.keyed_from_seq}` });
         continue;
       }
-      const walked = await walkChain(db, head, { key: keys.hmacKey, from: before ? { seq: before.last_seq, hash: before.last_hash } : undefined, to: Number(head.last_seq) });
+      const to = Number(head.last_seq);
+      let walked = await walkChain(db, head, { key: keys.hmacKey, from: before ? { seq: before.last_seq, hash: before.last_hash } : undefined, to });
+      if (before && walked.problems.length > 0) {
+        // Something changed: walk the chain from its first row to name the first row that differs.
+        walked = await walkChain(db, head, { key: keys.hmacKey, to, expect: before.last_seq > 0 ? { seq: before.last_seq, hash: before.last_hash } : undefined });
+      }
       problems.push(...walked.problems, ...headProblems(head, walked));
     }
     if (problems.length > 0) {
