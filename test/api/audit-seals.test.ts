@@ -9,7 +9,7 @@ import { canonicalJson } from "../../src/lib/canonical-json.js";
 import { COB_STEPS, runCloseOfBusiness } from "../../src/modules/loans/cob.js";
 import { expectProblem } from "../helpers/expect.js";
 import { COUNTY, USERS } from "../helpers/fixture.js";
-import { TEST_AUDIT_KEYS, useTestApp } from "../helpers/harness.js";
+import { onPostgres, TEST_AUDIT_KEYS, useTestApp } from "../helpers/harness.js";
 
 const API = "/api/v1";
 const t = useTestApp({ today: "2025-06-10" });
@@ -157,6 +157,15 @@ describe("daily audit seals", () => {
     expect((await t.db("audit_seals").where({ business_date: "2025-06-02" }).count<{ n: number }[]>("* as n"))[0].n).toBe(2);
     // The seals are append-only like the log.
     await expect(t.db("audit_seals").where({ business_date: "2025-06-02" }).delete()).rejects.toThrow(/append-only/);
+  });
+
+  it.skipIf(!onPostgres)("makes one seal when two runs seal the same date at once", async () => {
+    await write("100103", 2, "twice");
+    const [a, b] = await Promise.all([1, 2].map(() => sealAuditChains(t.db, TEST_AUDIT_KEYS, "2025-06-03", { scopes: ["100103"] })));
+    const ids = [...a.sealed, ...a.existing, ...b.sealed, ...b.existing].map((s) => s.id);
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(1);
+    expect(a.sealed.length + b.sealed.length).toBe(1);
   });
 
   it("rejects a seal whose content or signature was altered, or that another key signed", async () => {
