@@ -16,7 +16,8 @@ export interface AuditKeys {
 
 /** Reads an Ed25519 PKCS#8 private key given as PEM or as base64 DER. */
 export function ed25519PrivateKey(text: string): KeyObject {
-  const trimmed = text.trim();
+  // A PEM put on one line of an env file often carries its line breaks as the two characters \n.
+  const trimmed = text.trim().replace(/\\n/g, "\n");
   const key = trimmed.startsWith("-----BEGIN")
     ? createPrivateKey({ key: trimmed, format: "pem" })
     : createPrivateKey({ key: Buffer.from(trimmed, "base64"), format: "der", type: "pkcs8" });
