@@ -6,10 +6,12 @@ import { type Clock, systemClock } from "./lib/clock.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { Pii } from "./lib/pii.js";
 import { loadSecrets } from "./lib/secrets.js";
+import { auditKeysOf, useAuditKeys } from "./lib/audit-keys.js";
 
 /** Builds the dependencies from the configuration (server and command-line scripts). */
 export function buildDeps(config: Config, opts: { db?: Knex; clock?: Clock; logger?: Logger } = {}): Deps {
   const secrets = loadSecrets(config);
+  useAuditKeys(auditKeysOf(secrets.auditHmacKey, secrets.auditSealPrivateKey));
   const db =
     opts.db ??
     createDb({

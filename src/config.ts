@@ -19,6 +19,8 @@ const ConfigSchema = z.object({
   JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(3600),
   PII_ENC_KEY: z.string().regex(/^[0-9a-f]{64}$/i, "64 hex characters (32 bytes)").optional(),
   PII_HASH_KEY: z.string().regex(/^[0-9a-f]{64}$/i, "64 hex characters (32 bytes)").optional(),
+  AUDIT_HMAC_KEY: z.string().regex(/^[0-9a-f]{64}$/i, "64 hex characters (32 bytes)").optional(),
+  AUDIT_SEAL_PRIVATE_KEY: z.string().min(40, "an Ed25519 private key, PKCS#8 as PEM or base64 DER").optional(),
   SEED_DEMO: bool.default(true),
   BODY_LIMIT: z.string().default("1mb"),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),

@@ -3,6 +3,7 @@ import { createApp } from "./app.js";
 import { buildDeps } from "./bootstrap.js";
 import { loadConfig } from "./config.js";
 import { migrateLatest } from "./db/knex.js";
+import { attestLegacyChains } from "./lib/audit.js";
 import { DEMO_PASSWORD, DEMO_USERS, isDemoSeeded, seedDemoCounty } from "../db/seeds/demo.js";
 
 async function main(): Promise<void> {
@@ -13,6 +14,10 @@ async function main(): Promise<void> {
   logger.info({ database: config.DATABASE_URL ? "postgresql" : "pglite" }, `opening ${where}`);
   const applied = await migrateLatest(db);
   if (applied.length > 0) logger.info({ applied }, "migrations applied");
+  // Chains written before the audit key: verified under the old rule and attested under the key.
+  const legacy = await attestLegacyChains(db);
+  if (legacy.attested.length > 0) logger.info({ chains: legacy.attested }, "audit chains from before the keyed rule verified and attested");
+  if (legacy.refused.length > 0) logger.error({ problems: legacy.refused }, "audit chains from before the keyed rule do not verify: not attested");
 
   if (config.SEED_DEMO && !(await isDemoSeeded(db))) {
     logger.info("seeding the demo county (琼中县 469030) on first start");

@@ -1,5 +1,6 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { Knex } from "knex";
+import { auditKeys } from "./audit-keys.js";
 import { canonicalJson } from "./canonical-json.js";
 import type { Ctx } from "./context.js";
 
@@ -8,7 +9,11 @@ import type { Ctx } from "./context.js";
  * (a trigger refuses UPDATE and DELETE) and hash-chained, in a few parallel chains per county
  * (`CHAINS_PER_SCOPE`): each row's hash covers its content and the previous row's hash in its
  * chain, and `audit_chain_heads` holds the last sequence and hash of each chain, so an edited,
- * deleted or truncated row is found by `verifyAuditChain`.
+ * deleted or truncated row is found by `verifyAuditChain`. The hash is an HMAC-SHA256 under
+ * `AUDIT_HMAC_KEY`, which the database does not hold, so someone who can write to the database
+ * cannot recompute the hashes of rows they changed; rows written before the key was introduced keep
+ * their unkeyed SHA-256 (see `keyed_from_seq` and `attestLegacyChains`). The daily signed seals of
+ * the chain heads are in `audit-seal.ts`.
  */
 export interface AuditRecord {
   action: string;
@@ -77,8 +82,28 @@ interface HashedFields {
   after: unknown;
 }
 
-export function auditHash(prevHash: string, f: HashedFields): string {
+/** A row's hash: HMAC-SHA256 under the audit key of the previous hash, a newline and the row's canonical JSON. */
+export function auditHash(key: Buffer, prevHash: string, f: HashedFields): string {
+  return createHmac("sha256", key).update(prevHash).update("\n").update(canonicalJson(f)).digest("hex");
+}
+
+/** The rule of the rows written before the key (below their chain's `keyed_from_seq`): the same, unkeyed. */
+export function legacyAuditHash(prevHash: string, f: HashedFields): string {
   return createHash("sha256").update(prevHash).update("\n").update(canonicalJson(f)).digest("hex");
+}
+
+/**
+ * The attestation of a chain's unkeyed part, written once it has been verified: covers the chain,
+ * where the keyed rows start and the hash of the last unkeyed row, so none of them can be changed
+ * without the key.
+ */
+export function legacyAttestation(key: Buffer, chain: string, keyedFromSeq: number, lastLegacyHash: string): string {
+  return createHmac("sha256", key).update(`audit-legacy\n${chain}\n${keyedFromSeq}\n${lastLegacyHash}`).digest("hex");
+}
+
+function sameHex(a: string | null | undefined, b: string): boolean {
+  if (typeof a !== "string" || a.length !== b.length) return false;
+  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
 /** Values as they come back from jsonb (dates as ISO strings, undefined dropped). */
@@ -132,6 +157,7 @@ async function writeAudit(trx: Knex.Transaction, ctx: AuditActor, list: AuditRec
     byChain.set(chain, arr);
   }
   const occurredAt = ctx.clock.now();
+  const key = auditKeys().hmacKey;
   for (const scope of [...byChain.keys()].sort()) {
     const { chain, head } = await lockChainHead(trx, scope);
     let seq = Number(head.last_seq);
@@ -153,7 +179,7 @@ async function writeAudit(trx: Knex.Transaction, ctx: AuditActor, list: AuditRec
         before: jsonValue(r.before),
         after: jsonValue(r.after),
       };
-      const hash = auditHash(prev, fields);
+      const hash = auditHash(key, prev, fields);
       rows.push({
         ...fields,
         occurred_at: occurredAt,
@@ -172,11 +198,21 @@ async function writeAudit(trx: Knex.Transaction, ctx: AuditActor, list: AuditRec
   }
 }
 
+export type AuditProblemKind =
+  | "HASH_MISMATCH"
+  | "BROKEN_LINK"
+  | "MISSING_ROWS"
+  | "HEAD_MISMATCH"
+  | "LEGACY_UNATTESTED"
+  | "SEAL_MISMATCH"
+  | "SEAL_SIGNATURE_INVALID"
+  | "SEAL_KEY_UNKNOWN";
+
 export interface AuditProblem {
   chain: string;
   seq: number;
   id: number | null;
-  problem: "HASH_MISMATCH" | "BROKEN_LINK" | "MISSING_ROWS" | "HEAD_MISMATCH";
+  problem: AuditProblemKind;
   detail: string;
 }
 
@@ -187,68 +223,191 @@ interface AuditRow extends Omit<HashedFields, "occurred_at"> {
   hash: string;
 }
 
+export interface ChainHeadRow {
+  chain: string;
+  last_seq: number | string;
+  last_hash: string;
+  keyed_from_seq: number | string;
+  keyed_from_mac: string | null;
+}
+
+/** The rows of a chain are checked from `from` (a position and the hash it must still have; genesis when absent) through `to`. */
+export interface WalkOptions {
+  key: Buffer;
+  batch?: number;
+  from?: { seq: number; hash: string };
+  to?: number;
+  /** Positions whose stored hash must be the one given (a seal's): a differing or missing row is a SEAL_MISMATCH. */
+  expect?: { seq: number; hash: string };
+}
+
+export interface WalkResult {
+  problems: AuditProblem[];
+  checked: number;
+  lastSeq: number;
+  lastHash: string;
+}
+
+function recompute(key: Buffer, head: ChainHeadRow, r: AuditRow, seq: number): string {
+  const fields: HashedFields = {
+    chain: r.chain,
+    seq,
+    occurred_at: new Date(r.occurred_at).toISOString(),
+    actor_id: r.actor_id,
+    actor_role: r.actor_role,
+    action: r.action,
+    entity_type: r.entity_type,
+    entity_id: r.entity_id,
+    county_code: r.county_code,
+    request_id: r.request_id,
+    before: r.before,
+    after: r.after,
+  };
+  return seq < Number(head.keyed_from_seq) ? legacyAuditHash(r.prev_hash, fields) : auditHash(key, r.prev_hash, fields);
+}
+
 /**
- * Walks every chain of the given scopes (county codes, `system`; all when none are given) in order,
- * recomputing hashes; reports each row that was edited, removed or reordered.
+ * Walks one chain in order, recomputing each row's hash under its rule (unkeyed below the chain's
+ * `keyed_from_seq`, keyed from there), and reports each row that was edited, removed or reordered,
+ * an unkeyed part that is not attested under the key, and (with `expect`) a sealed position whose row
+ * no longer has the sealed hash.
  */
-export async function verifyAuditChain(db: Knex | Knex.Transaction, opts: { scopes?: string[]; batch?: number } = {}) {
+export async function walkChain(db: Knex | Knex.Transaction, head: ChainHeadRow, opts: WalkOptions): Promise<WalkResult> {
   const batch = opts.batch ?? 5000;
-  const heads = await db("audit_chain_heads")
+  const chain = head.chain;
+  const keyedFrom = Number(head.keyed_from_seq);
+  const problems: AuditProblem[] = [];
+  let checked = 0;
+  let expectedSeq = 1;
+  let prev = GENESIS;
+  let lastSeq = 0;
+  let expectSeen = false;
+  let legacyAttested = keyedFrom <= 1;
+  const checkExpect = (r: AuditRow, seq: number) => {
+    if (!opts.expect || seq !== opts.expect.seq) return;
+    expectSeen = true;
+    if (r.hash !== opts.expect.hash) {
+      problems.push({ chain, seq, id: Number(r.id), problem: "SEAL_MISMATCH", detail: `row id ${r.id} at position ${seq} does not have the hash the seal recorded` });
+    }
+  };
+  const checkLegacyEnd = (r: AuditRow, seq: number) => {
+    if (seq !== keyedFrom - 1) return;
+    legacyAttested = sameHex(head.keyed_from_mac, legacyAttestation(opts.key, chain, keyedFrom, r.hash));
+  };
+  if (opts.from && opts.from.seq > 0) {
+    // Resume from a sealed point: its row must still be there with the sealed hash.
+    const r = await db("audit_log").where({ chain, seq: opts.from.seq }).first<AuditRow | undefined>();
+    if (!r) {
+      problems.push({ chain, seq: opts.from.seq, id: null, problem: "SEAL_MISMATCH", detail: `the sealed row at position ${opts.from.seq} is missing` });
+      return { problems, checked, lastSeq, lastHash: prev };
+    }
+    if (r.hash !== opts.from.hash || recompute(opts.key, head, r, opts.from.seq) !== r.hash) {
+      problems.push({ chain, seq: opts.from.seq, id: Number(r.id), problem: "SEAL_MISMATCH", detail: `row id ${r.id} at position ${opts.from.seq} no longer has the sealed hash` });
+    }
+    if (opts.from.seq >= keyedFrom - 1) legacyAttested = true; // the seal covered the unkeyed part
+    prev = opts.from.hash;
+    lastSeq = opts.from.seq;
+    expectedSeq = opts.from.seq + 1;
+  }
+  for (;;) {
+    const q = db("audit_log").where("chain", chain).andWhere("seq", ">=", expectedSeq);
+    if (opts.to !== undefined) q.andWhere("seq", "<=", opts.to);
+    const rows = await q.orderBy("seq").limit(batch).select<AuditRow[]>();
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      const seq = Number(r.seq);
+      if (seq !== expectedSeq) {
+        problems.push({ chain, seq: expectedSeq, id: null, problem: "MISSING_ROWS", detail: `rows ${expectedSeq}..${seq - 1} are missing before row id ${r.id}` });
+      }
+      if (r.prev_hash !== prev) {
+        problems.push({ chain, seq, id: Number(r.id), problem: "BROKEN_LINK", detail: `row id ${r.id} does not follow the previous row's hash` });
+      }
+      if (recompute(opts.key, head, r, seq) !== r.hash) {
+        problems.push({ chain, seq, id: Number(r.id), problem: "HASH_MISMATCH", detail: `row id ${r.id} was changed after it was written` });
+      }
+      checkExpect(r, seq);
+      checkLegacyEnd(r, seq);
+      prev = r.hash;
+      lastSeq = seq;
+      expectedSeq = seq + 1;
+      checked += 1;
+    }
+  }
+  if (!legacyAttested) {
+    problems.push({
+      chain,
+      seq: keyedFrom - 1,
+      id: null,
+      problem: "LEGACY_UNATTESTED",
+      detail: `rows 1..${keyedFrom - 1} are hashed without the key and that part of the chain is not attested under it`,
+    });
+  }
+  if (opts.expect && !expectSeen && opts.expect.seq > 0) {
+    problems.push({ chain, seq: opts.expect.seq, id: null, problem: "SEAL_MISMATCH", detail: `the sealed row at position ${opts.expect.seq} is missing` });
+  }
+  return { problems: problems.sort((a, b) => a.seq - b.seq), checked, lastSeq, lastHash: prev };
+}
+
+/** The chain heads of the given scopes (county codes, `system`; all when none are given), in chain order. */
+export async function chainHeads(db: Knex | Knex.Transaction, scopes?: string[]): Promise<ChainHeadRow[]> {
+  return db("audit_chain_heads")
     .modify((q) => {
-      if (opts.scopes) q.whereRaw("split_part(chain, '.', 1) = ANY(?::text[])", [opts.scopes]);
+      if (scopes) q.whereRaw("split_part(chain, '.', 1) = ANY(?::text[])", [scopes]);
     })
     .orderBy("chain")
-    .select<{ chain: string; last_seq: number; last_hash: string }[]>();
+    .select<ChainHeadRow[]>("chain", "last_seq", "last_hash", "keyed_from_seq", "keyed_from_mac");
+}
+
+/**
+ * Walks every chain of the given scopes (county codes, `system`; all when none are given) in order,
+ * recomputing hashes under the audit key; reports each row that was edited, removed or reordered.
+ */
+export async function verifyAuditChain(db: Knex | Knex.Transaction, opts: { scopes?: string[]; batch?: number; key?: Buffer } = {}) {
+  const key = opts.key ?? auditKeys().hmacKey;
+  const heads = await chainHeads(db, opts.scopes);
   const problems: AuditProblem[] = [];
   let checked = 0;
   let chains = 0; // chains in use (a county's spare chains stay empty until writes overlap)
   for (const head of heads) {
-    let expectedSeq = 1;
-    let prev = GENESIS;
-    let lastSeq = 0;
-    for (;;) {
-      const rows = await db("audit_log")
-        .where("chain", head.chain)
-        .andWhere("seq", ">=", expectedSeq)
-        .orderBy("seq")
-        .limit(batch)
-        .select<AuditRow[]>();
-      if (rows.length === 0) break;
-      for (const r of rows) {
-        const seq = Number(r.seq);
-        if (seq !== expectedSeq) {
-          problems.push({ chain: head.chain, seq: expectedSeq, id: null, problem: "MISSING_ROWS", detail: `rows ${expectedSeq}..${seq - 1} are missing before row id ${r.id}` });
-        }
-        if (r.prev_hash !== prev) {
-          problems.push({ chain: head.chain, seq, id: Number(r.id), problem: "BROKEN_LINK", detail: `row id ${r.id} does not follow the previous row's hash` });
-        }
-        const recomputed = auditHash(r.prev_hash, {
-          chain: r.chain,
-          seq,
-          occurred_at: new Date(r.occurred_at).toISOString(),
-          actor_id: r.actor_id,
-          actor_role: r.actor_role,
-          action: r.action,
-          entity_type: r.entity_type,
-          entity_id: r.entity_id,
-          county_code: r.county_code,
-          request_id: r.request_id,
-          before: r.before,
-          after: r.after,
-        });
-        if (recomputed !== r.hash) {
-          problems.push({ chain: head.chain, seq, id: Number(r.id), problem: "HASH_MISMATCH", detail: `row id ${r.id} was changed after it was written` });
-        }
-        prev = r.hash;
-        lastSeq = seq;
-        expectedSeq = seq + 1;
-        checked += 1;
-      }
-    }
-    if (lastSeq > 0 || Number(head.last_seq) > 0) chains += 1;
-    if (Number(head.last_seq) !== lastSeq || head.last_hash !== prev) {
-      problems.push({ chain: head.chain, seq: Number(head.last_seq), id: null, problem: "HEAD_MISMATCH", detail: `the chain should end at row ${head.last_seq} but ends at ${lastSeq}` });
-    }
+    const walked = await walkChain(db, head, { key, batch: opts.batch });
+    problems.push(...walked.problems);
+    checked += walked.checked;
+    if (walked.lastSeq > 0 || Number(head.last_seq) > 0) chains += 1;
+    problems.push(...headProblems(head, walked));
   }
   return { ok: problems.length === 0, chains, checked, problems };
+}
+
+/** The head row must name the chain's last row and its hash. */
+export function headProblems(head: ChainHeadRow, walked: WalkResult): AuditProblem[] {
+  if (Number(head.last_seq) === walked.lastSeq && head.last_hash === walked.lastHash) return [];
+  return [{ chain: head.chain, seq: Number(head.last_seq), id: null, problem: "HEAD_MISMATCH", detail: `the chain should end at row ${head.last_seq} but ends at ${walked.lastSeq}` }];
+}
+
+/**
+ * Attests, under the key, the unkeyed part of every chain that has one and is not yet attested,
+ * after verifying it row by row under the old rule; run at startup and by each seal. A chain whose
+ * unkeyed part does not verify is left unattested (verification keeps reporting it) and returned.
+ */
+export async function attestLegacyChains(db: Knex | Knex.Transaction, key: Buffer = auditKeys().hmacKey): Promise<{ attested: string[]; refused: AuditProblem[] }> {
+  const pending = await db("audit_chain_heads")
+    .where("keyed_from_seq", ">", 1)
+    .whereNull("keyed_from_mac")
+    .orderBy("chain")
+    .select<ChainHeadRow[]>("chain", "last_seq", "last_hash", "keyed_from_seq", "keyed_from_mac");
+  const attested: string[] = [];
+  const refused: AuditProblem[] = [];
+  for (const head of pending) {
+    const keyedFrom = Number(head.keyed_from_seq);
+    const walked = await walkChain(db, { ...head, keyed_from_mac: null }, { key, to: keyedFrom - 1 });
+    const broken = walked.problems.filter((p) => p.problem !== "LEGACY_UNATTESTED");
+    if (broken.length > 0 || walked.lastSeq !== keyedFrom - 1) {
+      refused.push(...(broken.length > 0 ? broken : [{ chain: head.chain, seq: keyedFrom - 1, id: null, problem: "MISSING_ROWS" as const, detail: `the unkeyed part ends at row ${walked.lastSeq}, not ${keyedFrom - 1}` }]));
+      continue;
+    }
+    const mac = legacyAttestation(key, head.chain, keyedFrom, walked.lastHash);
+    await db("audit_chain_heads").where({ chain: head.chain, keyed_from_seq: keyedFrom }).whereNull("keyed_from_mac").update({ keyed_from_mac: mac });
+    attested.push(head.chain);
+  }
+  return { attested, refused };
 }

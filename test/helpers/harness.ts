@@ -10,12 +10,19 @@ import type { Deps } from "../../src/deps.js";
 import { FixedClock } from "../../src/lib/clock.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { Pii } from "../../src/lib/pii.js";
+import { auditKeysOf, useAuditKeys } from "../../src/lib/audit-keys.js";
 import { tokenFor, type UserName } from "./fixture.js";
 import { withDatabase } from "./global-setup.js";
 
 export const TEST_JWT = { secret: "test-secret-test-secret-test-secret-0123", issuer: "huinong", audience: "huinong-api", ttlSeconds: 3600 };
 export const TEST_PII = new Pii({ encKey: Buffer.alloc(32, 7), hashKey: Buffer.alloc(32, 9) });
 export const onPostgres = Boolean(process.env.DATABASE_URL);
+/** The audit keys of every test: a fixed HMAC key and a fixed Ed25519 key (PKCS#8 DER of a fixed seed). */
+export const TEST_AUDIT_KEYS = auditKeysOf(
+  Buffer.alloc(32, 11),
+  Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), Buffer.alloc(32, 13)]).toString("base64"),
+);
+useAuditKeys(TEST_AUDIT_KEYS);
 
 /** A fresh database cloned from the run's template (PGlite dump or PostgreSQL template). */
 export async function openTestDb(): Promise<{ db: Knex; drop: () => Promise<void> }> {

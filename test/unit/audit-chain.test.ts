@@ -1,8 +1,8 @@
 import type { Knex } from "knex";
 import { describe, expect, it } from "vitest";
-import { type AuditActor, appendAudit, CHAINS_PER_SCOPE, chainsOf, verifyAuditChain } from "../../src/lib/audit.js";
+import { type AuditActor, appendAudit, auditHash, CHAINS_PER_SCOPE, chainsOf, legacyAuditHash, verifyAuditChain } from "../../src/lib/audit.js";
 import { USERS } from "../helpers/fixture.js";
-import { onPostgres, useTestApp } from "../helpers/harness.js";
+import { onPostgres, TEST_AUDIT_KEYS, useTestApp } from "../helpers/harness.js";
 
 const t = useTestApp();
 const ctx = (): AuditActor => ({ actor: { userId: USERS.admin.userId, role: "admin" }, requestId: "req-unit", clock: t.clock });
@@ -53,6 +53,43 @@ describe("audit hash chain", () => {
     const rows = await t.db("audit_log").where({ chain: "100001" }).orderBy("seq");
     for (let i = 1; i < rows.length; i++) expect(rows[i].prev_hash).toBe(rows[i - 1].hash);
     expect(rows[0].prev_hash).toBe("0".repeat(64));
+  });
+
+  it("hashes each row with HMAC-SHA256 under the audit key, so a row rehashed without the key is found", async () => {
+    const ids = await chainOf("100010", 3);
+    const rows = await t.db("audit_log").where({ chain: "100010" }).orderBy("seq");
+    const fields = (r: (typeof rows)[number]) => ({
+      chain: r.chain,
+      seq: Number(r.seq),
+      occurred_at: new Date(r.occurred_at).toISOString(),
+      actor_id: r.actor_id,
+      actor_role: r.actor_role,
+      action: r.action,
+      entity_type: r.entity_type,
+      entity_id: r.entity_id,
+      county_code: r.county_code,
+      request_id: r.request_id,
+      before: r.before,
+      after: r.after,
+    });
+    for (const r of rows) {
+      expect(r.hash).toBe(auditHash(TEST_AUDIT_KEYS.hmacKey, r.prev_hash, fields(r)));
+      expect(r.hash).not.toBe(legacyAuditHash(r.prev_hash, fields(r)));
+    }
+    // The last row edited and its hash and the head recomputed the unkeyed way (all the old rule needed).
+    const last = rows[2];
+    const edited = { ...fields(last), entity_id: "someone-else" };
+    const forged = legacyAuditHash(last.prev_hash, edited);
+    await tamper(async (db) => {
+      await db("audit_log").where({ id: ids[2] }).update({ entity_id: "someone-else", hash: forged });
+      await db("audit_chain_heads").where({ chain: "100010" }).update({ last_hash: forged });
+    });
+    const r = await verifyAuditChain(t.db, { scopes: ["100010"] });
+    expect(r.problems).toEqual([{ chain: "100010", seq: 3, id: ids[2], problem: "HASH_MISMATCH", detail: `row id ${ids[2]} was changed after it was written` }]);
+    // A verifier with another key accepts none of the rows.
+    const other = await verifyAuditChain(t.db, { scopes: ["100001"], key: Buffer.alloc(32, 1) });
+    expect(other.problems.every((p) => p.problem === "HASH_MISMATCH")).toBe(true);
+    expect(other.problems.length).toBe(other.checked);
   });
 
   it("refuses UPDATE and DELETE on the audit log", async () => {

@@ -10,6 +10,9 @@ import { raiseOversightAlerts } from "../oversight/alert-jobs.js";
 import { trusteeshipArrears } from "../trusteeship/service.js";
 import { forfeitSubsidyShares } from "./household-interest.js";
 import { purgeExpiredKeys } from "../../http/command.js";
+import { auditKeys } from "../../lib/audit-keys.js";
+import { sealAuditChains } from "../../lib/audit-seal.js";
+import { raiseAlert } from "../../lib/alerts.js";
 
 /**
  * Close of business (日终) for a business date, as set-based SQL over the whole portfolio: one
@@ -188,6 +191,33 @@ export const COB_STEPS: CobStep[] = [
   // Housekeeping: the answers stored for Idempotency-Keys past their lifetime, so the table holds
   // about a day of writes and no older sealed personal data (by the wall clock, as keys expire).
   { name: "expired_idempotency_keys", run: (trx) => purgeExpiredKeys(trx) },
+  // Last: the signed daily seal of every audit chain head (lib/audit-seal.ts), made only from a
+  // verified state; a county whose chains do not verify is not sealed and gets a critical alert.
+  {
+    name: "audit_seal",
+    run: async (trx, d) => {
+      const r = await sealAuditChains(trx, auditKeys(), d);
+      const now = new Date();
+      for (const refused of r.refused.filter((x) => /^\d{6}$/.test(x.scope))) {
+        const first = refused.problems[0];
+        await raiseAlert(
+          trx,
+          {
+            countyCode: refused.scope,
+            kind: "audit.seal_refused",
+            severity: "CRITICAL",
+            entityType: "audit_chain",
+            entityId: first.chain,
+            message: `审计日志校验失败，未封存 / audit log of ${refused.scope} does not verify and was not sealed for ${d}: ${first.problem} at ${first.chain} row ${first.seq}`,
+            details: { problems: refused.problems.slice(0, 20) },
+            businessDate: d,
+          },
+          now,
+        );
+      }
+      return r.sealed.length;
+    },
+  },
 ];
 
 export interface CobOptions {

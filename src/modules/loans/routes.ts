@@ -111,7 +111,7 @@ doc({
   path: "/jobs/close-of-business",
   tag: "Jobs",
   summary: "Run the close of business (日终) up to a business date",
-  description: "Idempotent per date, resumable, dates in order (a gap is caught up date by date). Marks due and overdue periods, accrues penalty, rolls interest accrual, updates days past due and buckets, raises overdue alerts, rolls the portfolio snapshot, then the other modules' steps (trusteeship arrears, asset-income alerts, circuit breakers) and last deletes the stored answers of expired Idempotency-Keys. Also `npm run cob -- --date YYYY-MM-DD`.",
+  description: "Idempotent per date, resumable, dates in order (a gap is caught up date by date). Marks due and overdue periods, accrues penalty, rolls interest accrual, updates days past due and buckets, raises overdue alerts, rolls the portfolio snapshot, then the other modules' steps (trusteeship arrears, asset-income alerts, circuit breakers), deletes the stored answers of expired Idempotency-Keys, and last seals every audit chain head for the date (signed; see `/audit-log/seals`). Also `npm run cob -- --date YYYY-MM-DD`.",
   body: CobRequest,
   response: CobResult,
   roles: "admin",

@@ -5,13 +5,33 @@ import { doc } from "../../http/openapi.js";
 import { page } from "../../http/pagination.js";
 import { parse } from "../../http/validate.js";
 import { verifyAuditChain } from "../../lib/audit.js";
+import { auditKeys } from "../../lib/audit-keys.js";
+import { sealFile, sealSummaries, sealsQuery, verifyAgainstSeal } from "../../lib/audit-seal.js";
+import { notFound } from "../../http/errors.js";
+import type { Actor } from "../../http/auth.js";
 import { reconciliationChecks } from "../../lib/ledger.js";
 import { Money } from "../../lib/money.js";
 import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
 import { z } from "../../http/zod.js";
 import { acknowledgeAlert, listAlerts } from "./alerts.js";
-import { Alert, AlertList, AlertQuery, AuditList, AuditQuery, AuditVerify, Reconciliation } from "./schemas.js";
+import {
+  Alert,
+  AlertList,
+  AlertQuery,
+  AuditList,
+  AuditQuery,
+  AuditVerify,
+  Reconciliation,
+  SealFileSchema,
+  SealGetQuery,
+  SealKey,
+  SealList,
+  SealParams,
+  SealQuery,
+  SealVerify,
+  VerifyQuery,
+} from "./schemas.js";
 
 const TAG = "Oversight 监管";
 doc({ method: "get", path: "/audit-log", tag: TAG, summary: "Audit log of your counties (every write: who, when, before/after, request id)", query: AuditQuery, response: AuditList, roles: "admin, regulator" });
@@ -19,10 +39,54 @@ doc({
   method: "get",
   path: "/audit-log/verify",
   tag: TAG,
-  summary: "Verify the audit hash chains of your counties",
-  description: "Recomputes every row's hash; names each row that was edited, deleted or reordered.",
-  response: AuditVerify,
+  summary: "Verify the audit hash chains of your counties (against a kept seal with `seal_id`)",
+  description:
+    "Recomputes every row's hash under the audit key; names each row that was edited, deleted or reordered. With `seal_id`, checks that seal's signature and that every chain of its county still has, at the sealed position, the sealed hash (answer: AuditSealVerify).",
+  query: VerifyQuery,
+  response: z.union([AuditVerify, SealVerify]),
   roles: "admin, regulator",
+});
+doc({
+  method: "post",
+  path: "/audit-log/verify",
+  tag: TAG,
+  summary: "Verify the audit log against a seal file an auditor kept",
+  description:
+    "The body is a seal file as downloaded from `/audit-log/seals/{id}?download=1`. Checks its Ed25519 signature with this installation's public key, then that every chain of the seal's county (or the system) verifies from its first row under the audit key and still has, at each sealed position, the sealed hash. Names the chain and the rows that differ. Changes nothing. A seal of a county outside yours is 404.",
+  body: SealFileSchema,
+  response: SealVerify,
+  roles: "admin, regulator",
+  errors: [400, 401, 403, 404],
+});
+doc({
+  method: "get",
+  path: "/audit-log/seal-key",
+  tag: TAG,
+  summary: "The public key the audit seals are signed with (Ed25519)",
+  description: "Keep it apart from the database: with it and a seal file anyone can check that the seal was made here and not altered.",
+  response: SealKey,
+  roles: "any staff",
+  errors: [401],
+});
+doc({
+  method: "get",
+  path: "/audit-log/seals",
+  tag: TAG,
+  summary: "Daily seals of the audit chain heads of your counties (signed, one per business date and county)",
+  query: SealQuery,
+  response: SealList,
+  roles: "admin (also the system's), regulator",
+});
+doc({
+  method: "get",
+  path: "/audit-log/seals/:id",
+  tag: TAG,
+  summary: "One seal as the file an auditor keeps (`?download=1` to save it)",
+  description: "The JSON seal file: the sealed chain heads, the date, the signing key's fingerprint and the Ed25519 signature. Post it back to `POST /audit-log/verify` to check the log against it.",
+  params: SealParams,
+  query: SealGetQuery,
+  response: SealFileSchema,
+  roles: "admin (also the system's), regulator",
 });
 doc({
   method: "get",
@@ -44,6 +108,11 @@ doc({
   roles: "any staff",
 });
 doc({ method: "post", path: "/alerts/:id/acknowledge", tag: TAG, summary: "Acknowledge an alert (recorded with who and when)", params: z.object({ id: z.string().uuid() }), response: Alert, roles: "any staff who can see it" });
+
+/** The audit scopes a caller may verify and see the seals of: their counties, and for admins the system chain too. */
+function auditScopesOf(actor: Actor): string[] {
+  return actor.role === "admin" ? [...actor.countyCodes, "system"] : actor.countyCodes;
+}
 
 export function oversightRoutes(deps: Deps): Router {
   const { db, clock } = deps;
@@ -73,8 +142,43 @@ export function oversightRoutes(deps: Deps): Router {
   r.get("/audit-log/verify", async (req, res) => {
     const actor = actorOf(req);
     requireRole(actor, "admin", "regulator");
-    const scopes = actor.role === "admin" ? [...actor.countyCodes, "system"] : actor.countyCodes;
-    res.json(await verifyAuditChain(db, { scopes }));
+    const q = parse(VerifyQuery, req.query, "query");
+    if (q.seal_id !== undefined) {
+      const file = await sealFile(db, q.seal_id, auditScopesOf(actor));
+      if (!file) throw notFound("seal");
+      res.json(await verifyAgainstSeal(db, auditKeys(), file));
+      return;
+    }
+    res.json(await verifyAuditChain(db, { scopes: auditScopesOf(actor) }));
+  });
+  r.post("/audit-log/verify", async (req, res) => {
+    const actor = actorOf(req);
+    requireRole(actor, "admin", "regulator");
+    const file = parse(SealFileSchema, req.body, "body");
+    if (!auditScopesOf(actor).includes(file.scope)) throw notFound("seal scope");
+    res.json(await verifyAgainstSeal(db, auditKeys(), file));
+  });
+  r.get("/audit-log/seal-key", (req, res) => {
+    actorOf(req);
+    const keys = auditKeys();
+    res.json({ algorithm: "Ed25519", public_key_pem: keys.sealPublicKey.export({ format: "pem", type: "spki" }).toString(), fingerprint: keys.fingerprint });
+  });
+  r.get("/audit-log/seals", async (req, res) => {
+    const actor = actorOf(req);
+    requireRole(actor, "admin", "regulator");
+    const q = parse(SealQuery, req.query, "query");
+    const { rows, next_cursor } = await page<Record<string, unknown>>(sealsQuery(db, auditScopesOf(actor), q), "id", (row) => String(row.id), q.limit, q.cursor);
+    res.json({ items: sealSummaries(rows), next_cursor });
+  });
+  r.get("/audit-log/seals/:id", async (req, res) => {
+    const actor = actorOf(req);
+    requireRole(actor, "admin", "regulator");
+    const { id } = parse(SealParams, req.params, "params");
+    const q = parse(SealGetQuery, req.query, "query");
+    const file = await sealFile(db, id, auditScopesOf(actor));
+    if (!file) throw notFound("seal");
+    if (q.download) res.attachment(`audit-seal-${file.scope}-${file.business_date}-${file.id}.json`);
+    res.json(file);
   });
 
   r.get("/ledger/reconciliation", async (req, res) => {

@@ -1,4 +1,4 @@
-import { ListQuery, z } from "../../http/zod.js";
+import { IsoDate, ListQuery, z } from "../../http/zod.js";
 
 export const AuditQuery = ListQuery.extend({
   entity_type: z.string().max(50).optional(),
@@ -79,3 +79,71 @@ export const Alert = z
   })
   .openapi("Alert");
 export const AlertList = z.object({ items: z.array(Alert), next_cursor: z.string().nullable() }).openapi("AlertList");
+
+const Hex64 = z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex characters");
+const AuditProblemSchema = z.object({
+  chain: z.string(),
+  seq: z.number().int(),
+  id: z.number().int().nullable(),
+  problem: z.string().openapi({
+    description:
+      "HASH_MISMATCH (the row's content does not give its hash under the key), BROKEN_LINK, MISSING_ROWS, HEAD_MISMATCH, LEGACY_UNATTESTED (rows from before the keyed rule not attested under the key), SEAL_MISMATCH (the row at a sealed position no longer has the sealed hash), SEAL_SIGNATURE_INVALID, SEAL_KEY_UNKNOWN",
+  }),
+  detail: z.string(),
+});
+export const SealedChain = z.object({
+  chain: z.string(),
+  last_seq: z.number().int().min(0),
+  last_hash: Hex64,
+  keyed_from_seq: z.number().int().min(1).openapi({ description: "First position hashed with the audit key; rows before it were written under the earlier unkeyed rule" }),
+});
+export const SealFileSchema = z
+  .object({
+    id: z.number().int().optional().openapi({ description: "The seal's id here (not signed)" }),
+    format: z.literal("huinong-audit-seal/1"),
+    algorithm: z.literal("Ed25519"),
+    scope: z.string().regex(/^(\d{6}|system)$/, "a county code or system"),
+    business_date: IsoDate,
+    sealed_at: z.string().max(40),
+    key_fingerprint: Hex64.openapi({ description: "SHA-256 of the signing public key (SubjectPublicKeyInfo DER)" }),
+    previous_seal: Hex64.nullable().openapi({ description: "SHA-256 of the signature (base64 text) of the scope's previous seal" }),
+    chains: z.array(SealedChain).max(1000),
+    signature: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, "an Ed25519 signature, base64").openapi({ description: "Ed25519 over the canonical JSON (keys sorted, no spaces) of every other field but `id`" }),
+  })
+  .openapi("AuditSealFile", { description: "A signed seal of one scope's (county's or the system's) audit chain heads for a business date: the file an auditor keeps." });
+export const SealSummarySchema = z
+  .object({
+    id: z.number().int(),
+    scope: z.string(),
+    business_date: z.string(),
+    sealed_at: z.string(),
+    key_fingerprint: z.string(),
+    chains: z.number().int(),
+    rows: z.number().int().openapi({ description: "Rows covered: the sum of the sealed positions" }),
+  })
+  .openapi("AuditSeal");
+export const SealList = z.object({ items: z.array(SealSummarySchema), next_cursor: z.string().nullable() }).openapi("AuditSealList");
+export const SealQuery = ListQuery.extend({
+  scope: z.string().regex(/^(\d{6}|system)$/, "a county code or system").optional(),
+  from: IsoDate.optional(),
+  to: IsoDate.optional(),
+});
+export const SealParams = z.object({ id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
+export const SealGetQuery = z.object({ download: z.enum(["1", "true"]).optional().openapi({ description: "Answer as a file to keep (Content-Disposition: attachment)" }) });
+export const VerifyQuery = z.object({ seal_id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().openapi({ description: "Also check against this kept seal" }) });
+export const SealVerify = z
+  .object({
+    ok: z.boolean(),
+    seal: z.object({ id: z.number().int().nullable(), scope: z.string(), business_date: z.string(), sealed_at: z.string(), key_fingerprint: z.string(), signature_ok: z.boolean() }),
+    chains: z.number().int(),
+    checked: z.number().int(),
+    problems: z.array(AuditProblemSchema),
+  })
+  .openapi("AuditSealVerify");
+export const SealKey = z
+  .object({
+    algorithm: z.literal("Ed25519"),
+    public_key_pem: z.string(),
+    fingerprint: z.string().openapi({ description: "SHA-256 (hex) of the public key's SubjectPublicKeyInfo DER, as named in each seal" }),
+  })
+  .openapi("AuditSealKey");
