@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import { D, type Dec, Money } from "../../src/lib/money.js";
 import {
   accruePenalty,
-  addMonthsClamped,
   ageOn,
   allocatePayment,
   buildSchedule,
@@ -17,6 +16,7 @@ import {
   settlementDates,
   unpaidPenalty,
 } from "../../src/modules/loans/model.js";
+import { addMonthsClamped } from "../../src/lib/dates.js";
 
 const f = (v: Dec) => Money.format(v);
 const sum = (xs: Dec[]) => Money.sum(xs);

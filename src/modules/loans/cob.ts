@@ -4,12 +4,12 @@ import { AppError, registerErrorCodes } from "../../http/errors.js";
 import { appendAudit } from "../../lib/audit.js";
 import type { Clock } from "../../lib/clock.js";
 import type { Actor } from "../../http/auth.js";
-import { addDays } from "./model.js";
 import { evaluateCircuitBreakers } from "../riskfund/service.js";
 import { raiseOversightAlerts } from "../oversight/alert-jobs.js";
 import { trusteeshipArrears } from "../trusteeship/service.js";
 import { forfeitSubsidyShares } from "./household-interest.js";
 import { purgeExpiredKeys } from "../../http/command.js";
+import { addDays } from "../../lib/dates.js";
 
 /**
  * Close of business (日终) for a business date, as set-based SQL over the whole portfolio: one

@@ -14,12 +14,10 @@ import {
   ACTIVE_STATUSES,
   accruePenalty,
   accruedInCurrentPeriod,
-  addDays,
   ageOn,
   allocatePayment,
   amountDue,
   buildSchedule,
-  daysBetween,
   daysPastDue,
   dpdBucket,
   isNonPerforming,
@@ -66,6 +64,7 @@ import type {
   RepaymentCreate,
   WriteOff,
 } from "./schemas.js";
+import { addDays, daysBetween } from "../../lib/dates.js";
 
 type Db = Knex | Knex.Transaction;
 

@@ -9,12 +9,12 @@ import { type AuditActor, appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { ACCOUNTS, postJournalEntry, registerPartyBalanceCheck } from "../../lib/ledger.js";
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
-import { addDays } from "../loans/model.js";
 import { findLoan } from "../loans/queries.js";
 import { alertUnpaidSubsidyClaims } from "../subsidies/service.js";
 import { capAllows, compensationSplit, leverage, nplAbove, PAY_WITHIN_DAYS, recoverySplit } from "./model.js";
 import { arrearsOf, bankCountyScope, type BreakerRow, type ClaimRow, findFund, type FundRow, obligationsOf, portfolioOf } from "./queries.js";
 import type { BreakerLift, BreakerQuery, CompensationCreate, CompensationDecision, DepositCreate, FundCreate, FundQuery, RecoveryCreate } from "./schemas.js";
+import { addDays } from "../../lib/dates.js";
 
 type Db = Knex | Knex.Transaction;
 

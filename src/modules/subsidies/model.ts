@@ -3,7 +3,8 @@
  * for claim generation (queries.ts `SUBSIDY_SQL`); the API tests check that both agree to the fen.
  */
 import { type Dec, D, Money } from "../../lib/money.js";
-import { addMonthsClamped, daysBetween, type RepaymentMethod } from "../loans/model.js";
+import { type RepaymentMethod } from "../loans/model.js";
+import { addMonthsClamped, daysBetween } from "../../lib/dates.js";
 
 export const SUBSIDY_MODES = ["TO_BANK", "TO_HOUSEHOLD"] as const;
 export type SubsidyMode = (typeof SUBSIDY_MODES)[number];
