@@ -94,7 +94,7 @@ export interface RuleParams {
   annualCapPerHousehold: string | null;
 }
 
-/** DOMAIN §8 defaults: 20% to the collective, per household, ×1.5 / ×1.3 / ×1.2, 12 months. */
+/** The defaults of docs/DOMAIN.md#asset-income: 20% to the collective, per household, ×1.5 / ×1.3 / ×1.2, 12 months. */
 export const DEFAULT_RULE: RuleParams = {
   collectiveRetentionRatio: "0.2",
   earmarks: [],

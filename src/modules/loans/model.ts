@@ -1,5 +1,5 @@
 /**
- * Pure loan calculations (DOMAIN §4): schedules, interest, allocation of a payment, penalty
+ * Pure loan calculations (docs/DOMAIN.md#interest, #repayment-methods, #overdue): schedules, interest, allocation of a payment, penalty
  * interest, days past due. No I/O: plain data in and out, dates as `YYYY-MM-DD` strings, money
  * as Decimal rounded half-up to the fen once per schedule period.
  */
@@ -191,7 +191,7 @@ export function remainingSchedule(input: RemainingInput): Period[] {
   return periods;
 }
 
-/** The whole schedule of a new loan (DOMAIN §4). */
+/** The whole schedule of a new loan (docs/DOMAIN.md#repayment-methods). */
 export function buildSchedule(input: ScheduleInput): Period[] {
   return remainingSchedule({
     method: input.method,
@@ -304,7 +304,7 @@ export interface Allocation {
 }
 
 /**
- * Allocates a payment made on `on` (DOMAIN §4): penalty interest → overdue interest → overdue
+ * Allocates a payment made on `on` (src/modules/loans/CONTEXT.md#rules, Allocation): penalty interest → overdue interest → overdue
  * principal (oldest period first) → interest due now → principal due now; what is left is a
  * prepayment of principal. Only periods due on or before `on` take anything here.
  */

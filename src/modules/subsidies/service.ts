@@ -419,7 +419,7 @@ registerNoticeProvider("subsidies", async (db, q) => {
 
 // ---------- oversight ----------
 
-/** Days after approval by which a claim should be paid; later, an alert (DOMAIN §10). */
+/** Days after approval by which a claim should be paid; later, an alert (docs/DOMAIN.md#alerts). */
 export const PAY_ALERT_DAYS = 30;
 
 /**

@@ -218,7 +218,7 @@ export function arrearsOf(installments: InstallmentState[], asOf: string): Arrea
 
 // ---------- exposure ----------
 
-/** Exposure limits by default: 10 × registered capital (DOMAIN §7), lowered by a county cap when set. */
+/** Exposure limits by default: 10 × registered capital (docs/DOMAIN.md#entrusted-operation), lowered by a county cap when set. */
 export const DEFAULT_EXPOSURE_MULTIPLE = "10";
 
 export function exposureLimit(registeredCapital: string, multiple: string, countyCap: string | null): string {
