@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 
 /**
- * Alerts raised by every module (DOMAIN §10) in one table. At most one open alert per
+ * Alerts raised by every module (docs/DOMAIN.md#alerts) in one table. At most one open alert per
  * (kind, entity): raising again refreshes it, clearing closes it; set-based jobs raise with
  * INSERT … SELECT … ON CONFLICT DO NOTHING against the partial unique index.
  */

@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 
 /**
- * Entrusted operation (委托经营, DOMAIN §7): operators (also the management-right holders of the
+ * Entrusted operation (委托经营, docs/DOMAIN.md#entrusted-operation): operators (also the management-right holders of the
  * assets module), county trusteeship policies (versioned), contracts, their generated return
  * installments and the payments against them. Every table carries `county_code`.
  *

@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 
 /**
- * Poverty-alleviation assets under the four-way split (扶贫资产 四权分置, DOMAIN §8), the operators'
+ * Poverty-alleviation assets under the four-way split (扶贫资产 四权分置, docs/DOMAIN.md#asset-income), the operators'
  * return reports, versioned distribution rules, and dividend distributions with every household's
  * share, objection and payment. Every table carries `county_code`.
  */

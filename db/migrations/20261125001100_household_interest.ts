@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 
 /**
- * The household's own part of a period's interest (DOMAIN §5, mode TO_BANK): `interest_due` is what
+ * The household's own part of a period's interest (docs/DOMAIN.md#interest-subsidy, mode TO_BANK): `interest_due` is what
  * the household owes; `interest_subsidy` is the part the bank claims from the county instead, so
  * the contract interest of a period is their sum. A share that is forfeited (interest paid late, a
  * misuse finding, a removed household) moves back into `interest_due`, with the reason.

@@ -9,7 +9,6 @@ import { confirmReport, createAsset, submitReport } from "../../src/modules/asse
 import { DistributionCreate, PayBody, RuleCreate } from "../../src/modules/distributions/schemas.js";
 import { approveDistribution, createDistribution, createRule, noticeDistribution, payDistribution } from "../../src/modules/distributions/service.js";
 import { runCloseOfBusiness } from "../../src/modules/loans/cob.js";
-import { addDays } from "../../src/modules/loans/model.js";
 import { LoanApply, LoanProductCreate, RateTableCreate, RepaymentCreate } from "../../src/modules/loans/schemas.js";
 import { applyLoan, cancel, createProduct, createRateTable, decide, disburse, getLoan, getSchedule, repay } from "../../src/modules/loans/service.js";
 import { BulkRate } from "../../src/modules/ratings/schemas.js";
@@ -21,6 +20,7 @@ import { generateClaim } from "../../src/modules/subsidies/service.js";
 import { OperatorCreate, PaymentCreate, TrusteeshipCreate } from "../../src/modules/trusteeship/schemas.js";
 import { createOperator, createTrusteeship, recordPayment } from "../../src/modules/trusteeship/service.js";
 import { DEMO_BANKS, DEMO_COUNTY, DEMO_OPERATOR_ID, FIRST_VILLAGE, rng } from "./demo.js";
+import { addDays } from "../../src/lib/dates.js";
 
 /**
  * Business activity of the demo county, so every role has something to look at on the first

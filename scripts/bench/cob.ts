@@ -1,9 +1,9 @@
 import { migrateLatest } from "../../src/db/knex.js";
 import { runCloseOfBusiness } from "../../src/modules/loans/cob.js";
-import { addDays } from "../../src/modules/loans/model.js";
 import { args, out } from "../cli.js";
-import { scratchDb } from "./scratch.js";
+import { scratchDb } from "./database.js";
 import { buildPortfolio } from "./loan-portfolio.js";
+import { addDays } from "../../src/lib/dates.js";
 
 /**
  * `npx tsx scripts/bench/cob.ts [--loans N] [--keep]`: builds N loans (default 1,000,000 on

@@ -11,7 +11,7 @@ import { Pii } from "../../src/lib/pii.js";
 import { confirmReport, createAsset, submitReport } from "../../src/modules/assets/service.js";
 import { approveDistribution, createDistribution, createRule, noticeDistribution, payDistribution } from "../../src/modules/distributions/service.js";
 import { args, out, progressBar } from "../cli.js";
-import { scratchDb } from "./scratch.js";
+import { scratchDb } from "./database.js";
 
 /**
  * `npx tsx scripts/bench/distribution.ts [--households N] [--keep]`: one dividend distribution over

@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
-import { addDays, buildSchedule, maturityOf, type RepaymentMethod } from "../../src/modules/loans/model.js";
+import { buildSchedule, maturityOf, type RepaymentMethod } from "../../src/modules/loans/model.js";
+import { addDays } from "../../src/lib/dates.js";
 
 /**
  * A synthetic loan portfolio built with set-based SQL (for the close-of-business benchmark and

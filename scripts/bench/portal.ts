@@ -16,7 +16,7 @@ import { REDACT_PATHS } from "../../src/lib/logger.js";
 import { hashPassword } from "../../src/lib/password.js";
 import { Pii } from "../../src/lib/pii.js";
 import { args, out } from "../cli.js";
-import { scratchDb } from "./scratch.js";
+import { scratchDb } from "./database.js";
 
 /**
  * `npx tsx scripts/bench/portal.ts [--households 20000] [--seconds 10] [--connections 32] [--tokens 50]`:

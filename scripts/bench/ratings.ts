@@ -8,7 +8,7 @@ import type { Ctx } from "../../src/lib/context.js";
 import { Pii } from "../../src/lib/pii.js";
 import { rateBulk } from "../../src/modules/ratings/service.js";
 import { args, out } from "../cli.js";
-import { scratchDb } from "./scratch.js";
+import { scratchDb } from "./database.js";
 
 /**
  * `npx tsx scripts/bench/ratings.ts [--households N]`: seeds N households (default 20,000) into a

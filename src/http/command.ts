@@ -43,7 +43,7 @@ async function findKey(db: Knex, owner: string, key: string): Promise<StoredResp
 /**
  * The cipher that seals stored responses (`createApp` puts the app's PII cipher in `app.locals`).
  * A response may show personal data whole (to the village officer of the household's village), and
- * a database dump must not reveal it (DOMAIN §2), so the stored copy is encrypted like the register's.
+ * a database dump must not reveal it (docs/DOMAIN.md#personal-data), so the stored copy is encrypted like the register's.
  */
 function sealerOf(req: Request): Pii {
   const pii: unknown = req.app.locals.pii;

@@ -35,7 +35,7 @@ import { assetBody, createAsset, registerOperators } from "./assets-helpers.js";
 export const API = "/api/v1";
 export const key = () => randomUUID();
 
-/** Interest of a span by DOMAIN §4: principal × annual rate / 360 × days, rounded half-up to the fen. */
+/** Interest of a span by docs/DOMAIN.md#interest: principal × annual rate / 360 × days, rounded half-up to the fen. */
 export function interest(principal: string, rate: string, days: number): string {
   return Money.format(Money.toFen(new D(principal).mul(rate).div(360).mul(days)));
 }
@@ -47,7 +47,7 @@ export function interestOfSpans(rate: string, spans: [principal: string, days: n
 export function subsidyOf(principalSpans: [string, number][], rate: string, ratio: string): string {
   return Money.format(Money.toFen(principalSpans.reduce((s: Dec, [p, d]) => s.plus(new D(p).mul(rate).div(360).mul(d)), new D(0)).mul(ratio)));
 }
-/** Largest-remainder split to the fen (DOMAIN §8): floors, then leftover fens to the largest remainders, ties by id. */
+/** Largest-remainder split to the fen (docs/DOMAIN.md#asset-income): floors, then leftover fens to the largest remainders, ties by id. */
 export function allocate(pool: string, weights: Record<string, string>): Record<string, string> {
   const ids = Object.keys(weights);
   const total = Money.sum(ids.map((i) => weights[i]));

@@ -2,12 +2,13 @@ import type { Knex } from "knex";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { D, Money } from "../../src/lib/money.js";
 import { COB_STEPS, runCloseOfBusiness, SimulatedCrash } from "../../src/modules/loans/cob.js";
-import { accruePenalty, daysBetween } from "../../src/modules/loans/model.js";
+import { accruePenalty } from "../../src/modules/loans/model.js";
 import { toState, type PeriodRow } from "../../src/modules/loans/queries.js";
 import { buildPortfolio } from "../../scripts/bench/loan-portfolio.js";
 import { expectProblem } from "../helpers/expect.js";
 import { BANK, COUNTY, VILLAGE } from "../helpers/fixture.js";
 import { openTestDb, useTestApp } from "../helpers/harness.js";
+import { daysBetween } from "../../src/lib/dates.js";
 
 const t = useTestApp({ today: "2025-06-30" });
 let other: { db: Knex; drop: () => Promise<void> };

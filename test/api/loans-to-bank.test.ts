@@ -7,7 +7,7 @@ import { useTestApp } from "../helpers/harness.js";
 import { disbursedLoan, household, product, reconciliationOk, repay, setupRates } from "./loans-helpers.js";
 
 /**
- * TO_BANK (DOMAIN §5): the household owes only interest − subsidy; the bank claims the subsidy. A
+ * TO_BANK (docs/DOMAIN.md#interest-subsidy): the household owes only interest − subsidy; the bank claims the subsidy. A
  * contract at 4.35% subsidised up to the LPR of 3.45%: the household pays the 0.90% above it.
  */
 const t = useTestApp({ today: "2025-01-10" });

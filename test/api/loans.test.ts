@@ -30,7 +30,7 @@ describe("loans: products and rates", () => {
   });
 });
 
-describe("loans: whole life, BULLET_QUARTERLY (worked example of DOMAIN §4)", () => {
+describe("loans: whole life, BULLET_QUARTERLY (worked example of docs/DOMAIN.md#repayment-methods)", () => {
   it("apply → approve → disburse → repay on time → late with penalty → prepay → close", async () => {
     t.clock.set("2024-01-10");
     await setupRates(t);

@@ -19,7 +19,7 @@ async function approved(productId: string, amount: string) {
 const disburse = (id: string) => t.as("officer").post(`${API}/loans/${id}/disburse`, {}, key());
 const cob = (date: string) => t.as("admin").post(`${API}/jobs/close-of-business`, { business_date: date });
 
-describe("risk fund, circuit breaker and compensation (DOMAIN §6)", () => {
+describe("risk fund, circuit breaker and compensation (docs/DOMAIN.md#risk-fund)", () => {
   let productId = "";
   const ids: Record<string, string> = {};
   let fundId = "";

@@ -32,7 +32,7 @@ const steps = (d: string) => [
   { step: "COUNTY_APPROVAL", date: d, by: "县乡村振兴局" },
 ];
 
-describe("interest subsidy claims (DOMAIN §5)", () => {
+describe("interest subsidy claims (docs/DOMAIN.md#interest-subsidy)", () => {
   const loans: Record<string, { id: string; household: string }> = {};
   let claimId = "";
 

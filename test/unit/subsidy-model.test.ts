@@ -24,7 +24,7 @@ function loanOf(method: RepaymentMethod, principal: string, rate: string, disbur
 }
 const sub = (loan: SubsidyLoan, p: Period, pol: SubsidyPolicy) => periodSubsidy(loan, { accrualStart: p.accrualStart, accrualEnd: p.accrualEnd, openingPrincipal: p.openingPrincipal, interest: p.interest }, pol);
 
-describe("subsidy of a period (DOMAIN §5)", () => {
+describe("subsidy of a period (docs/DOMAIN.md#interest-subsidy)", () => {
   it("BULLET_QUARTERLY, the worked example: 100% is the period's interest; 70% rounds once", () => {
     const { loan, periods } = loanOf("BULLET_QUARTERLY", "50000.00", "0.0345", "2024-01-10", 36);
     expect(f(periods[0].interest)).toBe("340.21");

@@ -2,10 +2,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { D } from "../../src/lib/money.js";
 import {
-  addMonths,
-  allocatePayment,
+  allocateReturnPayment,
   arrearsOf,
-  buildSchedule,
+  buildReturnSchedule,
   checkContractDates,
   checkCreditCode,
   CREDIT_CODE_ALPHABET,
@@ -16,6 +15,7 @@ import {
   installmentStatus,
   withinExposure,
 } from "../../src/modules/trusteeship/model.js";
+import { addMonthsClamped } from "../../src/lib/dates.js";
 
 describe("unified social credit code (GB 32100)", () => {
   it("accepts real-format codes published by well-known companies", () => {
@@ -72,10 +72,10 @@ describe("unified social credit code (GB 32100)", () => {
 
 describe("calendar", () => {
   it("adds months on the same day or the month's last day", () => {
-    expect(addMonths("2024-01-31", 1)).toBe("2024-02-29");
-    expect(addMonths("2023-11-30", 3)).toBe("2024-02-29");
-    expect(addMonths("2024-03-31", 6)).toBe("2024-09-30");
-    expect(addMonths("2024-12-15", 12)).toBe("2025-12-15");
+    expect(addMonthsClamped("2024-01-31", 1)).toBe("2024-02-29");
+    expect(addMonthsClamped("2023-11-30", 3)).toBe("2024-02-29");
+    expect(addMonthsClamped("2024-03-31", 6)).toBe("2024-09-30");
+    expect(addMonthsClamped("2024-12-15", 12)).toBe("2025-12-15");
   });
 });
 
@@ -83,7 +83,7 @@ const base = { principal: "50000.00", annualRate: "0.08", graceDays: 0 };
 
 describe("return schedule", () => {
   it("annual: 环江's 8% on 50,000 is 4,000 a year", () => {
-    const s = buildSchedule({ ...base, frequency: "ANNUAL", startDate: "2019-03-15", endDate: "2022-03-15" });
+    const s = buildReturnSchedule({ ...base, frequency: "ANNUAL", startDate: "2019-03-15", endDate: "2022-03-15" });
     expect(s.map((i) => [i.dueDate, i.amountDue, i.proRated])).toEqual([
       ["2020-03-15", "4000.00", false],
       ["2021-03-15", "4000.00", false],
@@ -93,7 +93,7 @@ describe("return schedule", () => {
   });
 
   it("semiannual: 2,000 each half year", () => {
-    const s = buildSchedule({ ...base, frequency: "SEMIANNUAL", startDate: "2020-01-01", endDate: "2022-01-01" });
+    const s = buildReturnSchedule({ ...base, frequency: "SEMIANNUAL", startDate: "2020-01-01", endDate: "2022-01-01" });
     expect(s.map((i) => [i.dueDate, i.amountDue])).toEqual([
       ["2020-07-01", "2000.00"],
       ["2021-01-01", "2000.00"],
@@ -104,7 +104,7 @@ describe("return schedule", () => {
   });
 
   it("quarterly: 1,000 each quarter; month ends stay on month ends", () => {
-    const s = buildSchedule({ ...base, frequency: "QUARTERLY", startDate: "2023-11-30", endDate: "2024-11-30" });
+    const s = buildReturnSchedule({ ...base, frequency: "QUARTERLY", startDate: "2023-11-30", endDate: "2024-11-30" });
     expect(s.map((i) => [i.dueDate, i.amountDue, i.proRated])).toEqual([
       ["2024-02-29", "1000.00", false],
       ["2024-05-30", "1000.00", false],
@@ -114,7 +114,7 @@ describe("return schedule", () => {
   });
 
   it("quarterly with a short first and a short last period, pro-rated by actual days / 365", () => {
-    const s = buildSchedule({ ...base, frequency: "QUARTERLY", startDate: "2024-02-10", endDate: "2025-02-20", firstDueDate: "2024-03-31" });
+    const s = buildReturnSchedule({ ...base, frequency: "QUARTERLY", startDate: "2024-02-10", endDate: "2025-02-20", firstDueDate: "2024-03-31" });
     expect(s.map((i) => [i.periodStart, i.dueDate, i.days, i.amountDue, i.proRated])).toEqual([
       ["2024-02-10", "2024-03-31", 50, "547.95", true], // 50,000 × 8% × 50 / 365 = 547.945
       ["2024-03-31", "2024-06-30", 91, "1000.00", false],
@@ -125,7 +125,7 @@ describe("return schedule", () => {
   });
 
   it("annual with a short last period", () => {
-    const s = buildSchedule({ ...base, frequency: "ANNUAL", startDate: "2020-06-01", endDate: "2022-09-01" });
+    const s = buildReturnSchedule({ ...base, frequency: "ANNUAL", startDate: "2020-06-01", endDate: "2022-09-01" });
     expect(s.map((i) => [i.dueDate, i.amountDue, i.proRated])).toEqual([
       ["2021-06-01", "4000.00", false],
       ["2022-06-01", "4000.00", false],
@@ -134,7 +134,7 @@ describe("return schedule", () => {
   });
 
   it("semiannual with a short first period anchored on 30 June", () => {
-    const s = buildSchedule({ ...base, frequency: "SEMIANNUAL", startDate: "2024-04-15", endDate: "2025-06-30", firstDueDate: "2024-06-30" });
+    const s = buildReturnSchedule({ ...base, frequency: "SEMIANNUAL", startDate: "2024-04-15", endDate: "2025-06-30", firstDueDate: "2024-06-30" });
     expect(s.map((i) => [i.dueDate, i.days, i.amountDue, i.proRated])).toEqual([
       ["2024-06-30", 76, "832.88", true], // 76 / 365 × 4,000 = 832.876
       ["2024-12-30", 183, "2000.00", false],
@@ -143,18 +143,18 @@ describe("return schedule", () => {
   });
 
   it("a contract shorter than one period has one pro-rated installment", () => {
-    const s = buildSchedule({ ...base, frequency: "ANNUAL", startDate: "2024-01-01", endDate: "2024-04-01" });
+    const s = buildReturnSchedule({ ...base, frequency: "ANNUAL", startDate: "2024-01-01", endDate: "2024-04-01" });
     expect(s).toHaveLength(1);
     expect(s[0]).toMatchObject({ days: 91, proRated: true, amountDue: "997.26" });
   });
 
   it("grace days move the first day in arrears", () => {
-    const s = buildSchedule({ ...base, graceDays: 10, frequency: "ANNUAL", startDate: "2019-03-15", endDate: "2020-03-15" });
+    const s = buildReturnSchedule({ ...base, graceDays: 10, frequency: "ANNUAL", startDate: "2019-03-15", endDate: "2020-03-15" });
     expect(s[0].arrearsFrom).toBe("2020-03-26");
   });
 
   it("a short period never earns more than a whole one (a half year short by a day)", () => {
-    const s = buildSchedule({ principal: "145.23", annualRate: "0.08", graceDays: 0, frequency: "SEMIANNUAL", startDate: "2016-08-31", endDate: "2019-08-30" });
+    const s = buildReturnSchedule({ principal: "145.23", annualRate: "0.08", graceDays: 0, frequency: "SEMIANNUAL", startDate: "2016-08-31", endDate: "2019-08-30" });
     expect(s.map((i) => [i.days, i.proRated, i.amountDue])).toEqual([
       [181, false, "5.81"],
       [184, false, "5.81"],
@@ -170,7 +170,7 @@ describe("return schedule", () => {
     expect(checkContractDates({ startDate: "2024-01-01", endDate: "2024-01-01", frequency: "ANNUAL" })).toHaveLength(1);
     expect(checkContractDates({ startDate: "2024-01-01", endDate: "2025-01-01", frequency: "QUARTERLY", firstDueDate: "2024-05-01" })[0].message).toMatch(/not longer than one period/);
     expect(checkContractDates({ startDate: "2024-01-01", endDate: "2025-01-01", frequency: "QUARTERLY", firstDueDate: "2024-01-01" })).toHaveLength(1);
-    expect(() => buildSchedule({ ...base, frequency: "ANNUAL", startDate: "2024-01-01", endDate: "2023-01-01" })).toThrow();
+    expect(() => buildReturnSchedule({ ...base, frequency: "ANNUAL", startDate: "2024-01-01", endDate: "2023-01-01" })).toThrow();
   });
 
   it("periods tile the contract and whole periods earn exactly principal × rate / n (property)", () => {
@@ -180,7 +180,7 @@ describe("return schedule", () => {
       fc.property(freq, day, fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 1, max: 5_000_000 }), (frequency, start, length, fen) => {
         const end = new Date(Date.UTC(+start.slice(0, 4), +start.slice(5, 7) - 1, +start.slice(8, 10)) + length * 86_400_000).toISOString().slice(0, 10);
         const principal = new D(fen).div(100).toFixed(2);
-        const s = buildSchedule({ principal, annualRate: "0.08", graceDays: 0, frequency, startDate: start, endDate: end });
+        const s = buildReturnSchedule({ principal, annualRate: "0.08", graceDays: 0, frequency, startDate: start, endDate: end });
         expect(s[0].periodStart).toBe(start);
         expect(s[s.length - 1].dueDate).toBe(end);
         for (let i = 1; i < s.length; i++) expect(s[i].periodStart).toBe(s[i - 1].dueDate);
@@ -209,8 +209,8 @@ describe("payments and arrears", () => {
 
   it("allocates to the oldest unpaid installment first, then prepays", () => {
     const s = [inst(1, "2024-03-15", "4000.00", "4000.00"), inst(2, "2025-03-15", "4000.00", "1500.00"), inst(3, "2026-03-15", "4000.00")];
-    expect(allocatePayment(s, "3000.00")).toEqual({ allocation: [{ seq: 2, amount: "2500.00" }, { seq: 3, amount: "500.00" }], unallocated: "0.00" });
-    expect(allocatePayment(s, "7000.00").unallocated).toBe("500.00");
+    expect(allocateReturnPayment(s, "3000.00")).toEqual({ allocation: [{ seq: 2, amount: "2500.00" }, { seq: 3, amount: "500.00" }], unallocated: "0.00" });
+    expect(allocateReturnPayment(s, "7000.00").unallocated).toBe("500.00");
   });
 
   it("an installment is due on its due date, in arrears the day after due + grace", () => {

@@ -1,5 +1,5 @@
 import { type Dec, D, Money } from "../../lib/money.js";
-import type { Period } from "../distributions/model.js";
+import type { ReturnPeriod } from "../distributions/model.js";
 
 /** Pure rules of poverty-alleviation assets (扶贫资产) and their return reports (收益申报). */
 
@@ -43,7 +43,7 @@ export interface ContractTerms {
  * the period, or the agreed share of a positive net income but never less than the guaranteed
  * minimum rate on the asset's book value pro-rated to the period (保底收益). Half-up to the fen.
  */
-export function contractMinimum(c: ContractTerms, period: Pick<Period, "yearFraction">, netIncome: Dec): Dec {
+export function contractMinimum(c: ContractTerms, period: Pick<ReturnPeriod, "yearFraction">, netIncome: Dec): Dec {
   if (c.returnTerms === "FIXED_RENT") return Money.toFen(new D(c.annualRent ?? 0).times(period.yearFraction));
   const share = Money.toFen(D.max(netIncome, 0).times(c.netIncomeShare ?? 0));
   const guaranteed = Money.toFen(new D(c.bookValue).times(c.guaranteedMinRate).times(period.yearFraction));

@@ -23,7 +23,8 @@ export const NOTICE_DAYS = 7;
 
 // ---------- periods ----------
 
-export interface Period {
+/** The period an asset's return is reported and distributed for: a year, half, quarter or month (`2025`, `2025-H1`, `2025-Q3`, `2025-07`). */
+export interface ReturnPeriod {
   label: string;
   start: string;
   end: string;
@@ -35,7 +36,7 @@ export interface Period {
 const PERIOD_RE = /^(\d{4})(?:-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$/;
 
 /** Parses `2025`, `2025-H1`, `2025-Q3` or `2025-06`; undefined when it is none of them. */
-export function parsePeriod(label: string): Period | undefined {
+export function parsePeriod(label: string): ReturnPeriod | undefined {
   const m = PERIOD_RE.exec(label);
   if (!m) return undefined;
   const year = Number(m[1]);
@@ -93,7 +94,7 @@ export interface RuleParams {
   annualCapPerHousehold: string | null;
 }
 
-/** DOMAIN §8 defaults: 20% to the collective, per household, ×1.5 / ×1.3 / ×1.2, 12 months. */
+/** The defaults of docs/DOMAIN.md#asset-income: 20% to the collective, per household, ×1.5 / ×1.3 / ×1.2, 12 months. */
 export const DEFAULT_RULE: RuleParams = {
   collectiveRetentionRatio: "0.2",
   earmarks: [],

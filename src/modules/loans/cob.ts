@@ -4,7 +4,6 @@ import { AppError, registerErrorCodes } from "../../http/errors.js";
 import { appendAudit } from "../../lib/audit.js";
 import type { Clock } from "../../lib/clock.js";
 import type { Actor } from "../../http/auth.js";
-import { addDays } from "./model.js";
 import { evaluateCircuitBreakers } from "../riskfund/service.js";
 import { raiseOversightAlerts } from "../oversight/alert-jobs.js";
 import { trusteeshipArrears } from "../trusteeship/service.js";
@@ -13,6 +12,7 @@ import { purgeExpiredKeys } from "../../http/command.js";
 import { auditKeys } from "../../lib/audit-keys.js";
 import { sealAuditChains } from "../../lib/audit-seal.js";
 import { raiseAlert } from "../../lib/alerts.js";
+import { addDays } from "../../lib/dates.js";
 
 /**
  * Close of business (日终) for a business date, as set-based SQL over the whole portfolio: one
@@ -57,7 +57,7 @@ export const COB_STEPS: CobStep[] = [
       ),
   },
   {
-    // TO_BANK subsidy shares lost (DOMAIN §5): the household's part unpaid past due date + grace, a
+    // TO_BANK subsidy shares lost (docs/DOMAIN.md#interest-subsidy): the household's part unpaid past due date + grace, a
     // misuse finding, a removed household. The share moves back to the household before penalty accrues on it.
     name: "subsidy_forfeits",
     run: (trx, d) => forfeitSubsidyShares(trx, d),

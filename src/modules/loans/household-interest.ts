@@ -1,5 +1,5 @@
 /**
- * The household's own part of the interest under a `TO_BANK` subsidy policy (DOMAIN §5): the bank
+ * The household's own part of the interest under a `TO_BANK` subsidy policy (docs/DOMAIN.md#interest-subsidy): the bank
  * collects only interest − subsidy from the household and claims the subsidy from the county.
  *
  * A schedule period stores `interest_due` (what the household owes) and `interest_subsidy` (what

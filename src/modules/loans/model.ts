@@ -1,9 +1,10 @@
 /**
- * Pure loan calculations (DOMAIN §4): schedules, interest, allocation of a payment, penalty
+ * Pure loan calculations (docs/DOMAIN.md#interest, #repayment-methods, #overdue): schedules, interest, allocation of a payment, penalty
  * interest, days past due. No I/O: plain data in and out, dates as `YYYY-MM-DD` strings, money
  * as Decimal rounded half-up to the fen once per schedule period.
  */
 import { type Dec, D, Money } from "../../lib/money.js";
+import { addDays, addMonthsClamped, daysBetween } from "../../lib/dates.js";
 
 export const REPAYMENT_METHODS = ["BULLET_QUARTERLY", "EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL"] as const;
 export type RepaymentMethod = (typeof REPAYMENT_METHODS)[number];
@@ -20,36 +21,8 @@ export type Purpose = (typeof PURPOSES)[number];
 const SETTLEMENT_MONTHS = [3, 6, 9, 12];
 const SETTLEMENT_DAY = 20;
 
-// ---------- dates (business dates, no time zone) ----------
+// ---------- dates (business dates, no time zone; day arithmetic in src/lib/dates.ts) ----------
 
-const DAY_MS = 86_400_000;
-/** Days since 1970-01-01 of a `YYYY-MM-DD` date. */
-export function dayNumber(date: string): number {
-  const [y, m, d] = date.split("-").map(Number);
-  return Math.round(Date.UTC(y, m - 1, d) / DAY_MS);
-}
-export function fromDayNumber(n: number): string {
-  return new Date(n * DAY_MS).toISOString().slice(0, 10);
-}
-export function addDays(date: string, days: number): string {
-  return fromDayNumber(dayNumber(date) + days);
-}
-/** Days from a to b (b − a): interest days of a span counting the first day and not the last. */
-export function daysBetween(a: string, b: string): number {
-  return dayNumber(b) - dayNumber(a);
-}
-function lastDayOfMonth(y: number, m: number): number {
-  return new Date(Date.UTC(y, m, 0)).getUTCDate();
-}
-/** The same day `months` later, or that month's last day when it has none (Jan 31 + 1 → Feb 28/29). */
-export function addMonthsClamped(date: string, months: number): string {
-  const [y, m, d] = date.split("-").map(Number);
-  const idx = y * 12 + (m - 1) + months;
-  const ny = Math.floor(idx / 12);
-  const nm = (idx % 12) + 1;
-  const nd = Math.min(d, lastDayOfMonth(ny, nm));
-  return `${String(ny).padStart(4, "0")}-${String(nm).padStart(2, "0")}-${String(nd).padStart(2, "0")}`;
-}
 /** Whole years of age on a date. */
 export function ageOn(birthDate: string, on: string): number {
   const [by, bm, bd] = birthDate.split("-").map(Number);
@@ -218,7 +191,7 @@ export function remainingSchedule(input: RemainingInput): Period[] {
   return periods;
 }
 
-/** The whole schedule of a new loan (DOMAIN §4). */
+/** The whole schedule of a new loan (docs/DOMAIN.md#repayment-methods). */
 export function buildSchedule(input: ScheduleInput): Period[] {
   return remainingSchedule({
     method: input.method,
@@ -331,7 +304,7 @@ export interface Allocation {
 }
 
 /**
- * Allocates a payment made on `on` (DOMAIN §4): penalty interest → overdue interest → overdue
+ * Allocates a payment made on `on` (src/modules/loans/CONTEXT.md#rules, Allocation): penalty interest → overdue interest → overdue
  * principal (oldest period first) → interest due now → principal due now; what is left is a
  * prepayment of principal. Only periods due on or before `on` take anything here.
  */

@@ -109,7 +109,7 @@ export interface ProductRow {
   created_at: Date;
 }
 
-/** Bounds a query on `loans` (aliased) by the actor's jurisdiction (DOMAIN §1). */
+/** Bounds a query on `loans` (aliased) by the actor's jurisdiction (docs/DOMAIN.md#jurisdiction). */
 export function loanScope(q: Knex.QueryBuilder, actor: Actor, alias = "loans"): Knex.QueryBuilder {
   q.whereIn(`${alias}.county_code`, actor.countyCodes);
   if (actor.role === "loan_officer" || actor.role === "bank_manager") q.andWhere(`${alias}.bank_id`, actor.bankId ?? "00000000-0000-0000-0000-000000000000");

@@ -63,7 +63,7 @@ doc({
   tag: TAG,
   summary: "Apply for a loan (贷款申请)",
   description:
-    "Eligibility (DOMAIN §3): household POOR, EXITED or MONITORED; borrower 18-65 at application; an effective rating with a credit line above zero; the household's outstanding and pending loans plus this one within the line and within 50,000; purpose, amount, term and method allowed by the product. The rate is priced now on the LPR in force and fixed for the contract.",
+    "Eligibility (docs/DOMAIN.md#credit-line): household POOR, EXITED or MONITORED; borrower 18-65 at application; an effective rating with a credit line above zero; the household's outstanding and pending loans plus this one within the line and within 50,000; purpose, amount, term and method allowed by the product. The rate is priced now on the LPR in force and fixed for the contract.",
   body: LoanApply,
   response: Loan,
   status: 201,

@@ -14,12 +14,10 @@ import {
   ACTIVE_STATUSES,
   accruePenalty,
   accruedInCurrentPeriod,
-  addDays,
   ageOn,
   allocatePayment,
   amountDue,
   buildSchedule,
-  daysBetween,
   daysPastDue,
   dpdBucket,
   isNonPerforming,
@@ -66,17 +64,18 @@ import type {
   RepaymentCreate,
   WriteOff,
 } from "./schemas.js";
+import { addDays, daysBetween } from "../../lib/dates.js";
 
 type Db = Knex | Knex.Transaction;
 
-/** The cap on a household's poverty loans, all members together (DOMAIN §3). */
+/** The cap on a household's poverty loans, all members together (docs/DOMAIN.md#credit-line). */
 export const HOUSEHOLD_CAP = new D(50000);
 const ELIGIBLE_HOUSEHOLD = ["POOR", "EXITED", "MONITORED"];
 const BANK_STAFF = ["loan_officer", "bank_manager"] as const;
 const LOAN_READERS = ["admin", "regulator", "finance_officer", "village_officer", "loan_officer", "bank_manager"] as const;
 
 registerErrorCodes({
-  LOAN_HOUSEHOLD_NOT_ELIGIBLE: { status: 422, title: "Household not eligible", description: "The household is not POOR, EXITED or MONITORED (DOMAIN §3)." },
+  LOAN_HOUSEHOLD_NOT_ELIGIBLE: { status: 422, title: "Household not eligible", description: "The household is not POOR, EXITED or MONITORED (docs/DOMAIN.md#household-status)." },
   LOAN_BORROWER_NOT_MEMBER: { status: 422, title: "Borrower not a member", description: "The borrower is not a member of the household." },
   LOAN_BORROWER_AGE: { status: 422, title: "Borrower age out of range", description: "The borrower must be 18 to 65 at application (from the ID birth date)." },
   LOAN_NO_EFFECTIVE_RATING: { status: 422, title: "No effective rating", description: "The household has no effective credit rating with a credit line above zero." },
@@ -171,7 +170,7 @@ export async function createProduct(trx: Knex.Transaction, ctx: Ctx, input: z.in
   if (!ctx.actor.countyCodes.includes(input.county_code)) throw notFound("county");
   if (!(await trx("banks").where({ id: bankId }).first())) throw notFound("bank");
   if (new D(input.max_amount).gt(HOUSEHOLD_CAP)) {
-    throw new AppError("VALIDATION_FAILED", "max_amount is at most 50000.00", [{ path: "body.max_amount", message: "at most 50000.00 (DOMAIN §4)" }]);
+    throw new AppError("VALIDATION_FAILED", "max_amount is at most 50000.00", [{ path: "body.max_amount", message: "at most 50000.00, the household cap" }]);
   }
   if (input.rate_rule === "FIXED" && !input.fixed_rate) {
     throw new AppError("VALIDATION_FAILED", "fixed_rate is required with rate_rule FIXED", [{ path: "body.fixed_rate", message: "required" }]);
@@ -541,7 +540,7 @@ interface EligibilityInput {
   replacing?: Dec;
 }
 
-/** DOMAIN §3: the household's credit line and the 50,000 household cap. Returns the rating used. */
+/** docs/DOMAIN.md#credit-line: the household's credit line and the 50,000 household cap. Returns the rating used. */
 async function checkCredit(db: Db, e: EligibilityInput): Promise<string | null> {
   const credit = await creditLineFor(db, e.householdId, e.on);
   if (!credit || !credit.rating_id || new D(credit.line).lte(0)) {
@@ -683,7 +682,7 @@ export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
   requireRole(ctx.actor, ...BANK_STAFF);
   const loan = await loadForChange(trx, ctx, id);
   expectStatus(loan, "APPROVED");
-  await checkDisbursement(trx, loan); // circuit breaker and risk-fund lending cap (DOMAIN §6)
+  await checkDisbursement(trx, loan); // circuit breaker and risk-fund lending cap (docs/DOMAIN.md#risk-fund)
   const on = ctx.clock.today();
   await trx("households").where({ id: loan.household_id }).forUpdate().first();
   await checkHouseholdAndBorrower(trx, loan.household_id, loan.borrower_member_id, loan.applied_on);

@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 
 /**
- * Oversight alerts of the asset-income side (DOMAIN §10), raised and cleared for a business date
+ * Oversight alerts of the asset-income side (docs/DOMAIN.md#alerts), raised and cleared for a business date
  * with set-based SQL, as a step of the close of business (idempotent: at most one open alert per
  * kind and entity; an alert whose condition no longer holds is cleared):
  * - `asset.return_report_missing`: an asset in operation under a running management contract whose

@@ -9,10 +9,10 @@ import { D, type Dec, Money } from "../../lib/money.js";
 export const LABOUR_CAPACITIES = ["ORDINARY", "SKILLED", "WEAK", "NONE"] as const;
 export type LabourCapacity = (typeof LABOUR_CAPACITIES)[number];
 
-/** Household statuses that may be rated and borrow (DOMAIN §3). */
+/** Household statuses that may be rated and borrow (docs/DOMAIN.md#household-status). */
 export const ELIGIBLE_STATUSES = ["POOR", "EXITED", "MONITORED"] as const;
 
-/** The household cap of poverty loans, all members together (DOMAIN §3). No grade may grant more. */
+/** The household cap of poverty loans, all members together (docs/DOMAIN.md#credit-line). No grade may grant more. */
 export const HOUSEHOLD_LOAN_CAP = "50000.00";
 
 export const RATING_STATUSES = ["PENDING", "EFFECTIVE", "SUPERSEDED", "REJECTED"] as const;
@@ -109,7 +109,7 @@ export interface Problem {
   message: string;
 }
 
-/** The default scorecard of DOMAIN.md §3 (what a county starts with; counties publish their own versions). */
+/** The default scorecard (src/modules/ratings/CONTEXT.md#default-scorecard) (what a county starts with; counties publish their own versions). */
 export const DEFAULT_SCORECARD: ScorecardDef = {
   name: "扶贫小额信贷农户信用评级标准 (默认)",
   validity_months: 12,

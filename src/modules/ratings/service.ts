@@ -172,7 +172,7 @@ export async function getScorecard(db: Db, ctx: Ctx, id: string) {
   return scorecardView(row);
 }
 
-/** Publishes the default scorecard (DOMAIN §3) for a county that has none yet (reference seed; idempotent). */
+/** Publishes the default scorecard (src/modules/ratings/CONTEXT.md#default-scorecard) for a county that has none yet (reference seed; idempotent). */
 export async function seedDefaultScorecard(db: Db, countyCode: string, at: Date = new Date()): Promise<void> {
   await transaction(db, async (trx) => {
     if (await trx("scorecards").where({ county_code: countyCode }).first()) return;

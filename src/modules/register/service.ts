@@ -66,7 +66,7 @@ export async function listDivisions(db: Db, actor: Actor, q: z.infer<typeof Divi
 
 // ---------- views ----------
 
-/** Whether the actor may see this household's personal data whole (DOMAIN §2). */
+/** Whether the actor may see this household's personal data whole (docs/DOMAIN.md#personal-data). */
 export function seesPiiWhole(actor: Actor, household: Pick<HouseholdRow, "village_code">): boolean {
   return actor.role === "village_officer" && actor.villageCode === household.village_code;
 }

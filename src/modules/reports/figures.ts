@@ -13,7 +13,8 @@ export interface Figure {
   value: number | string;
 }
 
-export interface Period {
+/** The county and month a summary is computed for. */
+export interface SummaryMonth {
   countyCode: string;
   /** First and last day of the month (YYYY-MM-DD). */
   monthStart: string;
@@ -23,7 +24,7 @@ export interface Period {
 /** A module's part of the county summary, computed in SQL as of the month's last day. */
 export interface FigureSource {
   name: string;
-  compute(db: Db, p: Period): Promise<Figure[]>;
+  compute(db: Db, p: SummaryMonth): Promise<Figure[]>;
 }
 
 const sources: FigureSource[] = [];

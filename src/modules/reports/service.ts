@@ -4,14 +4,14 @@ import ExcelJS from "exceljs";
 import type { Knex } from "knex";
 import { type Actor, requireRole } from "../../http/auth.js";
 import { AppError, notFound } from "../../http/errors.js";
-import { type Figure, figureSources, type Period } from "./figures.js";
+import { type Figure, figureSources, type SummaryMonth } from "./figures.js";
 
 type Db = Knex | Knex.Transaction;
 
 export const UNIT_ZH: Record<Figure["unit"], string> = { households: "户", people: "人", count: "笔", yuan: "元", ratio: "比率" };
 const MAX_SERIES_MONTHS = 36;
 
-function periodOf(countyCode: string, month: string, today: string): Period {
+function periodOf(countyCode: string, month: string, today: string): SummaryMonth {
   const start = parseDate(`${month}-01`, "yyyy-MM-dd", new Date(2000, 0, 1));
   const monthStart = format(start, "yyyy-MM-dd");
   let monthEnd = format(lastDayOfMonth(start), "yyyy-MM-dd");
@@ -25,7 +25,7 @@ function checkCounty(actor: Actor, countyCode: string): void {
   if (!actor.countyCodes.includes(countyCode)) throw notFound("county");
 }
 
-export async function figuresFor(db: Db, p: Period): Promise<Figure[]> {
+export async function figuresFor(db: Db, p: SummaryMonth): Promise<Figure[]> {
   const out: Figure[] = [];
   for (const s of figureSources()) out.push(...(await s.compute(db, p)));
   return out;

@@ -1,5 +1,5 @@
 /**
- * Pure risk-fund calculations (DOMAIN §6): the lending cap, leverage, the compensation split and
+ * Pure risk-fund calculations (docs/DOMAIN.md#risk-fund): the lending cap, leverage, the compensation split and
  * recoveries, the circuit-breaker test. No I/O.
  */
 import { type Dec, D, Money } from "../../lib/money.js";

@@ -9,17 +9,17 @@ import { type AuditActor, appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { ACCOUNTS, postJournalEntry, registerPartyBalanceCheck } from "../../lib/ledger.js";
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
-import { addDays } from "../loans/model.js";
 import { findLoan } from "../loans/queries.js";
 import { alertUnpaidSubsidyClaims } from "../subsidies/service.js";
 import { capAllows, compensationSplit, leverage, nplAbove, PAY_WITHIN_DAYS, recoverySplit } from "./model.js";
 import { arrearsOf, bankCountyScope, type BreakerRow, type ClaimRow, findFund, type FundRow, obligationsOf, portfolioOf } from "./queries.js";
 import type { BreakerLift, BreakerQuery, CompensationCreate, CompensationDecision, DepositCreate, FundCreate, FundQuery, RecoveryCreate } from "./schemas.js";
+import { addDays } from "../../lib/dates.js";
 
 type Db = Knex | Knex.Transaction;
 
 registerErrorCodes({
-  RISK_FUND_CAP_EXCEEDED: { status: 422, title: "Above the risk-fund lending cap", description: "The disbursement would make the bank's outstanding poverty loans in the county exceed the fund balance × leverage cap (DOMAIN §6)." },
+  RISK_FUND_CAP_EXCEEDED: { status: 422, title: "Above the risk-fund lending cap", description: "The disbursement would make the bank's outstanding poverty loans in the county exceed the fund balance × leverage cap (docs/DOMAIN.md#risk-fund)." },
   CIRCUIT_BREAKER_TRIPPED: { status: 422, title: "Circuit breaker on", description: "New disbursements of this bank in this county are stopped until the county lifts the circuit breaker (熔断)." },
   CIRCUIT_BREAKER_CONDITION_HOLDS: { status: 422, title: "Breaker condition still holds", description: "The NPL ratio is still above the threshold (or the fund is still short of its obligations); the breaker cannot be lifted." },
   RISK_FUND_EXISTS: { status: 409, title: "Fund exists", description: "The bank already has a risk fund in this county." },
@@ -400,7 +400,7 @@ const PORTFOLIO_STATE = `
  * shares of submitted and approved compensation claims, trips the breaker (one open breaker per bank
  * and county; a rerun for the date trips nothing twice). Open breakers record the latest ratio.
  * Raises an alert per trip and a warning for portfolios near the threshold (≥ 80% of it); also the
- * payment alerts of DOMAIN §10: compensation approved and unpaid past its 30 days, and subsidy
+ * payment alerts of docs/DOMAIN.md#alerts: compensation approved and unpaid past its 30 days, and subsidy
  * batches unpaid 30 days after approval (`alertUnpaidSubsidyClaims`).
  */
 export async function evaluateCircuitBreakers(db: Db, businessDate: string, opts: { now?: Date; requestId?: string } = {}) {
@@ -478,7 +478,7 @@ async function evaluateIn(db: Knex.Transaction, businessDate: string, opts: { no
       tripped.rows.map((b) => ({ action: "circuit_breaker.trip", entityType: "circuit_breaker", entityId: b.id, countyCode: b.county_code, after: breakerView(b) })),
     );
   }
-  // Compensation approved and not paid within 30 days, and subsidy batches unpaid 30 days after approval (DOMAIN §10).
+  // Compensation approved and not paid within 30 days, and subsidy batches unpaid 30 days after approval (docs/DOMAIN.md#alerts).
   await db.raw(
     `INSERT INTO alerts (county_code, kind, severity, entity_type, entity_id, bank_id, message, details, business_date, raised_at, updated_at)
      SELECT county_code, 'compensation.unpaid', 'WARNING', 'compensation_claim', id::text, bank_id,

@@ -1,9 +1,10 @@
 /**
- * Pure interest-subsidy calculations (DOMAIN §5). No I/O. The same formula runs set-based in SQL
+ * Pure interest-subsidy calculations (docs/DOMAIN.md#interest-subsidy). No I/O. The same formula runs set-based in SQL
  * for claim generation (queries.ts `SUBSIDY_SQL`); the API tests check that both agree to the fen.
  */
 import { type Dec, D, Money } from "../../lib/money.js";
-import { addMonthsClamped, daysBetween, type RepaymentMethod } from "../loans/model.js";
+import { type RepaymentMethod } from "../loans/model.js";
+import { addMonthsClamped, daysBetween } from "../../lib/dates.js";
 
 export const SUBSIDY_MODES = ["TO_BANK", "TO_HOUSEHOLD"] as const;
 export type SubsidyMode = (typeof SUBSIDY_MODES)[number];
@@ -83,7 +84,7 @@ export interface SubsidyComputation {
 }
 
 /**
- * Subsidy of one schedule period (DOMAIN §5): the period's interest recomputed by the method's own
+ * Subsidy of one schedule period (docs/DOMAIN.md#interest-subsidy): the period's interest recomputed by the method's own
  * convention (days / 360 for BULLET_QUARTERLY, / 12 pro rata for the monthly methods) on the
  * principal outstanding in the period capped at `principalCap`, at min(contract rate, cap), ×
  * ratio, pro-rated by the period's days inside the subsidy term, rounded half-up to the fen once.

@@ -17,7 +17,7 @@ doc({
   tag: TAG,
   summary: "Generate the quarter's interest-subsidy claim batch of a bank in a county (贴息申报)",
   description:
-    "After the quarter's end. Lists every loan-period whose due date falls in the quarter (or whose grace days ran into it) and is settled one way or the other, with its computation (DOMAIN §5). Forfeited periods are lines with their reason and 0.00: interest not paid by due date + grace (LATE_INTEREST), a misuse finding on the loan (MISUSE), a household removed from the register (HOUSEHOLD_REMOVED). A loan-period is claimed at most once: generating again adds only periods not yet in any batch (201 when the batch is created, 200 on regeneration, with `lines_added`); an approved or paid batch is closed.",
+    "After the quarter's end. Lists every loan-period whose due date falls in the quarter (or whose grace days ran into it) and is settled one way or the other, with its computation (docs/DOMAIN.md#interest-subsidy). Forfeited periods are lines with their reason and 0.00: interest not paid by due date + grace (LATE_INTEREST), a misuse finding on the loan (MISUSE), a household removed from the register (HOUSEHOLD_REMOVED). A loan-period is claimed at most once: generating again adds only periods not yet in any batch (201 when the batch is created, 200 on regeneration, with `lines_added`); an approved or paid batch is closed.",
   body: ClaimCreate,
   response: Claim,
   status: 201,

@@ -8,13 +8,13 @@ import type { Ctx } from "../../lib/context.js";
 import { ACCOUNTS, type JournalLine, postJournalEntry, registerPartyBalanceCheck } from "../../lib/ledger.js";
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
 import { maskName } from "../../lib/pii.js";
-import { addDays } from "../loans/model.js";
 import { forfeitSubsidyShares, subsidyTermsOf } from "../loans/household-interest.js";
 import { findLoan, periodsOf } from "../loans/queries.js";
 import { type Notice, registerNoticeProvider } from "../notices/service.js";
 import { householdInterest, periodSubsidy, quarterBounds, type SubsidyMode, subsidyRate, subsidyTermEnd } from "./model.js";
 import { type ClaimRow, claimParties, claimScope, claimTotals, findClaim, insertClaimLines, type LineRow } from "./queries.js";
 import type { ClaimApprove, ClaimCreate, ClaimListQuery, ClaimPay, ClaimQuery, MisuseFindingCreate } from "./schemas.js";
+import { addDays } from "../../lib/dates.js";
 
 type Db = Knex | Knex.Transaction;
 
@@ -419,7 +419,7 @@ registerNoticeProvider("subsidies", async (db, q) => {
 
 // ---------- oversight ----------
 
-/** Days after approval by which a claim should be paid; later, an alert (DOMAIN §10). */
+/** Days after approval by which a claim should be paid; later, an alert (docs/DOMAIN.md#alerts). */
 export const PAY_ALERT_DAYS = 30;
 
 /**

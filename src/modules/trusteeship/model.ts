@@ -1,4 +1,5 @@
 import { D, type Dec, Money } from "../../lib/money.js";
+import { addDays, addMonthsClamped, daysBetween } from "../../lib/dates.js";
 
 /**
  * Pure calculations of entrusted operation (委托经营): the unified social credit code check, the
@@ -40,33 +41,6 @@ export function checkCreditCode(code: string): { ok: true; value: string } | { o
   return { ok: true, value: code };
 }
 
-// ---------- calendar (plain YYYY-MM-DD arithmetic, no time zones) ----------
-
-const DAY_MS = 86_400_000;
-function toUtc(date: string): number {
-  const [y, m, d] = date.split("-").map(Number);
-  return Date.UTC(y, m - 1, d);
-}
-function fromUtc(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
-/** Days from `a` to `b`, counting the first day and not the last (算头不算尾). */
-export function daysBetween(a: string, b: string): number {
-  return Math.round((toUtc(b) - toUtc(a)) / DAY_MS);
-}
-export function addDays(date: string, days: number): string {
-  return fromUtc(toUtc(date) + days * DAY_MS);
-}
-/** Same day of the month `months` later, or that month's last day when it has none (Jan 31 + 1 → Feb 28). */
-export function addMonths(date: string, months: number): string {
-  const [y, m, d] = date.split("-").map(Number);
-  const total = y * 12 + (m - 1) + months;
-  const ty = Math.floor(total / 12);
-  const tm = total % 12;
-  const last = new Date(Date.UTC(ty, tm + 1, 0)).getUTCDate();
-  return fromUtc(Date.UTC(ty, tm, Math.min(d, last)));
-}
-
 // ---------- schedule ----------
 
 export const FREQUENCIES = ["ANNUAL", "SEMIANNUAL", "QUARTERLY"] as const;
@@ -103,7 +77,7 @@ export interface ScheduledInstallment {
 
 /** The default first due date: one whole period after the start, or the end when sooner. */
 export function defaultFirstDueDate(startDate: string, endDate: string, frequency: Frequency): string {
-  const oneStep = addMonths(startDate, MONTHS_PER_PERIOD[frequency]);
+  const oneStep = addMonthsClamped(startDate, MONTHS_PER_PERIOD[frequency]);
   return oneStep < endDate ? oneStep : endDate;
 }
 
@@ -112,7 +86,7 @@ export function checkContractDates(i: Pick<ScheduleInput, "startDate" | "endDate
   const problems: { path: string; message: string }[] = [];
   if (i.endDate <= i.startDate) problems.push({ path: "body.end_date", message: "the end date comes after the start date" });
   if (i.firstDueDate !== undefined) {
-    const latest = addMonths(i.startDate, MONTHS_PER_PERIOD[i.frequency]);
+    const latest = addMonthsClamped(i.startDate, MONTHS_PER_PERIOD[i.frequency]);
     if (i.firstDueDate <= i.startDate) problems.push({ path: "body.first_due_date", message: "the first due date comes after the start date" });
     else if (i.firstDueDate > latest) problems.push({ path: "body.first_due_date", message: `a first period may be short but not longer than one period (at most ${latest})` });
     else if (i.firstDueDate > i.endDate) problems.push({ path: "body.first_due_date", message: "the first due date is on or before the end date" });
@@ -128,7 +102,7 @@ export function checkContractDates(i: Pick<ScheduleInput, "startDate" | "endDate
  * date off the grid) earn principal × rate × actual days / 365, never more than a whole period.
  * Each amount is rounded half-up to the fen once.
  */
-export function buildSchedule(input: ScheduleInput): ScheduledInstallment[] {
+export function buildReturnSchedule(input: ScheduleInput): ScheduledInstallment[] {
   const problems = checkContractDates(input);
   if (problems.length > 0) throw new RangeError(problems.map((p) => p.message).join("; "));
   const step = MONTHS_PER_PERIOD[input.frequency];
@@ -136,7 +110,7 @@ export function buildSchedule(input: ScheduleInput): ScheduledInstallment[] {
   const rate = new D(input.annualRate);
   // The k-th due date of the grid (k from 0): counted from the first due date when one is given,
   // else from the start date, so a contract starting on 30 November stays on month ends.
-  const gridDate = (k: number) => (input.firstDueDate ? addMonths(input.firstDueDate, k * step) : addMonths(input.startDate, (k + 1) * step));
+  const gridDate = (k: number) => (input.firstDueDate ? addMonthsClamped(input.firstDueDate, k * step) : addMonthsClamped(input.startDate, (k + 1) * step));
   const wholePeriod = Money.toFen(principal.times(rate).div(INSTALLMENTS_PER_YEAR[input.frequency]));
 
   const dueDates: string[] = [];
@@ -155,7 +129,7 @@ export function buildSchedule(input: ScheduleInput): ScheduledInstallment[] {
     // Grid-to-grid periods are whole; the first is whole when it spans one full period from the
     // start; the last when the end date is itself the next grid date.
     let whole = true;
-    if (first && due !== addMonths(from, step)) whole = false;
+    if (first && due !== addMonthsClamped(from, step)) whole = false;
     if (last && !first && due !== gridDate(i)) whole = false;
     const days = daysBetween(from, due);
     // A short period of 181-184 days can come to more than half a year at /365; it never earns
@@ -186,7 +160,7 @@ export interface InstallmentState {
 }
 
 /** Allocates a return payment to the oldest unpaid installments first (future ones last: prepayment). */
-export function allocatePayment(installments: InstallmentState[], amount: string): { allocation: { seq: number; amount: string }[]; unallocated: string } {
+export function allocateReturnPayment(installments: InstallmentState[], amount: string): { allocation: { seq: number; amount: string }[]; unallocated: string } {
   let left = Money.of(amount);
   const allocation: { seq: number; amount: string }[] = [];
   for (const inst of [...installments].sort((a, b) => a.seq - b.seq)) {
@@ -244,7 +218,7 @@ export function arrearsOf(installments: InstallmentState[], asOf: string): Arrea
 
 // ---------- exposure ----------
 
-/** Exposure limits by default: 10 × registered capital (DOMAIN §7), lowered by a county cap when set. */
+/** Exposure limits by default: 10 × registered capital (docs/DOMAIN.md#entrusted-operation), lowered by a county cap when set. */
 export const DEFAULT_EXPOSURE_MULTIPLE = "10";
 
 export function exposureLimit(registeredCapital: string, multiple: string, countyCap: string | null): string {

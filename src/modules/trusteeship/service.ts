@@ -14,10 +14,9 @@ import { maskBankAccount, type Pii } from "../../lib/pii.js";
 import { lockLoan, periodsOf } from "../loans/queries.js";
 import { applyRepayment, payoffAmount } from "../loans/service.js";
 import {
-  addMonths,
-  allocatePayment,
+  allocateReturnPayment,
   arrearsOf,
-  buildSchedule,
+  buildReturnSchedule,
   checkContractDates,
   checkCreditCode,
   CREDIT_CODE_PROBLEM_TEXT,
@@ -56,6 +55,7 @@ import type {
   TrusteeshipCreate,
   TrusteeshipQuery,
 } from "./schemas.js";
+import { addMonthsClamped } from "../../lib/dates.js";
 
 type Db = Knex | Knex.Transaction;
 
@@ -385,7 +385,7 @@ export async function createTrusteeship(trx: Knex.Transaction, ctx: Ctx, input: 
 
   const annualRate = input.annual_rate ?? Rate.format(startPolicy.default_annual_rate);
   const graceDays = input.grace_days ?? Number(startPolicy.grace_days);
-  const schedule = buildSchedule({
+  const schedule = buildReturnSchedule({
     principal: Money.format(input.principal),
     annualRate,
     frequency: input.frequency as Frequency,
@@ -464,7 +464,7 @@ export async function getTrusteeship(db: Db, ctx: Ctx, id: string) {
 
 function monthRange(month: string): [string, string] {
   const first = `${month}-01`;
-  return [first, addMonths(first, 1)];
+  return [first, addMonthsClamped(first, 1)];
 }
 
 export async function listTrusteeships(db: Db, ctx: Ctx, q: z.infer<typeof TrusteeshipQuery>) {
@@ -592,7 +592,7 @@ export async function recordPayment(trx: Knex.Transaction, ctx: Ctx, id: string,
   const paidOn = valueDate(input.paid_on, t, today, "body.paid_on");
   const installments = await installmentsOf(trx, [id], { forUpdate: true });
   const amount = Money.format(input.amount);
-  const { allocation, unallocated } = allocatePayment(installments.map(stateOf), amount);
+  const { allocation, unallocated } = allocateReturnPayment(installments.map(stateOf), amount);
   if (!Money.of(unallocated).isZero()) {
     const owed = Money.format(Money.of(amount).minus(unallocated));
     throw new AppError("TRUSTEESHIP_OVERPAYMENT", `The contract's unpaid returns total ${owed}; the payment of ${amount} exceeds them`, [

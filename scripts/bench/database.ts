@@ -2,8 +2,8 @@ import type { Knex } from "knex";
 import { createDb } from "../../src/db/knex.js";
 
 /**
- * A scratch database for a benchmark: with DATABASE_URL (an admin connection) a database `name`
- * created fresh on that server and dropped by `drop()`; without it, PGlite in memory.
+ * The database every benchmark runs on: with DATABASE_URL (an admin connection) a scratch database
+ * `name` created fresh on that server and dropped by `drop()`; without it, PGlite in memory.
  */
 export async function scratchDb(name: string, opts: { poolMax?: number; keep?: boolean } = {}): Promise<{ db: Knex; kind: string; drop: () => Promise<void> }> {
   const url = process.env.DATABASE_URL;
