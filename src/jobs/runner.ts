@@ -140,7 +140,7 @@ async function runLocked(db: Knex, registry: JobRegistry, job: string, scope: st
     .where({ job, scope, outcome: "RUNNING" })
     .update({ outcome: "ABANDONED", finished_at: db.fn.now(), error: "stopped before it finished (its process ended); a later run resumed it" });
   const [{ id }] = await db("job_runs")
-    .insert({ job, scope, county_code: scope === "*" ? null : scope, trigger: opts.trigger ?? "api", business_dates: JSON.stringify(dates) })
+    .insert({ job, scope, county_code: scope === "*" ? null : scope, trigger: opts.trigger ?? "cli", business_dates: JSON.stringify(dates) })
     .returning<{ id: string }[]>("id");
   const runId = String(id);
 

@@ -208,6 +208,13 @@ describe("GET /jobs", () => {
     expect(arrears).toEqual([[COUNTY, "2025-06-09"]]);
   });
 
+  it("is documented in the OpenAPI document, the close of business listing the steps the modules registered", async () => {
+    const doc = (await t.http.get("/openapi.json")).body;
+    for (const p of ["/api/v1/jobs", "/api/v1/jobs/{id}", "/api/v1/jobs/schedules"]) expect(doc.paths[p]?.get, p).toBeDefined();
+    expect(doc.paths["/api/v1/jobs/close-of-business"].post.description).toContain("`circuit_breakers` (riskfund)");
+    expect(doc.components.schemas.JobRun.properties.steps).toBeDefined();
+  });
+
   it("asks for a token and one of the roles that may read runs; rejects bad input", async () => {
     expect((await supertest(t.app).get(`${API}/jobs`)).status).toBe(401);
     expect((await supertest(t.app).get(`${API}/jobs/1`)).status).toBe(401);
