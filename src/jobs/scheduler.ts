@@ -79,13 +79,17 @@ export function validCron(expr: string): boolean {
   }
 }
 
-/** The business date the latest firing of `cron` at or before `now` closes, or null if it never fired in the last 8 days. */
+/**
+ * The business date the latest firing of `cron` at or before `now` closes, or null if it never
+ * fired. The jobs are daily: the expression sets the time of day (a county may also skip days; the
+ * runner still closes every date in between when it next fires).
+ */
 export function targetDate(def: Pick<JobDefinition, "dates">, cron: string, now: Date): string | null {
   const c = new Cron(cron, { timezone: BUSINESS_TZ, paused: true });
   try {
     // previousRuns looks strictly before the reference: a firing exactly at `now` counts.
     const [last] = c.previousRuns(1, new Date(now.getTime() + 1000));
-    if (!last || now.getTime() - last.getTime() > 8 * 86_400_000) return null;
+    if (!last) return null;
     const day = businessDate(last);
     return def.dates === "previous" ? addDays(day, -1) : day;
   } finally {
