@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import supertest from "supertest";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/knex.js";
+import { runCloseOfBusiness, SimulatedCrash } from "../../src/jobs/close-of-business.js";
 import { CLOSE_OF_BUSINESS, createRegistry } from "../../src/jobs/registry.js";
 import { JobScheduler, targetDate } from "../../src/jobs/scheduler.js";
 import { FixedClock } from "../../src/lib/clock.js";
@@ -149,6 +150,22 @@ describe("scheduler: a step that fails", () => {
   });
 });
 
+describe("scheduler: a process that ends in the middle of a run", () => {
+  it("leaves the run RUNNING; the next run marks it ABANDONED and resumes the date at the first unfinished step", async () => {
+    const clock = new FixedClock(at("2025-06-09", "00:31"));
+    await expect(runCloseOfBusiness(t.db, "2025-06-08", { clock, trigger: "cli", crashAfter: { date: "2025-06-08", step: "standing" } })).rejects.toBeInstanceOf(SimulatedCrash);
+    const cut = await t.db("job_runs").where({ job: CLOSE_OF_BUSINESS }).orderBy("id", "desc").first();
+    expect([cut.trigger, cut.outcome]).toEqual(["cli", "RUNNING"]);
+
+    const outcomes = await scheduler(t.db, clock).tick();
+    expect(outcomes).toEqual([expect.objectContaining({ job: CLOSE_OF_BUSINESS, outcome: "ran", dates: ["2025-06-08"] })]);
+    const [abandoned, resumed] = await t.db("job_runs").where({ job: CLOSE_OF_BUSINESS }).where("id", ">=", cut.id).orderBy("id").select("outcome", "steps", "error");
+    const names = (r: { steps: { step: string }[] }) => r.steps.map((x) => x.step);
+    expect([abandoned.outcome, names(abandoned)]).toEqual(["ABANDONED", ["mark_due", "subsidy_forfeits", "accrue_penalty", "roll_periods", "standing"]]);
+    expect([resumed.outcome, names(resumed)]).toEqual(["SUCCEEDED", ["alerts", "portfolio", "trusteeship_arrears", "oversight_alerts", "circuit_breakers", "expired_idempotency_keys"]]);
+  });
+});
+
 describe("GET /jobs", () => {
   it("lists runs newest first, filtered and paginated, bounded to the caller's counties", async () => {
     const all = await t.as("admin").get(`${API}/jobs?limit=500`);
@@ -182,7 +199,7 @@ describe("GET /jobs", () => {
     const r = await t.as("admin").get(`${API}/jobs/schedules`);
     expect(r.status).toBe(200);
     const cob = r.body.items.find((i: { job: string }) => i.job === CLOSE_OF_BUSINESS);
-    expect(cob).toMatchObject({ scope: "*", cron: "30 0 * * *", source: "default", last_closed_date: "2025-06-07" });
+    expect(cob).toMatchObject({ scope: "*", cron: "30 0 * * *", source: "default", last_closed_date: "2025-06-08" });
     expect(cob.steps.map((s: { name: string }) => s.name)).toEqual([
       "mark_due",
       "subsidy_forfeits",
@@ -212,7 +229,7 @@ describe("GET /jobs", () => {
     const doc = (await t.http.get("/openapi.json")).body;
     for (const p of ["/api/v1/jobs", "/api/v1/jobs/{id}", "/api/v1/jobs/schedules"]) expect(doc.paths[p]?.get, p).toBeDefined();
     expect(doc.paths["/api/v1/jobs/close-of-business"].post.description).toContain("`circuit_breakers` (riskfund)");
-    expect(doc.components.schemas.JobRun.properties.steps).toBeDefined();
+    expect(JSON.stringify(doc.components.schemas.JobRun)).toContain("\"steps\"");
   });
 
   it("asks for a token and one of the roles that may read runs; rejects bad input", async () => {
