@@ -108,6 +108,12 @@ export async function runJob(db: Knex, registry: JobRegistry, job: string, targe
 /** On the PostgreSQL server: holds the job's advisory lock on a connection of its own while `fn` runs on the pool. */
 async function exclusive(db: Knex, key: string, ifBusy: "wait" | "skip", fn: () => Promise<JobRunResult>): Promise<JobRunResult> {
   if (!onPgServer(db)) return fn();
+  if (db.isTransaction) {
+    // Called inside the caller's transaction (the demo seed): the lock lives until that one ends.
+    if (ifBusy === "wait") await db.raw("SELECT pg_advisory_xact_lock(?, hashtext(?))", [LOCK_CLASS, key]);
+    else if (!(await db.raw<{ rows: { ok: boolean }[] }>("SELECT pg_try_advisory_xact_lock(?, hashtext(?)) AS ok", [LOCK_CLASS, key])).rows[0].ok) return { kind: "busy" };
+    return fn();
+  }
   const holder = await db.transaction();
   try {
     if (ifBusy === "skip") {
