@@ -17,6 +17,8 @@ const silent = createLogger("silent");
 /** A moment in Asia/Shanghai time. */
 const at = (date: string, hhmm: string) => new Date(`${date}T${hhmm}:00+08:00`);
 const scheduler = (db: Knex, clock: FixedClock, registry = createRegistry()) => new JobScheduler({ db, clock, logger: silent, registry });
+/** A tick runs every job for every county, over several dates: room for a loaded machine. */
+const SLOW = 240_000;
 const runsOf = (db: Knex, job: string) => db("job_runs").where({ job }).orderBy("id").select("id", "scope", "trigger", "business_dates", "outcome", "error");
 
 describe("scheduler: which date a firing closes", () => {
@@ -55,7 +57,7 @@ describe("scheduler: two server processes at the same moment", () => {
       await second.destroy();
       await fresh.drop();
     }
-  });
+  }, SLOW);
 });
 
 describe("scheduler: the nights it missed", () => {
@@ -86,7 +88,7 @@ describe("scheduler: the nights it missed", () => {
     expect(await s.tick()).toEqual([]);
     expect(await scheduler(t.db, clock).tick()).toEqual([]);
     expect(await count()).toBe(before);
-  });
+  }, SLOW);
 
   it("reminds of a subsidy claim approved more than 30 days ago and not paid, in that county only, and clears it once paid", async () => {
     const [claim] = await t.db("subsidy_claims")
@@ -100,7 +102,7 @@ describe("scheduler: the nights it missed", () => {
     clock.set(at("2025-06-07", "08:30"));
     await scheduler(t.db, clock).tick();
     expect(await open()).toEqual([]);
-  });
+  }, SLOW);
 });
 
 describe("scheduler: a step that fails", () => {
@@ -147,7 +149,7 @@ describe("scheduler: a step that fails", () => {
     const resumed = await t.db("job_runs").where({ job: "subsidy_claim_reminders", scope: COUNTY }).orderBy("id", "desc").first();
     expect([resumed.outcome, resumed.steps]).toEqual(["SUCCEEDED", []]);
     expect(Number((await t.db("alerts").where({ kind: "job.failed" }).whereNull("cleared_at").count<{ n: string }[]>("* as n"))[0].n)).toBe(0);
-  });
+  }, SLOW);
 });
 
 describe("scheduler: a process that ends in the middle of a run", () => {
@@ -163,7 +165,7 @@ describe("scheduler: a process that ends in the middle of a run", () => {
     const names = (r: { steps: { step: string }[] }) => r.steps.map((x) => x.step);
     expect([abandoned.outcome, names(abandoned)]).toEqual(["ABANDONED", ["mark_due", "subsidy_forfeits", "accrue_penalty", "roll_periods", "standing"]]);
     expect([resumed.outcome, names(resumed)]).toEqual(["SUCCEEDED", ["alerts", "portfolio", "trusteeship_arrears", "oversight_alerts", "circuit_breakers", "expired_idempotency_keys"]]);
-  });
+  }, SLOW);
 });
 
 describe("GET /jobs", () => {
@@ -223,7 +225,7 @@ describe("GET /jobs", () => {
     const arrears = outcomes.filter((o) => o.job === "trusteeship_arrears").map((o) => [o.scope, o.target]);
     // Ours fired at 08:00 today; the other county's fires at 18:00, so its latest firing was yesterday (closed already).
     expect(arrears).toEqual([[COUNTY, "2025-06-09"]]);
-  });
+  }, SLOW);
 
   it("is documented in the OpenAPI document, the close of business listing the steps the modules registered", async () => {
     const doc = (await t.http.get("/openapi.json")).body;
