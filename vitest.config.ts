@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ["default"],
+    // Tests drive the scheduler themselves (its tick, with an injected clock).
+    env: { SCHEDULER: "off" },
   },
 });

@@ -1,7 +1,7 @@
 import { loadConfig } from "../src/config.js";
 import { createDb, migrateLatest, pgliteDirFor } from "../src/db/knex.js";
 import { systemClock } from "../src/lib/clock.js";
-import { runCloseOfBusiness } from "../src/modules/loans/cob.js";
+import { runCloseOfBusiness } from "../src/jobs/close-of-business.js";
 import { args, out } from "./cli.js";
 
 /**
@@ -24,6 +24,7 @@ try {
   const result = await runCloseOfBusiness(db, date, {
     clock: systemClock,
     requestId: `cob-${date}`,
+    trigger: "cli",
     onProgress: (e) => process.stdout.write(`${e.date}  [${e.index}/${e.of}] ${e.step.padEnd(16)} ${String(e.rows).padStart(9)} rows  ${String(e.ms).padStart(7)} ms\n`),
   });
   for (const d of result.dates) if (d.skipped) out(`${d.business_date}  already closed (${d.status}); nothing changed`);

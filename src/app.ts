@@ -25,6 +25,7 @@ import { assetRoutes } from "./modules/assets/routes.js";
 import { distributionRoutes } from "./modules/distributions/routes.js";
 import { subsidyRoutes } from "./modules/subsidies/routes.js";
 import { riskFundRoutes } from "./modules/riskfund/routes.js";
+import { jobRoutes } from "./jobs/routes.js";
 
 // Chart.js's browser build, served from the installed package (its exports map hides the file).
 const CHART_JS = join(dirname(createRequire(import.meta.url).resolve("chart.js")), "chart.umd.js");
@@ -96,6 +97,7 @@ export function createApp(deps: Deps): Express {
   api.use(distributionRoutes(deps));
   api.use(subsidyRoutes(deps));
   api.use(riskFundRoutes(deps));
+  api.use(jobRoutes(deps));
   app.use("/api/v1", api);
 
   app.use(notFoundHandler);

@@ -26,6 +26,8 @@ const ConfigSchema = z.object({
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
   LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1).default(900),
   TZ_BUSINESS: z.literal("Asia/Shanghai").default("Asia/Shanghai"),
+  // The daily jobs run by themselves inside the server (src/jobs/scheduler.ts); "off" for a server that only serves.
+  SCHEDULER: z.enum(["on", "off"]).default("on"),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

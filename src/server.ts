@@ -4,6 +4,7 @@ import { buildDeps } from "./bootstrap.js";
 import { loadConfig } from "./config.js";
 import { migrateLatest } from "./db/knex.js";
 import { attestLegacyChains } from "./lib/audit.js";
+import { type JobScheduler, startJobScheduler } from "./jobs/scheduler.js";
 import { DEMO_PASSWORD, DEMO_USERS, isDemoSeeded, seedDemoCounty } from "../db/seeds/demo.js";
 
 async function main(): Promise<void> {
@@ -25,9 +26,11 @@ async function main(): Promise<void> {
   }
 
   const app = createApp(deps);
+  let scheduler: JobScheduler | undefined;
   const server: Server = app.listen(config.PORT, config.HOST, () => {
     const port = (server.address() as { port: number }).port;
     logger.info({ port }, "listening");
+    if (config.SCHEDULER === "on") scheduler = startJobScheduler(deps);
     if (config.SEED_DEMO) {
       const lines = [
         "",
@@ -46,7 +49,8 @@ async function main(): Promise<void> {
     closing = true;
     logger.info({ signal }, "shutting down");
     server.close(() => {
-      db.destroy()
+      Promise.resolve(scheduler?.stop())
+        .then(() => db.destroy())
         .then(() => process.exit(0))
         .catch(() => process.exit(1));
     });

@@ -8,7 +8,7 @@ import { AssetCreate, ReturnReportConfirm, ReturnReportCreate } from "../../src/
 import { confirmReport, createAsset, submitReport } from "../../src/modules/assets/service.js";
 import { DistributionCreate, PayBody, RuleCreate } from "../../src/modules/distributions/schemas.js";
 import { approveDistribution, createDistribution, createRule, noticeDistribution, payDistribution } from "../../src/modules/distributions/service.js";
-import { runCloseOfBusiness } from "../../src/modules/loans/cob.js";
+import { runCloseOfBusiness } from "../../src/jobs/close-of-business.js";
 import { LoanApply, LoanProductCreate, RateTableCreate, RepaymentCreate } from "../../src/modules/loans/schemas.js";
 import { applyLoan, cancel, createProduct, createRateTable, decide, disburse, getLoan, getSchedule, repay } from "../../src/modules/loans/service.js";
 import { BulkRate } from "../../src/modules/ratings/schemas.js";

@@ -1,5 +1,5 @@
 import { migrateLatest } from "../../src/db/knex.js";
-import { runCloseOfBusiness } from "../../src/modules/loans/cob.js";
+import { runCloseOfBusiness } from "../../src/jobs/close-of-business.js";
 import { args, out } from "../cli.js";
 import { scratchDb } from "./database.js";
 import { buildPortfolio } from "./loan-portfolio.js";

@@ -6,7 +6,7 @@ import { type AuditActor, appendAudit, auditHash, legacyAuditHash, verifyAuditCh
 import { auditKeysOf } from "../../src/lib/audit-keys.js";
 import { type SealFile, sealAuditChains, signSeal, verifyAgainstSeal } from "../../src/lib/audit-seal.js";
 import { canonicalJson } from "../../src/lib/canonical-json.js";
-import { COB_STEPS, runCloseOfBusiness } from "../../src/modules/loans/cob.js";
+import { COB_STEPS, runCloseOfBusiness } from "../../src/jobs/close-of-business.js";
 import { expectProblem } from "../helpers/expect.js";
 import { COUNTY, USERS } from "../helpers/fixture.js";
 import { onPostgres, TEST_AUDIT_KEYS, useTestApp } from "../helpers/harness.js";

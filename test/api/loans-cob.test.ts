@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { D, Money } from "../../src/lib/money.js";
-import { COB_STEPS, runCloseOfBusiness, SimulatedCrash } from "../../src/modules/loans/cob.js";
+import { COB_STEPS, runCloseOfBusiness, SimulatedCrash } from "../../src/jobs/close-of-business.js";
 import { accruePenalty } from "../../src/modules/loans/model.js";
 import { toState, type PeriodRow } from "../../src/modules/loans/queries.js";
 import { buildPortfolio } from "../../scripts/bench/loan-portfolio.js";

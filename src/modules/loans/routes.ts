@@ -6,10 +6,7 @@ import { ctxOf } from "../../http/ctx.js";
 import { doc } from "../../http/openapi.js";
 import { parse } from "../../http/validate.js";
 import { ListQuery } from "../../http/zod.js";
-import { runCloseOfBusiness } from "./cob.js";
 import {
-  CobRequest,
-  CobResult,
   CollectionAction,
   CollectionActionCreate,
   Decision,
@@ -106,16 +103,6 @@ doc({
 });
 doc({ method: "get", path: "/loans/:id/repayments", tag: TAG, summary: "Repayments of a loan", params: IdParam, query: ListQuery, response: RepaymentList, roles: READERS });
 doc({ method: "post", path: "/loans/:id/collection-actions", tag: TAG, summary: "Record a collection action (催收)", params: IdParam, body: CollectionActionCreate, response: CollectionAction, status: 201, roles: `${BANK}, village_officer (own village)` });
-doc({
-  method: "post",
-  path: "/jobs/close-of-business",
-  tag: "Jobs",
-  summary: "Run the close of business (日终) up to a business date",
-  description: "Idempotent per date, resumable, dates in order (a gap is caught up date by date). Marks due and overdue periods, accrues penalty, rolls interest accrual, updates days past due and buckets, raises overdue alerts, rolls the portfolio snapshot, then the other modules' steps (trusteeship arrears, asset-income alerts, circuit breakers), deletes the stored answers of expired Idempotency-Keys, and last seals every audit chain head for the date (signed; see `/audit-log/seals`). Also `npm run cob -- --date YYYY-MM-DD`.",
-  body: CobRequest,
-  response: CobResult,
-  roles: "admin",
-});
 
 export function loanRoutes(deps: Deps): Router {
   const { db, clock } = deps;
@@ -172,11 +159,5 @@ export function loanRoutes(deps: Deps): Router {
     command(db, async (req, trx) => ({ status: 201, body: await svc.addCollectionAction(trx, ctxOf(req, clock), id(req.params), parse(CollectionActionCreate, req.body)) })),
   );
 
-  r.post("/jobs/close-of-business", async (req, res) => {
-    const actor = actorOf(req);
-    requireRole(actor, "admin");
-    const { business_date } = parse(CobRequest, req.body);
-    res.json(await runCloseOfBusiness(db, business_date, { clock, requestId: req.requestId, actor }));
-  });
   return r;
 }

@@ -252,10 +252,3 @@ export const CollectionAction = z
 
 export const RenewResult = z.object({ old_loan: Loan, new_loan: Loan, interest_collected: z.string() }).openapi("LoanRenewResult");
 
-export const CobRequest = z.object({ business_date: IsoDate }).strict().openapi("CloseOfBusinessRequest");
-export const CobResult = z
-  .object({
-    business_date: z.string(),
-    dates: z.array(z.object({ business_date: z.string(), status: z.string(), steps: z.record(z.string(), z.object({ rows: z.number().int(), ms: z.number() })), skipped: z.boolean() })),
-  })
-  .openapi("CloseOfBusinessResult");

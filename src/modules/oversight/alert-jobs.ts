@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { countyClause } from "../../jobs/types.js";
 
 /**
  * Oversight alerts of the asset-income side (docs/DOMAIN.md#alerts), raised and cleared for a business date
@@ -63,23 +64,26 @@ const RULES: Rule[] = [
   },
 ];
 
-export async function raiseOversightAlerts(db: Knex | Knex.Transaction, businessDate: string, now: Date): Promise<{ raised: number; cleared: number }> {
+export async function raiseOversightAlerts(db: Knex | Knex.Transaction, businessDate: string, now: Date, countyCodes?: string[]): Promise<{ raised: number; cleared: number }> {
+  // A county's own run touches only that county's alerts; the close of business passes none (all counties).
+  const ac = countyClause("a.county_code", countyCodes);
+  const xc = countyClause("x.county_code", countyCodes);
   let raised = 0;
   let cleared = 0;
   for (const r of RULES) {
     const c = await db.raw(
       `UPDATE alerts a SET cleared_at = ?, updated_at = ?
-        WHERE a.kind = ? AND a.entity_type = ? AND a.cleared_at IS NULL
+        WHERE a.kind = ? AND a.entity_type = ? AND a.cleared_at IS NULL AND ${ac.sql}
           AND a.entity_id NOT IN (SELECT entity_id FROM (${r.select}) x)`,
-      [now, now, r.kind, r.entityType, ...r.bindings(businessDate)] as Knex.RawBinding[],
+      [now, now, r.kind, r.entityType, ...ac.bindings, ...r.bindings(businessDate)] as Knex.RawBinding[],
     );
     cleared += (c as { rowCount?: number }).rowCount ?? 0;
     const i = await db.raw(
       `INSERT INTO alerts (county_code, kind, severity, entity_type, entity_id, village_code, operator_id, message, details, business_date, raised_at, updated_at)
        SELECT x.county_code, ?, ?, ?, x.entity_id, x.village_code, x.operator_id, x.message, x.details, ?, ?, ?
-         FROM (${r.select}) x
+         FROM (${r.select}) x WHERE ${xc.sql}
        ON CONFLICT (kind, entity_type, entity_id) WHERE cleared_at IS NULL DO NOTHING`,
-      [r.kind, r.severity, r.entityType, businessDate, now, now, ...r.bindings(businessDate)] as Knex.RawBinding[],
+      [r.kind, r.severity, r.entityType, businessDate, now, now, ...r.bindings(businessDate), ...xc.bindings] as Knex.RawBinding[],
     );
     raised += (i as { rowCount?: number }).rowCount ?? 0;
   }

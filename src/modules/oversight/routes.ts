@@ -101,7 +101,7 @@ doc({
   method: "get",
   path: "/alerts",
   tag: TAG,
-  summary: "Alerts raised by every module (overdue loans, NPL, fund leverage, trustee arrears, exposure, missing return reports, unpaid distributions, idle assets, unpaid claims)",
+  summary: "Alerts raised by every module (overdue loans, NPL, fund leverage, trustee arrears, exposure, missing return reports, unpaid distributions, idle assets, unpaid claims, failed daily jobs)",
   description: "County staff see all alerts of their counties; bank staff those of their bank; operators their own; village officers their village's.",
   query: AlertQuery,
   response: AlertList,

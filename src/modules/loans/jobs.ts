@@ -1,42 +1,23 @@
 import type { Knex } from "knex";
 import { affectedRows } from "../../db/knex.js";
-import { AppError, registerErrorCodes } from "../../http/errors.js";
-import { appendAudit } from "../../lib/audit.js";
-import type { Clock } from "../../lib/clock.js";
-import type { Actor } from "../../http/auth.js";
-import { evaluateCircuitBreakers } from "../riskfund/service.js";
-import { raiseOversightAlerts } from "../oversight/alert-jobs.js";
-import { trusteeshipArrears } from "../trusteeship/service.js";
+import type { JobRegistry } from "../../jobs/registry.js";
 import { forfeitSubsidyShares } from "./household-interest.js";
-import { purgeExpiredKeys } from "../../http/command.js";
-import { auditKeys } from "../../lib/audit-keys.js";
-import { sealAuditChains } from "../../lib/audit-seal.js";
-import { raiseAlert } from "../../lib/alerts.js";
-import { addDays } from "../../lib/dates.js";
 
 /**
- * Close of business (日终) for a business date, as set-based SQL over the whole portfolio: one
- * statement per step, no per-loan round trips. Each step commits on its own together with its
- * progress mark in `cob_runs.steps`, so a run killed half-way resumes at the first unmarked step;
- * every step is also written so that running it twice for a date changes nothing (guards on
- * `penalty_through`, `cur_period_end`, `standing_date`, the open-alert index, the snapshot key).
- * Dates run in order: asking for a date after a gap first closes each missing date.
+ * The loans module's steps of the close of business (日终), as set-based SQL over the whole
+ * portfolio: one statement per step (or a few), no per-loan round trips. Each is written so that
+ * running it twice for a date changes nothing (guards on `penalty_through`, `cur_period_end`,
+ * `standing_date`, the open-alert index, the snapshot key). Orders 100–700; other modules' steps follow.
  */
-
-registerErrorCodes({
-  COB_FUTURE_DATE: { status: 422, title: "Business date in the future", description: "The close of business runs for today or earlier." },
-  COB_BEFORE_FIRST: { status: 422, title: "Before the first close", description: "The date is before the first closed business date and was never run; closes go forward only." },
-});
 
 const ACTIVE = `('DISBURSED', 'EXTENDED')`;
 
-export interface CobStep {
+interface LoanStep {
   name: string;
   run(trx: Knex.Transaction, date: string): Promise<number>;
 }
 
-
-export const COB_STEPS: CobStep[] = [
+const LOAN_STEPS: LoanStep[] = [
   {
     // Periods that come due today become DUE; past due date + grace days they are OVERDUE.
     name: "mark_due",
@@ -57,7 +38,7 @@ export const COB_STEPS: CobStep[] = [
       ),
   },
   {
-    // TO_BANK subsidy shares lost (docs/DOMAIN.md#interest-subsidy): the household's part unpaid past due date + grace, a
+    // TO_BANK subsidy shares lost (DOMAIN §5): the household's part unpaid past due date + grace, a
     // misuse finding, a removed household. The share moves back to the household before penalty accrues on it.
     name: "subsidy_forfeits",
     run: (trx, d) => forfeitSubsidyShares(trx, d),
@@ -182,117 +163,16 @@ export const COB_STEPS: CobStep[] = [
         ),
       ),
   },
-  // Guaranteed returns of entrusted funds fallen due and in arrears, with their alerts (trusteeship module).
-  { name: "trusteeship_arrears", run: async (trx, d) => (await trusteeshipArrears(trx, d)).installments_newly_in_arrears },
-  // Asset-income oversight: missing return reports, idle assets, approved distributions left unpaid.
-  { name: "oversight_alerts", run: async (trx, d) => (await raiseOversightAlerts(trx, d, new Date())).raised },
-  // The circuit breakers read the standing and portfolio just computed (riskfund module).
-  { name: "circuit_breakers", run: async (trx, d) => (await evaluateCircuitBreakers(trx, d)).tripped },
-  // Housekeeping: the answers stored for Idempotency-Keys past their lifetime, so the table holds
-  // about a day of writes and no older sealed personal data (by the wall clock, as keys expire).
-  { name: "expired_idempotency_keys", run: (trx) => purgeExpiredKeys(trx) },
-  // Last: the signed daily seal of every audit chain head (lib/audit-seal.ts), made only from a
-  // verified state; a county whose chains do not verify is not sealed and gets a critical alert.
-  {
-    name: "audit_seal",
-    run: async (trx, d) => {
-      const r = await sealAuditChains(trx, auditKeys(), d);
-      const now = new Date();
-      for (const refused of r.refused.filter((x) => /^\d{6}$/.test(x.scope))) {
-        const first = refused.problems[0];
-        await raiseAlert(
-          trx,
-          {
-            countyCode: refused.scope,
-            kind: "audit.seal_refused",
-            severity: "CRITICAL",
-            entityType: "audit_chain",
-            entityId: first.chain,
-            message: `审计日志校验失败，未封存 / audit log of ${refused.scope} does not verify and was not sealed for ${d}: ${first.problem} at ${first.chain} row ${first.seq}`,
-            details: { problems: refused.problems.slice(0, 20) },
-            businessDate: d,
-          },
-          now,
-        );
-      }
-      return r.sealed.length;
-    },
-  },
 ];
 
-export interface CobOptions {
-  clock?: Clock;
-  requestId?: string;
-  actor?: Actor | null;
-  onProgress?: (e: { date: string; step: string; rows: number; ms: number; index: number; of: number }) => void;
-  /** Tests: stop (as a crash would) right after this step of this date has committed. */
-  crashAfter?: { date: string; step: string };
-}
-
-export class SimulatedCrash extends Error {}
-
-interface RunRow {
-  business_date: string;
-  status: string;
-  steps: Record<string, { rows: number; ms: number }> | string;
-}
-const stepsOf = (r: RunRow | undefined) => (r ? (typeof r.steps === "string" ? JSON.parse(r.steps) : r.steps) : {}) as Record<string, { rows: number; ms: number }>;
-
-const LOCK_KEY = 7_221_000_001; // pg advisory lock of the close of business
-
-/** Runs the close of business through `target`, catching up every missing date in order. */
-export async function runCloseOfBusiness(db: Knex, target: string, opts: CobOptions = {}) {
-  if (opts.clock && target > opts.clock.today()) throw new AppError("COB_FUTURE_DATE", `${target} is after today (${opts.clock.today()})`);
-  const lastDone = await db("cob_runs").where({ status: "DONE" }).max<{ d: string | null }>("business_date as d").first();
-  const running = await db("cob_runs").whereNot({ status: "DONE" }).orderBy("business_date").first<RunRow | undefined>();
-  const dates: string[] = [];
-  let from = running?.business_date ?? (lastDone?.d ? addDays(lastDone.d, 1) : target);
-  if (!running && lastDone?.d && target <= lastDone.d) {
-    const done = await db("cob_runs").where({ business_date: target }).first<RunRow | undefined>();
-    if (!done) throw new AppError("COB_BEFORE_FIRST", `${target} is before the first closed date and was never run`);
-    return { business_date: target, dates: [{ business_date: target, status: done.status, steps: stepsOf(done), skipped: true }] };
-  }
-  for (; from <= target; from = addDays(from, 1)) dates.push(from);
-  const out = [];
-  for (const date of dates) out.push(await runDate(db, date, opts));
-  return { business_date: target, dates: out };
-}
-
-async function runDate(db: Knex, date: string, opts: CobOptions) {
-  await db.raw(`INSERT INTO cob_runs (business_date, status) VALUES (?, 'RUNNING') ON CONFLICT (business_date) DO NOTHING`, [date]);
-  let index = 0;
-  for (const step of COB_STEPS) {
-    index += 1;
-    const done = await db.transaction(async (trx) => {
-      await trx.raw("SELECT pg_advisory_xact_lock(?)", [LOCK_KEY]);
-      const run = await trx("cob_runs").where({ business_date: date }).forUpdate().first<RunRow>();
-      const steps = stepsOf(run);
-      if (run.status === "DONE" || steps[step.name]) return undefined;
-      const t0 = performance.now();
-      const rows = await step.run(trx, date);
-      const ms = Math.round(performance.now() - t0);
-      await trx.raw(`UPDATE cob_runs SET steps = steps || ?::jsonb WHERE business_date = ?`, [JSON.stringify({ [step.name]: { rows, ms } }), date]);
-      return { rows, ms };
-    });
-    if (done) opts.onProgress?.({ date, step: step.name, rows: done.rows, ms: done.ms, index, of: COB_STEPS.length });
-    if (opts.crashAfter && opts.crashAfter.date === date && opts.crashAfter.step === step.name) throw new SimulatedCrash(`simulated crash after ${step.name} of ${date}`);
-  }
-  const finished = await db.transaction(async (trx) => {
-    const [row] = await trx("cob_runs")
-      .where({ business_date: date })
-      .whereNot({ status: "DONE" })
-      .update({ status: "DONE", finished_at: trx.fn.now() })
-      .returning<RunRow[]>("*");
-    if (row) {
-      await appendAudit(trx, { actor: opts.actor ?? null, requestId: opts.requestId ?? "", clock: opts.clock ?? { now: () => new Date(), today: () => date } }, {
-        action: "cob.complete",
-        entityType: "cob_run",
-        entityId: date,
-        countyCode: null,
-        after: { business_date: date, steps: stepsOf(row) },
-      });
-    }
-    return row ?? (await trx("cob_runs").where({ business_date: date }).first<RunRow>());
-  });
-  return { business_date: date, status: finished.status, steps: stepsOf(finished), skipped: false };
+export function registerLoanJobs(registry: JobRegistry): void {
+  LOAN_STEPS.forEach((s, i) =>
+    registry.step({
+      job: "close_of_business",
+      name: s.name,
+      order: (i + 1) * 100,
+      module: "loans",
+      run: async (trx, { businessDate }) => ({ rows: await s.run(trx, businessDate) }),
+    }),
+  );
 }
