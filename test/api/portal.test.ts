@@ -80,6 +80,22 @@ describe("portal token", () => {
     expect((await token(bank, h.headId, h.pin)).status).toBe(200);
   });
 
+  it("records the partner's lookup of a household by its head's ID number in the audit log, never the whole number", async () => {
+    const h = await householdWithPin();
+    const before = await t.db("audit_log").where({ action: "household.lookup_by_id_number" }).count<{ n: string }[]>("* as n");
+    expect((await token(bank, h.headId, h.pin)).status).toBe(200);
+    expect((await token(bank, h.headId, h.pin === "000000" ? "111111" : "000000")).status).toBe(401);
+    const rows = await t.db("audit_log").where({ action: "household.lookup_by_id_number", entity_id: h.id }).orderBy("id");
+    expect(rows).toHaveLength(2);
+    for (const r of rows) {
+      expect(r).toMatchObject({ actor_id: null, entity_type: "household", request_id: `portal:${bank.client_id}` });
+      expect(r.after).toMatchObject({ id_number: `${h.headId.slice(0, 6)}********${h.headId.slice(-4)}`, found: 1, via: `partner:${bank.client_id}` });
+      expect(JSON.stringify(r)).not.toContain(h.headId);
+    }
+    const after = await t.db("audit_log").where({ action: "household.lookup_by_id_number" }).count<{ n: string }[]>("* as n");
+    expect(Number(after[0].n) - Number(before[0].n)).toBe(2);
+  });
+
   it("limits a partner to its counties", async () => {
     const other = await partner("other-county-app", ["469025"]);
     const h = await householdWithPin();

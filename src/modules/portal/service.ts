@@ -9,6 +9,7 @@ import type { Ctx } from "../../lib/context.js";
 import { parseIdNumber } from "../../lib/id-number.js";
 import { DUMMY_HASH, hashPassword, verifyPassword } from "../../lib/password.js";
 import { maskName } from "../../lib/pii.js";
+import { recordIdNumberLookup } from "../register/service.js";
 import { tooManyAttempts } from "../auth/throttle.js";
 import { clearPinFailures, recordPinFailure, reservePinAttempt } from "./pin-throttle.js";
 import { type HouseholdPrincipal, PORTAL_TOKEN_TTL_SECONDS, signHouseholdToken } from "./auth.js";
@@ -92,6 +93,11 @@ async function checkHousehold(deps: Deps, input: { client_id: string; client_sec
     .whereIn("h.county_code", partner.county_codes)
     .whereNot("h.status", "REMOVED")
     .first<{ household_id: string; county_code: string } | undefined>("m.household_id", "h.county_code");
+  // The partner looked a household up by its head's whole ID number: recorded, whatever follows.
+  await recordIdNumberLookup(db, { actor: null, requestId: `portal:${partner.client_id}`, clock }, pii, parsed.info.value, head ? [{ id: head.household_id, county_code: head.county_code }] : [], {
+    countyCode: partner.county_codes[0],
+    via: `partner:${partner.client_id}`,
+  });
   const now = clock.now();
   const policy = { max: PIN_MAX_FAILURES, lockSeconds: PIN_LOCK_SECONDS };
   // The attempt is counted (and refused when the household is locked) before the PIN is hashed.
