@@ -1,4 +1,3 @@
-import type { Knex } from "knex";
 import type { Deps } from "../../deps.js";
 import { type Role, signStaffToken } from "../../http/auth.js";
 import { AppError } from "../../http/errors.js";
