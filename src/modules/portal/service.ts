@@ -78,7 +78,7 @@ async function checkPartner(db: Db, clientId: string, secret: string): Promise<P
 /**
  * Checks the household's credentials through a partner: the partner's own credentials, the head's
  * ID number inside one of the partner's counties, and the PIN. Each PIN attempt is counted before
- * the PIN is checked (one atomic statement, see auth/throttle.ts): at most PIN_MAX_FAILURES are
+ * the PIN is checked (one atomic statement, see pin-throttle.ts): at most PIN_MAX_FAILURES are
  * checked, however many arrive at once; then the household is locked for PIN_LOCK_SECONDS (429),
  * whatever PIN is tried. A right PIN clears the count.
  */
