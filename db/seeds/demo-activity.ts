@@ -317,7 +317,8 @@ export async function seedDemoActivity(deps: Pick<Deps, "db" | "pii" | "clock">)
     // ---------- subsidy claim of the last quarter ended ----------
     const q = Math.floor((Number(today.slice(5, 7)) - 1) / 3); // quarters of this year ended (0-3)
     const quarter = q === 0 ? `${lastYear}Q4` : `${thisYear}Q${q}`;
-    await generateClaim(trx, by("finance", today), ClaimCreate.parse({ bank_id: DEMO_BANKS[0].id, county_code: DEMO_COUNTY.code, quarter }));
+    // The product is TO_BANK: the bank generates the batch (its manager), the finance officer approves it.
+    await generateClaim(trx, by("manager", today), ClaimCreate.parse({ bank_id: DEMO_BANKS[0].id, county_code: DEMO_COUNTY.code, quarter, mode: "TO_BANK" }));
 
     // ---------- trusteeship (委托经营) ----------
     const trustees = borrowers.slice(nextBorrower);

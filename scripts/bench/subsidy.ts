@@ -28,6 +28,7 @@ const COUNTY = "469030";
 const TOWNSHIP = "469030100";
 const BANK = "0b000000-0000-4000-8000-0000000000b1";
 const FINANCE = "0a000000-0000-4000-8000-0000000000f1";
+const MANAGER = "0a000000-0000-4000-8000-0000000000f2";
 const PRODUCT = "0e000000-0000-4000-8000-0000000000e1";
 const PRODUCT_HH = "0e000000-0000-4000-8000-0000000000e2";
 const VILLAGES = 40;
@@ -58,6 +59,7 @@ try {
                   SELECT ? || lpad(n::text, 3, '0'), '村' || n, 'VILLAGE', ?, ? FROM generate_series(1, ?) n`, [TOWNSHIP, TOWNSHIP, COUNTY, VILLAGES]);
     await db("banks").insert({ id: BANK, name: "基准农商银行", short_name: "基准农商" });
     await db("users").insert({ id: FINANCE, username: "bench-finance", password_hash: "x", display_name: "bench", role: "finance_officer", county_codes: [COUNTY] });
+    await db("users").insert({ id: MANAGER, username: "bench-manager", password_hash: "x", display_name: "bench", role: "bank_manager", county_codes: [COUNTY], bank_id: BANK });
     const product = { bank_id: BANK, county_code: COUNTY, version: 1, name: "扶贫小额信贷", effective_from: "2020-01-01", max_amount: "50000.00", max_term_months: 36, rate_rule: "FIXED", fixed_rate: "0.0345", rate_spread: "0", repayment_methods: ["BULLET_QUARTERLY", "EQUAL_PRINCIPAL"], penalty_markup: "0.5", grace_days: 0, allowed_purposes: ["BREEDING"], subsidy_rate_cap: null, subsidy_term_months: 36, subsidy_principal_cap: "50000.00" };
     await db("loan_products").insert([
       { id: PRODUCT, code: "FPXD", subsidy_ratio: "1", subsidy_mode: "TO_BANK", ...product },
@@ -143,24 +145,29 @@ try {
   const all = await db("loan_schedule_periods").count<{ n: string }[]>("* as n");
   process.stderr.write(`built in ${((performance.now() - tBuild) / 1000).toFixed(1)} s: ${Number(all[0].n).toLocaleString()} periods, ${Number(inQuarter[0].n).toLocaleString()} due in 2025Q1\n`);
 
-  const ctx: Ctx = {
-    actor: { kind: "staff", userId: FINANCE, role: "finance_officer", countyCodes: [COUNTY], bankId: null, operatorId: null, villageCode: null },
-    requestId: "bench-subsidy",
-    clock: new FixedClock("2025-04-01"),
-  };
+  // Two batches, as the rules have it: the bank's TO_BANK batch (its manager) and the county's TO_HOUSEHOLD one (finance).
+  const clock = new FixedClock("2025-04-01");
+  const makers: Ctx[] = [
+    { actor: { kind: "staff", userId: MANAGER, role: "bank_manager", countyCodes: [COUNTY], bankId: BANK, operatorId: null, villageCode: null }, requestId: "bench-subsidy-bank", clock },
+    { actor: { kind: "staff", userId: FINANCE, role: "finance_officer", countyCodes: [COUNTY], bankId: null, operatorId: null, villageCode: null }, requestId: "bench-subsidy-county", clock },
+  ];
   const input = { bank_id: BANK, county_code: COUNTY, quarter: "2025Q1" };
   let t0 = performance.now();
-  const first = await transaction(db, (trx) => generateClaim(trx, ctx, input));
+  const firsts = [];
+  for (const ctx of makers) firsts.push(await transaction(db, (trx) => generateClaim(trx, ctx, input)));
   const seconds = (performance.now() - t0) / 1000;
   t0 = performance.now();
-  const again = await transaction(db, (trx) => generateClaim(trx, ctx, input));
+  const agains = [];
+  for (const ctx of makers) agains.push(await transaction(db, (trx) => generateClaim(trx, ctx, input)));
   const regen = (performance.now() - t0) / 1000;
-  const lines = first.claim.lines_added ?? 0;
+  const lines = firsts.reduce((n, f) => n + (f.claim.lines_added ?? 0), 0);
+  const first = { claim: { totals: { forfeited_lines: firsts.reduce((n, f) => n + f.claim.totals.forfeited_lines, 0), claimed: firsts.map((f) => `${f.claim.mode} ${f.claim.totals.claimed}`).join(", ") } } };
+  const again = { claim: { lines_added: agains.reduce((n, f) => n + (f.claim.lines_added ?? 0), 0) } };
   const pg = await db.raw<{ rows: { v: string }[] }>("SELECT current_setting('server_version') AS v");
   out(`subsidy claim generation, PostgreSQL ${pg.rows[0].v}, Node ${process.version}, ${os.cpus().length} cores`);
   out(`  loan-periods due in the quarter: ${Number(inQuarter[0].n).toLocaleString()}`);
   out(`  lines generated: ${lines.toLocaleString()} (forfeited ${first.claim.totals.forfeited_lines.toLocaleString()}), claimed ${first.claim.totals.claimed}`);
-  out(`  generation: ${seconds.toFixed(2)} s, ${Math.round(lines / seconds).toLocaleString()} lines/s (target under 30 s)`);
+  out(`  generation (both batches): ${seconds.toFixed(2)} s, ${Math.round(lines / seconds).toLocaleString()} lines/s (target under 30 s)`);
   out(`  regeneration: ${regen.toFixed(2)} s, lines added ${again.claim.lines_added}`);
 } finally {
   await db.destroy();

@@ -2,7 +2,8 @@ import jwt from "jsonwebtoken";
 import { describe, expect, it } from "vitest";
 import { expectProblem } from "../helpers/expect.js";
 import { COUNTY, TEST_PASSWORD, USERS, VILLAGE } from "../helpers/fixture.js";
-import { TEST_JWT, useTestApp } from "../helpers/harness.js";
+import { hashPassword } from "../../src/lib/password.js";
+import { onPostgres, TEST_JWT, useTestApp } from "../helpers/harness.js";
 
 const t = useTestApp();
 const TOKEN = "/api/v1/auth/token";
@@ -77,6 +78,46 @@ describe("POST /auth/token", () => {
     for (let i = 0; i < 5; i++) expectProblem(await login("t-regulator", `wrong-${i}`), 401, "BAD_CREDENTIALS");
     expectProblem(await login("t-regulator", TEST_PASSWORD), 429, "TOO_MANY_REQUESTS");
   });
+});
+
+describe("lockouts that hold under bursts", () => {
+  const MAX = 5; // LOGIN_MAX_FAILURES in the test settings
+  /** A user of its own per test, so no other test's failures count against it. */
+  async function freshUser(username: string) {
+    await t.db("users").insert({ username, password_hash: await hashPassword(TEST_PASSWORD), display_name: username, role: "regulator", county_codes: [COUNTY] });
+  }
+  const failures = async (username: string) => (await t.db("login_throttle").where({ username }).first<{ failures: number } | undefined>())?.failures ?? 0;
+
+  it("counts wrong passwords one after another and refuses the right one during the lock; after it, the right one works and clears the count", async () => {
+    await freshUser("t-burst-seq");
+    for (let i = 0; i < MAX; i++) expectProblem(await login("t-burst-seq", `wrong-${i}`), 401, "BAD_CREDENTIALS");
+    expect(await failures("t-burst-seq")).toBe(MAX);
+    for (let i = 0; i < 3; i++) expectProblem(await login("t-burst-seq", `wrong-more-${i}`), 429, "TOO_MANY_REQUESTS");
+    const locked = await login("t-burst-seq", TEST_PASSWORD);
+    expectProblem(locked, 429, "TOO_MANY_REQUESTS");
+    expect(locked.headers["retry-after"]).toBe("900");
+    // Every attempt is counted, the refused ones too.
+    expect(await failures("t-burst-seq")).toBe(MAX + 4);
+    t.clock.set(new Date(t.clock.now().getTime() + 900_000));
+    expect((await login("t-burst-seq", TEST_PASSWORD)).status).toBe(200);
+    expect(await t.db("login_throttle").where({ username: "t-burst-seq" }).first()).toBeUndefined();
+    t.clock.set("2025-06-02");
+  });
+
+  it.skipIf(!onPostgres)("checks at most 5 of 30 wrong passwords sent at once, refuses the rest and then the right one with 429 (PostgreSQL only; PGlite has one connection)", async () => {
+    await freshUser("t-burst-par");
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => login("t-burst-par", `wrong-${i}`)));
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(MAX);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    for (const r of answers.filter((a) => a.status === 429)) expect(Number(r.headers["retry-after"])).toBeGreaterThan(0);
+    expect(await failures("t-burst-par")).toBe(30);
+    expectProblem(await login("t-burst-par", TEST_PASSWORD), 429, "TOO_MANY_REQUESTS");
+    t.clock.set(new Date(t.clock.now().getTime() + 901_000));
+    expect((await login("t-burst-par", TEST_PASSWORD)).status).toBe(200);
+    expect(await failures("t-burst-par")).toBe(0);
+    t.clock.set("2025-06-02");
+  }, 180_000);
 });
 
 describe("bearer tokens", () => {

@@ -84,6 +84,7 @@ export interface County {
   ratings: Record<string, { grade: string; credit_line: string; score: number }>;
   loans: Record<"LA" | "LB" | "LC" | "LD", string>;
   claimId: string;
+  hhClaimId: string;
   trusteeshipId: string;
   fundId: string;
   distributionId: string;
@@ -203,12 +204,20 @@ export async function buildCounty(t: TestApp): Promise<County> {
 
   // The 2025Q1 subsidy batch: LA's period at 70% (TO_HOUSEHOLD), LC's at 100% (TO_BANK), LB's forfeited (unpaid).
   t.clock.set("2025-04-01");
-  const claim = await ok<{ id: string; lines_added: number; totals: Record<string, unknown> }>(t.as("officer").post(`${API}/subsidy-claims`, { bank_id: BANK, county_code: COUNTY, quarter: "2025Q1" }), 201);
+  // One batch per mode: the bank generates its TO_BANK batch, the county finance bureau the TO_HOUSEHOLD one.
+  type Batch = { id: string; lines_added: number; totals: Record<string, unknown> };
+  const claim = await ok<Batch>(t.as("officer").post(`${API}/subsidy-claims`, { bank_id: BANK, county_code: COUNTY, quarter: "2025Q1" }), 201);
+  const hhClaim = await ok<Batch>(t.as("finance").post(`${API}/subsidy-claims`, { bank_id: BANK, county_code: COUNTY, quarter: "2025Q1" }), 201);
   c.claimId = claim.id;
+  c.hhClaimId = hhClaim.id;
   const laSub = subsidyOf([["30000", 90]], RATE, "0.7"); // 258.75 × 0.7 = 181.125 → 181.13
   const lcSub = subsidyOf([["10000", 30], ["6000", 35]], SUBSIDY_RATE, "1");
   expect([laSub, lcSub]).toEqual(["181.13", "42.50"]);
-  const lines = (await ok<{ lines: { loan_id: string; interest: string; subsidy: string; status: string; forfeit_reason: string | null }[] }>(t.as("finance").get(`${API}/subsidy-claims/${c.claimId}`), 200)).lines;
+  type Lines = { lines: { loan_id: string; interest: string; subsidy: string; status: string; forfeit_reason: string | null }[] };
+  const lines = [
+    ...(await ok<Lines>(t.as("finance").get(`${API}/subsidy-claims/${c.claimId}`), 200)).lines,
+    ...(await ok<Lines>(t.as("finance").get(`${API}/subsidy-claims/${c.hhClaimId}`), 200)).lines,
+  ];
   const line = (l: string) => lines.filter((x) => x.loan_id === l).map((x) => [x.interest, x.subsidy, x.status, x.forfeit_reason]);
   expect(lines).toHaveLength(3);
   expect(line(c.loans.LA)).toEqual([["258.75", laSub, "CLAIMED", null]]);
@@ -216,10 +225,14 @@ export async function buildCounty(t: TestApp): Promise<County> {
   expect(line(c.loans.LB)).toEqual([[interest("20000", RATE, 90), "0.00", "FORFEITED", "LATE_INTEREST"]]);
   c.seen.laQ1Subsidy = laSub;
   c.seen.lcQ1Subsidy = lcSub;
-  expect(claim.totals).toMatchObject({ claimed: "223.63", to_bank: lcSub, to_household: laSub });
+  expect(claim.totals).toMatchObject({ claimed: lcSub, to_bank: lcSub, to_household: "0.00" });
+  expect(hhClaim.totals).toMatchObject({ claimed: laSub, to_bank: "0.00", to_household: laSub });
   await ok(t.as("finance").post(`${API}/subsidy-claims/${c.claimId}/approve`, {}), 200);
+  // The finance officer generated the TO_HOUSEHOLD batch: another one approves it (maker-checker).
+  await ok(t.as("finance2").post(`${API}/subsidy-claims/${c.hhClaimId}/approve`, {}), 200);
   t.clock.set("2025-04-02");
   expect(await ok(t.as("finance").post(`${API}/subsidy-claims/${c.claimId}/pay`, { reference: "财政拨付 2025-041" }, key()), 200)).toMatchObject({ status: "PAID", paid_on: "2025-04-02" });
+  expect(await ok(t.as("finance").post(`${API}/subsidy-claims/${c.hhClaimId}/pay`, { reference: "财政拨付 2025-042" }, key()), 200)).toMatchObject({ status: "PAID", paid_on: "2025-04-02" });
 
   // The first entrusted return (due 2025-03-01) paid late; the second (2025-06-01) never.
   t.clock.set("2025-04-10");

@@ -45,7 +45,9 @@ describe("county summary against a county built by hand (#8)", () => {
     const trust = (await t.as("regulator").get(`${API}/trusteeships/${c.trusteeshipId}`)).body;
     expect(trust).toMatchObject({ returns_paid: "400.00", open_principal: "20000.00", arrears: { amount: "400.00", installments: 1 } });
     const claim = (await t.as("finance").get(`${API}/subsidy-claims/${c.claimId}`)).body;
-    expect(claim).toMatchObject({ status: "PAID", paid_on: "2025-04-02", totals: { claimed: "223.63", to_bank: "42.50", to_household: "181.13" } });
+    expect(claim).toMatchObject({ status: "PAID", paid_on: "2025-04-02", mode: "TO_BANK", totals: { claimed: "42.50", to_bank: "42.50", to_household: "0.00" } });
+    const hhClaim = (await t.as("finance").get(`${API}/subsidy-claims/${c.hhClaimId}`)).body;
+    expect(hhClaim).toMatchObject({ status: "PAID", paid_on: "2025-04-02", mode: "TO_HOUSEHOLD", totals: { claimed: "181.13", to_bank: "0.00", to_household: "181.13" } });
     const daily = await t.db("loan_portfolio_daily").where({ business_date: "2025-06-30", county_code: COUNTY }).first();
     expect([daily.outstanding_principal, daily.npl_principal, daily.overdue_loans]).toEqual(["66000.00", "20000.00", 2]);
     const dist = (await t.as("regulator").get(`${API}/distributions/${c.distributionId}`)).body;

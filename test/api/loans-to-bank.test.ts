@@ -126,7 +126,7 @@ describe("TO_BANK: the household's own part of the interest", () => {
 
     t.clock.set("2025-10-01");
     for (const quarter of ["2025Q1", "2025Q2", "2025Q3"]) {
-      const c = await t.as("finance").post(`${API}/subsidy-claims`, { bank_id: BANK, county_code: COUNTY, quarter });
+      const c = await t.as("officer").post(`${API}/subsidy-claims`, { bank_id: BANK, county_code: COUNTY, quarter });
       expect(c.status, JSON.stringify(c.body)).toBe(201);
       const lines = (await t.as("finance").get(`${API}/subsidy-claims/${c.body.id}`)).body.lines as { loan_id: string; seq: number; interest: string; subsidy: string; household_interest: string; forfeit_reason: string | null }[];
       const mine = lines.filter((l) => l.loan_id === bullet).map((l) => [l.seq, l.interest, l.subsidy, l.household_interest, l.forfeit_reason]);

@@ -111,7 +111,7 @@ describe("a household's own data through the portal", () => {
   it("subsidies: the TO_HOUSEHOLD reimbursement reaches the household; a TO_BANK subsidy does not", async () => {
     const a = (await read("A", "/subsidies")).items;
     // 2025Q1: 30,000 × 3.45% × 90 / 360 = 258.75 interest paid on time, reimbursed at 70%: 181.125 → 181.13.
-    expect(a).toEqual([{ id: expect.any(String), claim_id: c.claimId, quarter: "2025Q1", periods: 1, amount: "181.13", paid_on: "2025-04-02", reference: "财政拨付 2025-041", bank_name: "测试农商行" }]);
+    expect(a).toEqual([{ id: expect.any(String), claim_id: c.hhClaimId, quarter: "2025Q1", periods: 1, amount: "181.13", paid_on: "2025-04-02", reference: "财政拨付 2025-042", bank_name: "测试农商行" }]);
     expect(a[0].amount).toBe(c.seen.laQ1Subsidy);
     expect((await read("C", "/subsidies")).items).toEqual([]);
   });

@@ -2,7 +2,8 @@ import supertest from "supertest";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createHousehold, householdBody } from "../helpers/factories.js";
 import { OTHER_VILLAGE } from "../helpers/fixture.js";
-import { useTestApp } from "../helpers/harness.js";
+import { onPostgres, useTestApp } from "../helpers/harness.js";
+import { PIN_LOCK_SECONDS, PIN_MAX_FAILURES } from "../../src/modules/portal/service.js";
 
 const t = useTestApp();
 
@@ -79,6 +80,22 @@ describe("portal token", () => {
     expect((await token(bank, h.headId, h.pin)).status).toBe(200);
   });
 
+  it("records the partner's lookup of a household by its head's ID number in the audit log, never the whole number", async () => {
+    const h = await householdWithPin();
+    const before = await t.db("audit_log").where({ action: "household.lookup_by_id_number" }).count<{ n: string }[]>("* as n");
+    expect((await token(bank, h.headId, h.pin)).status).toBe(200);
+    expect((await token(bank, h.headId, h.pin === "000000" ? "111111" : "000000")).status).toBe(401);
+    const rows = await t.db("audit_log").where({ action: "household.lookup_by_id_number", entity_id: h.id }).orderBy("id");
+    expect(rows).toHaveLength(2);
+    for (const r of rows) {
+      expect(r).toMatchObject({ actor_id: null, entity_type: "household", request_id: `portal:${bank.client_id}` });
+      expect(r.after).toMatchObject({ id_number: `${h.headId.slice(0, 6)}********${h.headId.slice(-4)}`, found: 1, via: `partner:${bank.client_id}` });
+      expect(JSON.stringify(r)).not.toContain(h.headId);
+    }
+    const after = await t.db("audit_log").where({ action: "household.lookup_by_id_number" }).count<{ n: string }[]>("* as n");
+    expect(Number(after[0].n) - Number(before[0].n)).toBe(2);
+  });
+
   it("limits a partner to its counties", async () => {
     const other = await partner("other-county-app", ["469025"]);
     const h = await householdWithPin();
@@ -113,6 +130,46 @@ describe("portal token", () => {
     const p = await t.db("partners").where({ client_id: bank.client_id }).first();
     expect(p.secret_hash).not.toContain(bank.client_secret);
   });
+});
+
+describe("PIN lockouts that hold under bursts", () => {
+  let bank: Partner;
+  beforeAll(async () => {
+    bank = await partner("qz-burst-app");
+  });
+  const failures = async (householdId: string) => (await t.db("household_credentials").where({ household_id: householdId }).first<{ failures: number }>()).failures;
+
+  it("counts wrong PINs one after another, refuses the right PIN during the lock, lets it in after the lock and clears the count", async () => {
+    const h = await householdWithPin();
+    const wrong = h.pin === "123456" ? "654321" : "123456";
+    for (let i = 0; i < PIN_MAX_FAILURES; i++) expect((await token(bank, h.headId, wrong)).status).toBe(401);
+    const locked = await token(bank, h.headId, h.pin);
+    expect(locked.status).toBe(429);
+    expect(locked.headers["retry-after"]).toBe(String(PIN_LOCK_SECONDS));
+    expect(await failures(h.id)).toBe(PIN_MAX_FAILURES + 1);
+    t.clock.set(new Date(t.clock.now().getTime() + PIN_LOCK_SECONDS * 1000));
+    expect((await token(bank, h.headId, h.pin)).status).toBe(200);
+    expect(await failures(h.id)).toBe(0);
+    t.clock.set("2025-06-02");
+  });
+
+  it.skipIf(!onPostgres)("checks at most PIN_MAX_FAILURES of 20 wrong PINs sent at once; the rest and then the right PIN answer 429 (PostgreSQL only; PGlite has one connection)", async () => {
+    const h = await householdWithPin();
+    const wrongs = Array.from({ length: 20 }, (_, i) => String((Number(h.pin) + 1 + i) % 1_000_000).padStart(6, "0"));
+    const answers = await Promise.all(wrongs.map((w) => token(bank, h.headId, w)));
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(PIN_MAX_FAILURES);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    expect(await failures(h.id)).toBe(20);
+    const cred = await t.db("household_credentials").where({ household_id: h.id }).first<{ locked_until: Date | null }>();
+    expect(cred.locked_until!.getTime()).toBeGreaterThan(t.clock.now().getTime());
+    const right = await token(bank, h.headId, h.pin);
+    expect(right.status).toBe(429);
+    expect(right.body.code).toBe("TOO_MANY_REQUESTS");
+    t.clock.set(new Date(t.clock.now().getTime() + PIN_LOCK_SECONDS * 1000 + 1000));
+    expect((await token(bank, h.headId, h.pin)).status).toBe(200);
+    t.clock.set("2025-06-02");
+  }, 180_000);
 });
 
 describe("portal scope", () => {

@@ -210,6 +210,34 @@ describe("POST /households", () => {
     expect(none.body.items).toEqual([]);
   });
 
+  it("records every lookup by whole ID number in the audit log: who looked for whom, found or not, never the whole number", async () => {
+    const res = await t.as("village").post(`${API}/households`, householdBody());
+    expect(res.status).toBe(201);
+    const plain: string = res.body.members[0].id_number; // the village officer sees it whole
+    const lookups = () => t.db("audit_log").where({ action: "household.lookup_by_id_number" }).orderBy("id");
+    const before = (await lookups()).length;
+    expect((await t.as("regulator").get(`${API}/households?id_number=${plain}`)).body.items.map((h: { id: string }) => h.id)).toEqual([res.body.id]);
+    const missing = idNumber("1991-02-03");
+    expect((await t.as("officer").get(`${API}/households?id_number=${missing}`)).body.items).toEqual([]);
+    // A plain list is no lookup by ID number.
+    expect((await t.as("regulator").get(`${API}/households?limit=1`)).status).toBe(200);
+    const rows = (await lookups()).slice(before);
+    expect(rows.map((r) => [r.actor_id, r.actor_role, r.entity_type, r.entity_id, r.county_code, r.after.found])).toEqual([
+      [USERS.regulator.userId, "regulator", "household", res.body.id, COUNTY, 1],
+      [USERS.officer.userId, "loan_officer", "id_number", `${missing.slice(0, 6)}********${missing.slice(-4)}`, COUNTY, 0],
+    ]);
+    expect(rows[0].after).toMatchObject({ id_number: `${plain.slice(0, 6)}********${plain.slice(-4)}`, id_number_hash: TEST_PII.lookupHash(plain) });
+    expect(rows[1].after).toMatchObject({ id_number_hash: TEST_PII.lookupHash(missing) });
+    // Neither whole number is anywhere in the audit log.
+    for (const whole of [plain, missing]) {
+      const n = await t.db.raw<{ rows: { n: number }[] }>("SELECT count(*)::int AS n FROM audit_log a WHERE row_to_json(a)::text LIKE ?", [`%${whole}%`]);
+      expect(n.rows[0].n).toBe(0);
+    }
+    // The county's auditors read them through the API.
+    const api = await t.as("admin").get(`${API}/audit-log?action=household.lookup_by_id_number&entity_id=${res.body.id}`);
+    expect(api.body.items).toHaveLength(1);
+  });
+
   it("rejects invalid input with the field named, and writes nothing", async () => {
     const before = await registerCounts(t.db);
     const good = householdBody();

@@ -1,10 +1,12 @@
+import supertest from "supertest";
 import { describe, expect, it } from "vitest";
+import { type Actor, signStaffToken } from "../../src/http/auth.js";
 import { evaluateCircuitBreakers } from "../../src/modules/riskfund/service.js";
 import "../../src/modules/riskfund/figures.js";
 import { figureSources } from "../../src/modules/reports/figures.js";
 import { expectProblem } from "../helpers/expect.js";
 import { BANK, COUNTY } from "../helpers/fixture.js";
-import { onPostgres, useTestApp } from "../helpers/harness.js";
+import { onPostgres, TEST_JWT, useTestApp } from "../helpers/harness.js";
 import { apply, disbursedLoan, key, product, reconciliationOk, repay, setupRates } from "./loans-helpers.js";
 
 const t = useTestApp({ today: "2024-06-21" });
@@ -17,6 +19,13 @@ async function approved(productId: string, amount: string) {
   return a.body.id as string;
 }
 const disburse = (id: string) => t.as("officer").post(`${API}/loans/${id}/disburse`, {}, key());
+/** A loan officer of the bank who later becomes a finance officer: still the maker of the claims they submitted. */
+const MOVER = { userId: "0a000000-0000-4000-8000-0000000000c7", countyCodes: [COUNTY], operatorId: null, villageCode: null };
+const moverAs = (role: "loan_officer" | "finance_officer") => {
+  const actor: Omit<Actor, "kind"> = { ...MOVER, role, bankId: role === "loan_officer" ? BANK : null };
+  const auth = `Bearer ${signStaffToken(TEST_JWT, actor)}`;
+  return { post: (path: string, body: object) => supertest(t.app).post(path).set("Authorization", auth).send(body) };
+};
 const cob = (date: string) => t.as("admin").post(`${API}/jobs/close-of-business`, { business_date: date });
 
 describe("risk fund, circuit breaker and compensation (docs/DOMAIN.md#risk-fund)", () => {
@@ -107,7 +116,10 @@ describe("risk fund, circuit breaker and compensation (docs/DOMAIN.md#risk-fund)
     expectProblem(await t.as("officer").post(`${API}/compensation-claims`, { loan_id: ids.L5 }), 422, "COMPENSATION_NOT_ELIGIBLE"); // no collection action yet
     expectProblem(await t.as("officer").post(`${API}/compensation-claims`, { loan_id: ids.L1 }), 422, "COMPENSATION_NOT_ELIGIBLE"); // performing
     expect((await t.as("officer").post(`${API}/loans/${ids.L5}/collection-actions`, { method: "VISIT", result: "REFUSED", note: "上门催收" })).status).toBe(201);
-    const c = await t.as("officer").post(`${API}/compensation-claims`, { loan_id: ids.L5, note: "逾期93天，催收无果" });
+    // The bank claims; the finance bureau may not (403).
+    expectProblem(await t.as("finance").post(`${API}/compensation-claims`, { loan_id: ids.L5 }), 403, "FORBIDDEN");
+    await t.db("users").insert({ id: MOVER.userId, username: "t-officer-mover", password_hash: "x", display_name: "t-officer-mover", role: "loan_officer", county_codes: [COUNTY], bank_id: BANK });
+    const c = await moverAs("loan_officer").post(`${API}/compensation-claims`, { loan_id: ids.L5, note: "逾期93天，催收无果" });
     expect(c.status, JSON.stringify(c.body)).toBe(201);
     // Interest 2,000 × 3.45% × 92/360 = 17.63 (Sep) and × 91/360 = 17.44 (Dec); penalty never counts.
     expect(c.body).toMatchObject({ status: "SUBMITTED", dpd: 93, collection_actions: 1, unpaid_principal: "2000.00", unpaid_interest: "35.07", loss: "2035.07", fund_share: "0.7", fund_amount: "1424.55", bank_amount: "610.52" });
@@ -116,7 +128,12 @@ describe("risk fund, circuit breaker and compensation (docs/DOMAIN.md#risk-fund)
     expect((await t.as("finance").get(`${API}/risk-funds/${fundId}`)).body.obligations).toBe("1424.55");
     expectProblem(await t.as("officer").post(`${API}/compensation-claims/${claimId}/approve`, {}), 403, "FORBIDDEN");
     expectProblem(await t.as("finance").post(`${API}/compensation-claims/${claimId}/pay`, {}, key()), 409, "INVALID_STATE");
+    // Its maker, now at the finance bureau, may not approve it (maker-checker); the claim is unchanged.
+    await t.db("users").where({ id: MOVER.userId }).update({ role: "finance_officer", bank_id: null });
+    expectProblem(await moverAs("finance_officer").post(`${API}/compensation-claims/${claimId}/approve`, { note: "自己批准" }), 422, "SAME_MAKER_CHECKER");
+    expect((await t.as("finance").get(`${API}/compensation-claims/${claimId}`)).body).toMatchObject({ status: "SUBMITTED", decided_on: null });
     const ap = await t.as("finance").post(`${API}/compensation-claims/${claimId}/approve`, { note: "同意代偿" });
+    expect(ap.status, JSON.stringify(ap.body)).toBe(200);
     expect(ap.body).toMatchObject({ status: "APPROVED", decided_on: "2024-12-22", pay_by: "2025-01-21" });
     const paid = await t.as("finance").post(`${API}/compensation-claims/${claimId}/pay`, {}, key());
     expect(paid.status, JSON.stringify(paid.body)).toBe(200);

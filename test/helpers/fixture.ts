@@ -35,6 +35,8 @@ export const USERS = {
   otherAdmin: { userId: u(11), username: "t-admin-b", role: "admin", countyCodes: [OTHER_COUNTY], bankId: null, operatorId: null, villageCode: null },
   otherRegulator: { userId: u(12), username: "t-regulator-b", role: "regulator", countyCodes: [OTHER_COUNTY], bankId: null, operatorId: null, villageCode: null },
   otherVillage: { userId: u(13), username: "t-village-b", role: "village_officer", countyCodes: [OTHER_COUNTY], bankId: null, operatorId: null, villageCode: OTHER_VILLAGE },
+  /** A second finance officer of the county: the checker of a claim the first one generated. */
+  finance2: { userId: u(28), username: "t-finance2", role: "finance_officer", countyCodes: [COUNTY], bankId: null, operatorId: null, villageCode: null },
 } satisfies Record<string, UserSpec>;
 export type UserName = keyof typeof USERS;
 

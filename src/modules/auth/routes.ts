@@ -10,7 +10,8 @@ doc({
   path: "/auth/token",
   tag: "Auth",
   summary: "Staff login: username and password for a bearer token (JWT, HS256)",
-  description: "The token carries the role and the jurisdiction (county codes, bank, operator, village). Repeated failures for a username answer 429 for a while.",
+  description:
+    "The token carries the role and the jurisdiction (county codes, bank, operator, village). Every attempt is counted per username before the password is checked, however many arrive at once: at most LOGIN_MAX_FAILURES are checked in the window, then the username is locked for LOGIN_LOCK_SECONDS (429 with Retry-After), the right password included.",
   body: TokenRequest,
   response: TokenResponse,
   public: true,

@@ -1,8 +1,8 @@
-import type { Knex } from "knex";
 import type { Deps } from "../../deps.js";
 import { type Role, signStaffToken } from "../../http/auth.js";
 import { AppError } from "../../http/errors.js";
 import { DUMMY_HASH, verifyPassword } from "../../lib/password.js";
+import { clearLoginFailures, recordLoginFailure, reserveLoginAttempt, tooManyAttempts } from "./throttle.js";
 
 interface UserRow {
   id: string;
@@ -17,25 +17,24 @@ interface UserRow {
 }
 
 /**
- * Staff login. Failed attempts are counted per username; after `loginMaxFailures` within the lock
- * window the username is locked for `loginLockSeconds` (429 with Retry-After), whatever password
- * is tried. A correct login clears the count.
+ * Staff login. Attempts are counted per username before the password is checked (see throttle.ts):
+ * at most `loginMaxFailures` are checked within the window, however many arrive at once; then the
+ * username is locked for `loginLockSeconds` (429 with Retry-After), whatever password is tried. A
+ * correct login clears the count.
  */
 export async function issueStaffToken(deps: Deps, username: string, password: string) {
   const { db, clock, settings } = deps;
   const now = clock.now();
-  const throttle = await db("login_throttle").where({ username }).first<{ failures: number; window_started_at: Date; locked_until: Date | null }>();
-  if (throttle?.locked_until && throttle.locked_until > now) {
-    const retry = Math.ceil((throttle.locked_until.getTime() - now.getTime()) / 1000);
-    throw new AppError("TOO_MANY_REQUESTS", `Too many failed logins for this user; try again in ${retry} s`, undefined, 429, { "Retry-After": String(retry) });
-  }
+  const policy = { max: settings.loginMaxFailures, lockSeconds: settings.loginLockSeconds };
+  const slot = await reserveLoginAttempt(db, username, now, policy);
+  if (!slot.granted) throw tooManyAttempts(now, slot.lockedUntil, "Too many failed logins for this user");
   const user = await db("users").where({ username }).first<UserRow | undefined>();
   const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_HASH);
   if (!user || !ok || !user.active) {
-    await recordFailure(db, username, now, settings.loginMaxFailures, settings.loginLockSeconds);
+    await recordLoginFailure(db, username, now, policy);
     throw new AppError("BAD_CREDENTIALS", "Wrong username or password");
   }
-  if (throttle) await db("login_throttle").where({ username }).delete();
+  await clearLoginFailures(db, username);
   const token = signStaffToken(deps.jwt, {
     userId: user.id,
     role: user.role,
@@ -45,19 +44,4 @@ export async function issueStaffToken(deps: Deps, username: string, password: st
     villageCode: user.village_code,
   });
   return { access_token: token, token_type: "Bearer" as const, expires_in: deps.jwt.ttlSeconds, role: user.role };
-}
-
-async function recordFailure(db: Knex, username: string, now: Date, max: number, lockSeconds: number): Promise<void> {
-  const windowStart = new Date(now.getTime() - lockSeconds * 1000);
-  await db.raw(
-    `INSERT INTO login_throttle (username, failures, window_started_at) VALUES (?, 1, ?)
-     ON CONFLICT (username) DO UPDATE SET
-       failures = CASE WHEN login_throttle.window_started_at < ? THEN 1 ELSE login_throttle.failures + 1 END,
-       window_started_at = CASE WHEN login_throttle.window_started_at < ? THEN EXCLUDED.window_started_at ELSE login_throttle.window_started_at END`,
-    [username, now, windowStart, windowStart],
-  );
-  await db("login_throttle")
-    .where({ username })
-    .andWhere("failures", ">=", max)
-    .update({ locked_until: new Date(now.getTime() + lockSeconds * 1000), failures: 0, window_started_at: now });
 }

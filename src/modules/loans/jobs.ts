@@ -38,7 +38,7 @@ const LOAN_STEPS: LoanStep[] = [
       ),
   },
   {
-    // TO_BANK subsidy shares lost (DOMAIN §5): the household's part unpaid past due date + grace, a
+    // TO_BANK subsidy shares lost (docs/DOMAIN.md#interest-subsidy): the household's part unpaid past due date + grace, a
     // misuse finding, a removed household. The share moves back to the household before penalty accrues on it.
     name: "subsidy_forfeits",
     run: (trx, d) => forfeitSubsidyShares(trx, d),

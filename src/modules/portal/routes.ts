@@ -21,7 +21,8 @@ doc({
   path: "/portal/token",
   tag: TAG,
   summary: "A partner's client credentials plus the household's (head's ID number and PIN) → a 15-minute read-only household token",
-  description: "Wrong PINs are counted per household: after 5 the household is locked for 15 minutes (429). The partner must serve the household's county.",
+  description:
+    "Every PIN attempt is counted per household before the PIN is checked, however many arrive at once: at most 5 are checked, then the household is locked for 15 minutes (429 with Retry-After), the right PIN included. The partner must serve the household's county. The lookup by the head's ID number is recorded in the audit log (masked), found or not.",
   body: PortalTokenRequest,
   response: PortalTokenResponse,
   public: true,

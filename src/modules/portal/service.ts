@@ -9,6 +9,9 @@ import type { Ctx } from "../../lib/context.js";
 import { parseIdNumber } from "../../lib/id-number.js";
 import { DUMMY_HASH, hashPassword, verifyPassword } from "../../lib/password.js";
 import { maskName } from "../../lib/pii.js";
+import { recordIdNumberLookup } from "../register/service.js";
+import { tooManyAttempts } from "../auth/throttle.js";
+import { clearPinFailures, recordPinFailure, reservePinAttempt } from "./pin-throttle.js";
 import { type HouseholdPrincipal, PORTAL_TOKEN_TTL_SECONDS, signHouseholdToken } from "./auth.js";
 import type { PartnerCreate } from "./schemas.js";
 
@@ -74,8 +77,10 @@ async function checkPartner(db: Db, clientId: string, secret: string): Promise<P
 
 /**
  * Checks the household's credentials through a partner: the partner's own credentials, the head's
- * ID number inside one of the partner's counties, and the PIN. After PIN_MAX_FAILURES wrong PINs
- * the household is locked for PIN_LOCK_SECONDS (429), whatever PIN is tried.
+ * ID number inside one of the partner's counties, and the PIN. Each PIN attempt is counted before
+ * the PIN is checked (one atomic statement, see pin-throttle.ts): at most PIN_MAX_FAILURES are
+ * checked, however many arrive at once; then the household is locked for PIN_LOCK_SECONDS (429),
+ * whatever PIN is tried. A right PIN clears the count.
  */
 async function checkHousehold(deps: Deps, input: { client_id: string; client_secret: string; id_number: string; pin: string }) {
   const { db, clock, pii } = deps;
@@ -88,25 +93,22 @@ async function checkHousehold(deps: Deps, input: { client_id: string; client_sec
     .whereIn("h.county_code", partner.county_codes)
     .whereNot("h.status", "REMOVED")
     .first<{ household_id: string; county_code: string } | undefined>("m.household_id", "h.county_code");
-  const cred = head
-    ? await db("household_credentials").where({ household_id: head.household_id }).first<{ pin_hash: string; failures: number; locked_until: Date | null; must_change: boolean } | undefined>()
-    : undefined;
+  // The partner looked a household up by its head's whole ID number: recorded, whatever follows.
+  await recordIdNumberLookup(db, { actor: null, requestId: `portal:${partner.client_id}`, clock }, pii, parsed.info.value, head ? [{ id: head.household_id, county_code: head.county_code }] : [], {
+    countyCode: partner.county_codes[0],
+    via: `partner:${partner.client_id}`,
+  });
   const now = clock.now();
-  if (cred?.locked_until && cred.locked_until > now) {
-    const retry = Math.ceil((cred.locked_until.getTime() - now.getTime()) / 1000);
-    throw new AppError("TOO_MANY_REQUESTS", `Too many wrong PINs; try again in ${retry} s`, undefined, 429, { "Retry-After": String(retry) });
-  }
+  const policy = { max: PIN_MAX_FAILURES, lockSeconds: PIN_LOCK_SECONDS };
+  // The attempt is counted (and refused when the household is locked) before the PIN is hashed.
+  const cred = head ? await reservePinAttempt(db, head.household_id, now, policy) : undefined;
+  if (cred && !cred.granted) throw tooManyAttempts(now, cred.lockedUntil, "Too many wrong PINs");
   const ok = await verifyPassword(input.pin, cred?.pin_hash ?? DUMMY_HASH);
   if (!head || !cred || !ok) {
-    if (head && cred) {
-      const failures = cred.failures + 1;
-      await db("household_credentials")
-        .where({ household_id: head.household_id })
-        .update(failures >= PIN_MAX_FAILURES ? { failures: 0, locked_until: new Date(now.getTime() + PIN_LOCK_SECONDS * 1000) } : { failures });
-    }
+    if (head && cred) await recordPinFailure(db, head.household_id, now, policy);
     throw BAD_CREDENTIALS();
   }
-  if (cred.failures > 0) await db("household_credentials").where({ household_id: head.household_id }).update({ failures: 0 });
+  await clearPinFailures(db, head.household_id);
   return { partner, householdId: head.household_id, countyCode: head.county_code, mustChange: cred.must_change };
 }
 

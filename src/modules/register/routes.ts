@@ -30,7 +30,13 @@ const WRITERS = "village_officer (own village), admin (own counties)";
 
 doc({ method: "get", path: "/divisions", tag: TAG, summary: "List divisions (GB/T 2260) in your counties", query: DivisionQuery, response: DivisionList, roles: "any staff" });
 doc({ method: "post", path: "/divisions", tag: TAG, summary: "Register a county, township or village", body: DivisionCreate, response: Division, status: 201, roles: "admin" });
-doc({ method: "get", path: "/households", tag: TAG, summary: "List households (filter by village, status, type, cause)", query: HouseholdQuery, response: HouseholdList, roles: READERS });
+doc({
+  method: "get",
+  path: "/households",
+  tag: TAG,
+  summary: "List households (filter by village, status, type, cause)",
+  description: "A search by `id_number` (a whole ID number) is recorded in the audit log as `household.lookup_by_id_number` — the caller and the households found, or the masked number when none — found or not; the number itself is never recorded.",
+  query: HouseholdQuery, response: HouseholdList, roles: READERS });
 doc({
   method: "post",
   path: "/households",

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import { type Actor, inJurisdiction, requireRole } from "../../http/auth.js";
 import { AppError, notFound } from "../../http/errors.js";
 import { page } from "../../http/pagination.js";
-import { appendAudit } from "../../lib/audit.js";
+import { type AuditActor, type AuditRecord, appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { ID_NUMBER_PROBLEM_TEXT, parseIdNumber } from "../../lib/id-number.js";
 import { Money } from "../../lib/money.js";
@@ -256,7 +256,34 @@ export async function listHouseholds(db: Db, ctx: Ctx, pii: Pii, q: z.infer<type
     query.whereExists(db("household_members as f").whereRaw("f.household_id = h.id").andWhere("f.id_number_hash", hash));
   }
   const { rows, next_cursor } = await page<HouseholdRow & Record<string, unknown>>(query, "h.id", (r) => r.id, q.limit, q.cursor);
+  if (q.id_number) await recordIdNumberLookup(db, ctx, pii, q.id_number, rows, { countyCode: q.county_code ?? ctx.actor.countyCodes[0] });
   return { items: rows.map((h) => householdView(h, ctx.actor, pii)), next_cursor };
+}
+
+/**
+ * Records a lookup by a whole ID number in the audit log — who looked for whom — whatever it found:
+ * one record per household found (`household.lookup_by_id_number`, entity the household), or one
+ * with the masked number as its entity when nothing was found. The number itself is never written:
+ * only its masked form and its keyed hash (the register's lookup hash, so an investigator holding
+ * the key can answer "who looked for this person"). A read has no transaction of its own: the
+ * records are written in a short one (or inside the caller's, when it passes one).
+ */
+export async function recordIdNumberLookup(
+  db: Db,
+  ctx: AuditActor,
+  pii: Pii,
+  idNumber: string,
+  found: { id: string; county_code: string }[],
+  opts: { countyCode?: string | null; via?: string } = {},
+): Promise<void> {
+  const parsed = parseIdNumber(idNumber);
+  const whole = parsed.ok ? parsed.info.value : idNumber.trim().toUpperCase();
+  const after = { id_number: maskIdNumber(whole), id_number_hash: pii.lookupHash(whole), found: found.length, ...(opts.via ? { via: opts.via } : {}) };
+  const records: AuditRecord[] =
+    found.length > 0
+      ? found.map((h) => ({ action: "household.lookup_by_id_number", entityType: "household", entityId: h.id, countyCode: h.county_code, after }))
+      : [{ action: "household.lookup_by_id_number", entityType: "id_number", entityId: after.id_number, countyCode: opts.countyCode ?? null, after }];
+  await db.transaction((trx) => appendAudit(trx, ctx, records));
 }
 
 export async function patchHousehold(trx: Knex.Transaction, ctx: Ctx, pii: Pii, id: string, input: z.infer<typeof HouseholdPatch>) {

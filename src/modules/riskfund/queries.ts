@@ -35,6 +35,7 @@ export interface ClaimRow {
   recovered: string;
   fund_recovered: string;
   submitted_on: string;
+  submitted_by: string;
   note: string | null;
   decided_on: string | null;
   decision_note: string | null;

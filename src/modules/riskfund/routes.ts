@@ -58,8 +58,8 @@ doc({
   roles: BANK,
 });
 doc({ method: "get", path: "/compensation-claims/:id", tag: TAG, summary: "A compensation claim", params: IdParam, response: Compensation, roles: READERS });
-doc({ method: "post", path: "/compensation-claims/:id/approve", tag: TAG, summary: "Approve a compensation claim (the fund pays within 30 days)", params: IdParam, body: CompensationDecision, response: Compensation, roles: "finance_officer (own counties)" });
-doc({ method: "post", path: "/compensation-claims/:id/reject", tag: TAG, summary: "Reject a compensation claim", params: IdParam, body: CompensationDecision, response: Compensation, roles: "finance_officer (own counties)" });
+doc({ method: "post", path: "/compensation-claims/:id/approve", tag: TAG, summary: "Approve a compensation claim (the fund pays within 30 days)", description: "Maker-checker: the person who submitted the claim may not decide it (422 SAME_MAKER_CHECKER).", params: IdParam, body: CompensationDecision, response: Compensation, roles: "finance_officer (own counties)" });
+doc({ method: "post", path: "/compensation-claims/:id/reject", tag: TAG, summary: "Reject a compensation claim", description: "Maker-checker: the person who submitted the claim may not decide it (422 SAME_MAKER_CHECKER).", params: IdParam, body: CompensationDecision, response: Compensation, roles: "finance_officer (own counties)" });
 doc({
   method: "post",
   path: "/compensation-claims/:id/pay",

@@ -26,6 +26,7 @@ registerErrorCodes({
   RISK_FUND_INSUFFICIENT: { status: 422, title: "Fund balance insufficient", description: "The fund's balance does not cover this compensation." },
   COMPENSATION_NOT_ELIGIBLE: { status: 422, title: "Loan not eligible for compensation", description: "A loan is compensated once it is DPD ≥ the fund's threshold (default 90) and collection actions are recorded." },
   COMPENSATION_STALE: { status: 409, title: "Loan changed since the claim", description: "The loan's unpaid amounts changed after the claim was made; reject it and claim again." },
+  SAME_MAKER_CHECKER: { status: 422, title: "Maker-checker", description: "The person who generated a claim on a public fund (subsidy or compensation) may not approve it; another officer must." },
   COMPENSATION_OVER_RECOVERY: { status: 422, title: "Recovery above the loss", description: "Recoveries of a compensated loan add up to at most its loss." },
 });
 
@@ -246,6 +247,9 @@ export async function decideCompensation(trx: Knex.Transaction, ctx: Ctx, id: st
   requireRole(ctx.actor, "finance_officer");
   const c = await loadClaim(trx, ctx.actor, id);
   if (c.status !== "SUBMITTED") throw invalidState(`The claim is ${c.status}; only a SUBMITTED claim is decided`);
+  // Maker-checker: the roles already differ (the bank claims, finance decides), but a user whose
+  // role changed since submitting the claim is still its maker.
+  if (c.submitted_by === ctx.actor.userId) throw new AppError("SAME_MAKER_CHECKER", "You submitted this compensation claim; another finance officer must decide it (maker-checker)");
   const on = ctx.clock.today();
   const [row] = await trx("compensation_claims")
     .where({ id })

@@ -10,6 +10,9 @@ export interface ClaimRow {
   quarter: string;
   quarter_start: string;
   quarter_end: string;
+  mode: "TO_BANK" | "TO_HOUSEHOLD" | null;
+  generated_by: string[];
+  created_by: string | null;
   status: "DRAFT" | "APPROVED" | "PAID";
   generated_on: string;
   generations: number;
@@ -93,7 +96,10 @@ const SUBSIDY_EXACT = `
  * twice).
  * A forfeited period becomes a line with its reason and zero.
  */
-export async function insertClaimLines(trx: Knex.Transaction, p: { claimId: string; countyCode: string; bankId: string; quarterStart: string; quarterEnd: string; today: string }): Promise<number> {
+export async function insertClaimLines(
+  trx: Knex.Transaction,
+  p: { claimId: string; countyCode: string; bankId: string; mode: "TO_BANK" | "TO_HOUSEHOLD"; quarterStart: string; quarterEnd: string; today: string },
+): Promise<number> {
   // One big statement: hash in memory, and skip JIT compilation (seconds of it at this size). No
   // nested-loop joins over the table being inserted into: with stale statistics the planner may
   // probe subsidy_claim_lines by a scan per period, and each scan also reads the pages this very
@@ -153,7 +159,7 @@ export async function insertClaimLines(trx: Knex.Transaction, p: { claimId: stri
                         CASE l.rate_basis WHEN 'LPR_1Y' THEN lpr.lpr_1y WHEN 'LPR_5Y' THEN lpr.lpr_5y END, l.annual_rate)) AS rate
          ) x
         WHERE p.county_code = :county AND p.due_date <= :qend::date AND p.overdue_from > :qstart::date
-          AND l.county_code = :county AND l.bank_id = :bank AND l.disbursed_on IS NOT NULL
+          AND l.county_code = :county AND l.bank_id = :bank AND l.disbursed_on IS NOT NULL AND pr.subsidy_mode = :mode
           -- not in any batch yet; a concurrent batch claiming the same period (another quarter's, through
           -- the grace-days overlap) fails on the unique (loan_id, seq) key (409, retry adds the rest): a plain INSERT
           -- is much cheaper than ON CONFLICT's speculative insertion at this size
@@ -169,7 +175,7 @@ export async function insertClaimLines(trx: Knex.Transaction, p: { claimId: stri
             subsidy_ratio, interest, computed, CASE WHEN reason IS NULL THEN computed ELSE 0 END, reason,
             CASE WHEN reason IS NULL THEN 'CLAIMED' ELSE 'FORFEITED' END
        FROM candidates`,
-    { claim: p.claimId, county: p.countyCode, bank: p.bankId, qstart: p.quarterStart, qend: p.quarterEnd, today: p.today },
+    { claim: p.claimId, county: p.countyCode, bank: p.bankId, mode: p.mode, qstart: p.quarterStart, qend: p.quarterEnd, today: p.today },
   );
   await trx.raw(`SET LOCAL enable_nestloop TO DEFAULT`);
   await trx.raw(`SET LOCAL work_mem TO DEFAULT`);

@@ -17,11 +17,11 @@ doc({
   tag: TAG,
   summary: "Generate the quarter's interest-subsidy claim batch of a bank in a county (贴息申报)",
   description:
-    "After the quarter's end. Lists every loan-period whose due date falls in the quarter (or whose grace days ran into it) and is settled one way or the other, with its computation (docs/DOMAIN.md#interest-subsidy). Forfeited periods are lines with their reason and 0.00: interest not paid by due date + grace (LATE_INTEREST), a misuse finding on the loan (MISUSE), a household removed from the register (HOUSEHOLD_REMOVED). A loan-period is claimed at most once: generating again adds only periods not yet in any batch (201 when the batch is created, 200 on regeneration, with `lines_added`); an approved or paid batch is closed.",
+    "After the quarter's end. One batch per bank, county, quarter and subsidy mode (`mode`, by default the one the caller's role generates); the caller is recorded as a maker. Lists every loan-period whose due date falls in the quarter (or whose grace days ran into it) and is settled one way or the other, with its computation (docs/DOMAIN.md#interest-subsidy). Forfeited periods are lines with their reason and 0.00: interest not paid by due date + grace (LATE_INTEREST), a misuse finding on the loan (MISUSE), a household removed from the register (HOUSEHOLD_REMOVED). A loan-period is claimed at most once: generating again adds only periods not yet in any batch (201 when the batch is created, 200 on regeneration, with `lines_added`); an approved or paid batch is closed.",
   body: ClaimCreate,
   response: Claim,
   status: 201,
-  roles: "admin, finance_officer (own counties); loan_officer, bank_manager (own bank)",
+  roles: "TO_BANK batch: loan_officer, bank_manager (own bank); TO_HOUSEHOLD batch: finance_officer (own counties). Another role, or the other mode, is 403.",
 });
 doc({ method: "get", path: "/subsidy-claims", tag: TAG, summary: "Subsidy claim batches", query: ClaimListQuery, response: ClaimList, roles: READERS });
 doc({ method: "get", path: "/subsidy-claims/:id", tag: TAG, summary: "A claim batch with its totals and lines (paged by `line_cursor`)", params: IdParam, query: ClaimQuery, response: Claim, roles: READERS });
@@ -30,7 +30,7 @@ doc({
   path: "/subsidy-claims/:id/approve",
   tag: TAG,
   summary: "Approve a batch, rejecting named lines (县财政局审核)",
-  description: `Every claimed line not rejected is approved; the batch is publicly noticed per village (GET /notices?kind=subsidies) for ${svc.NOTICE_DAYS} days from today. Posts Dr 1311 subsidy receivable / Cr 4001 interest income (TO_BANK) and Cr 2201 households payable (TO_HOUSEHOLD).`,
+  description: `Maker-checker: one who generated or regenerated the batch (\`generated_by\`) may not approve it (422 SAME_MAKER_CHECKER). Every claimed line not rejected is approved; the batch is publicly noticed per village (GET /notices?kind=subsidies) for ${svc.NOTICE_DAYS} days from today. Posts Dr 1311 subsidy receivable / Cr 4001 interest income (TO_BANK) and Cr 2201 households payable (TO_HOUSEHOLD).`,
   params: IdParam,
   body: ClaimApprove,
   response: Claim,

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import type { z } from "zod";
-import { type Actor, requireRole } from "../../http/auth.js";
+import { type Actor, type Role, requireRole } from "../../http/auth.js";
 import { AppError, invalidState, notFound, registerErrorCodes } from "../../http/errors.js";
 import { decodeCursor, encodeCursor, page } from "../../http/pagination.js";
 import { appendAudit } from "../../lib/audit.js";
@@ -21,12 +21,18 @@ type Db = Knex | Knex.Transaction;
 registerErrorCodes({
   SUBSIDY_QUARTER_NOT_ENDED: { status: 422, title: "Quarter not ended", description: "A quarter's subsidy claim is generated after the quarter's last day." },
   SUBSIDY_LINE_NOT_CLAIMED: { status: 422, title: "Line not claimable", description: "A rejected line must be a claimed (not forfeited) line of this batch." },
+  SAME_MAKER_CHECKER: { status: 422, title: "Maker-checker", description: "The person who generated a claim on a public fund (subsidy or compensation) may not approve it; another officer must." },
 });
 
 /** Days a subsidy batch is publicly noticed (公示) from its approval. */
 export const NOTICE_DAYS = 7;
 const CLAIM_READERS = ["admin", "finance_officer", "regulator", "loan_officer", "bank_manager"] as const;
-const CLAIM_MAKERS = ["admin", "finance_officer", "loan_officer", "bank_manager"] as const;
+/**
+ * Who generates a batch, by subsidy mode: the bank claims what it collects (TO_BANK), the county
+ * finance bureau what it reimburses to households (TO_HOUSEHOLD). The finance officer approves,
+ * never one who generated the batch (maker-checker).
+ */
+const CLAIM_MAKERS: Record<SubsidyMode, readonly Role[]> = { TO_BANK: ["loan_officer", "bank_manager"], TO_HOUSEHOLD: ["finance_officer"] };
 
 const fmt = (v: Dec | string) => Money.format(v);
 const iso = (d: Date | string) => new Date(d).toISOString();
@@ -69,6 +75,8 @@ async function claimView(db: Db, c: ClaimRow, extra: { lines?: LineRow[]; nextLi
     quarter: c.quarter,
     quarter_start: c.quarter_start,
     quarter_end: c.quarter_end,
+    mode: c.mode,
+    generated_by: c.generated_by,
     status: c.status,
     generated_on: c.generated_on,
     generations: c.generations,
@@ -91,37 +99,54 @@ async function claimView(db: Db, c: ClaimRow, extra: { lines?: LineRow[]; nextLi
  * An approved or paid batch is closed: generating it again adds nothing.
  */
 export async function generateClaim(trx: Knex.Transaction, ctx: Pick<Ctx, "actor" | "requestId" | "clock">, input: z.infer<typeof ClaimCreate>) {
-  requireRole(ctx.actor, ...CLAIM_MAKERS);
+  const mode: SubsidyMode = input.mode ?? (ctx.actor.role === "finance_officer" ? "TO_HOUSEHOLD" : "TO_BANK");
+  requireRole(ctx.actor, ...CLAIM_MAKERS[mode]);
   if (!ctx.actor.countyCodes.includes(input.county_code)) throw notFound("county");
   if ((ctx.actor.role === "loan_officer" || ctx.actor.role === "bank_manager") && ctx.actor.bankId !== input.bank_id) throw notFound("bank");
   if (!(await trx("banks").where({ id: input.bank_id }).first())) throw notFound("bank");
   const q = quarterBounds(input.quarter)!;
   const today = ctx.clock.today();
   if (today <= q.end) throw new AppError("SUBSIDY_QUARTER_NOT_ENDED", `${input.quarter} ends on ${q.end}; its claim is generated from ${addDays(q.end, 1)}`);
-  await trx.raw("SELECT pg_advisory_xact_lock(hashtext(?))", [`subsidy_claim:${input.bank_id}:${input.county_code}:${input.quarter}`]);
-  let claim = await trx("subsidy_claims").where({ bank_id: input.bank_id, county_code: input.county_code, quarter: input.quarter }).forUpdate().first<ClaimRow | undefined>();
+  await trx.raw("SELECT pg_advisory_xact_lock(hashtext(?))", [`subsidy_claim:${input.bank_id}:${input.county_code}:${input.quarter}:${mode}`]);
+  let claim = await trx("subsidy_claims").where({ bank_id: input.bank_id, county_code: input.county_code, quarter: input.quarter, mode }).forUpdate().first<ClaimRow | undefined>();
   const created = !claim;
   if (claim && claim.status !== "DRAFT") {
     return { created: false, claim: await claimView(trx, claim, { linesAdded: 0 }) };
   }
   if (!claim) {
     [claim] = await trx("subsidy_claims")
-      .insert({ county_code: input.county_code, bank_id: input.bank_id, quarter: input.quarter, quarter_start: q.start, quarter_end: q.end, generated_on: today, created_by: ctx.actor.userId })
+      .insert({
+        county_code: input.county_code,
+        bank_id: input.bank_id,
+        quarter: input.quarter,
+        mode,
+        quarter_start: q.start,
+        quarter_end: q.end,
+        generated_on: today,
+        created_by: ctx.actor.userId,
+        generated_by: [ctx.actor.userId],
+      })
       .returning<ClaimRow[]>("*");
   } else {
+    // Whoever regenerates adds lines: a maker of the batch too.
     [claim] = await trx("subsidy_claims")
       .where({ id: claim.id })
-      .update({ generated_on: today, generations: trx.raw("generations + 1"), updated_at: ctx.clock.now() })
+      .update({
+        generated_on: today,
+        generations: trx.raw("generations + 1"),
+        generated_by: trx.raw("CASE WHEN ?::uuid = ANY(generated_by) THEN generated_by ELSE array_append(generated_by, ?::uuid) END", [ctx.actor.userId, ctx.actor.userId]),
+        updated_at: ctx.clock.now(),
+      })
       .returning<ClaimRow[]>("*");
   }
-  const added = await insertClaimLines(trx, { claimId: claim!.id, countyCode: input.county_code, bankId: input.bank_id, quarterStart: q.start, quarterEnd: q.end, today });
+  const added = await insertClaimLines(trx, { claimId: claim!.id, countyCode: input.county_code, bankId: input.bank_id, mode, quarterStart: q.start, quarterEnd: q.end, today });
   const view = await claimView(trx, claim!, { linesAdded: added });
   await appendAudit(trx, ctx, {
     action: created ? "subsidy_claim.generate" : "subsidy_claim.regenerate",
     entityType: "subsidy_claim",
     entityId: claim!.id,
     countyCode: claim!.county_code,
-    after: { quarter: view.quarter, bank_id: view.bank_id, lines_added: added, totals: view.totals },
+    after: { quarter: view.quarter, bank_id: view.bank_id, mode, lines_added: added, totals: view.totals },
   });
   return { created, claim: view };
 }
@@ -147,7 +172,7 @@ export async function getClaim(db: Db, actor: Actor, id: string, q: z.infer<type
 export async function listClaims(db: Db, actor: Actor, q: z.infer<typeof ClaimListQuery>) {
   requireRole(actor, ...CLAIM_READERS);
   const query = claimScope(db("subsidy_claims").select("*"), actor);
-  for (const k of ["quarter", "bank_id", "county_code", "status"] as const) if (q[k]) query.andWhere(k, q[k]);
+  for (const k of ["quarter", "bank_id", "county_code", "status", "mode"] as const) if (q[k]) query.andWhere(k, q[k]);
   const { rows, next_cursor } = await page<ClaimRow & Record<string, unknown>>(query, "id", (r) => r.id, q.limit, q.cursor);
   const items = [];
   for (const r of rows) items.push(await claimView(db, r));
@@ -173,6 +198,9 @@ async function loadForChange(trx: Knex.Transaction, ctx: Ctx, id: string): Promi
 export async function approveClaim(trx: Knex.Transaction, ctx: Ctx, id: string, input: z.infer<typeof ClaimApprove>) {
   const claim = await loadForChange(trx, ctx, id);
   if (claim.status !== "DRAFT") throw invalidState(`The batch is ${claim.status}; only a DRAFT batch is approved`);
+  if (claim.created_by === ctx.actor.userId || claim.generated_by.includes(ctx.actor.userId)) {
+    throw new AppError("SAME_MAKER_CHECKER", "You generated this claim batch; another finance officer must approve it (maker-checker)");
+  }
   const today = ctx.clock.today();
   for (const r of input.rejected_lines) {
     const n = await trx("subsidy_claim_lines")
