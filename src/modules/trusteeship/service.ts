@@ -8,7 +8,7 @@ import { page } from "../../http/pagination.js";
 import { clearAlert } from "../../lib/alerts.js";
 import { appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
-import { ACCOUNTS, postJournalEntry, registerPartyBalanceCheck } from "../../lib/ledger.js";
+import { ACCOUNTS, postJournalEntriesFrom, postJournalEntry, registerPartyBalanceCheck } from "../../lib/ledger.js";
 import { D, Money, Rate } from "../../lib/money.js";
 import { maskBankAccount, type Pii } from "../../lib/pii.js";
 import { lockLoan, periodsOf } from "../loans/queries.js";
@@ -790,25 +790,18 @@ export async function trusteeshipArrears(db: Db, businessDate: string, opts: { c
         [bd, bd, ...ic.bindings],
       ),
     );
-    await trx.raw(
-      `INSERT INTO journal_entries (id, county_code, entry_date, kind, ref_type, ref_id, memo, total, created_at)
-       SELECT i.accrual_entry_id, i.county_code, i.due_date, 'trusteeship.return_due', 'trusteeship', i.trusteeship_id::text,
-              'return installment ' || i.seq || ' due', i.accrued_amount, ?
-         FROM trusteeship_installments i
-        WHERE i.accrued_on = ?::date AND i.accrual_entry_id IS NOT NULL AND ${ic.sql}
-          AND NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = i.accrual_entry_id)`,
-      [now, bd, ...ic.bindings],
-    );
-    await trx.raw(
-      `INSERT INTO journal_lines (entry_id, account_code, county_code, party_type, party_id, debit, credit)
-       SELECT i.accrual_entry_id, x.account, i.county_code, 'trusteeship', i.trusteeship_id::text, x.debit, x.credit
-         FROM trusteeship_installments i
-        CROSS JOIN LATERAL (VALUES ('${ACCOUNTS.TRUSTEE_RETURN_RECEIVABLE}', i.accrued_amount, 0::numeric),
-                                   ('${ACCOUNTS.HOUSEHOLDS_PAYABLE}', 0::numeric, i.accrued_amount)) AS x(account, debit, credit)
-        WHERE i.accrued_on = ?::date AND i.accrual_entry_id IS NOT NULL AND ${ic.sql}
-          AND NOT EXISTS (SELECT 1 FROM journal_lines l WHERE l.entry_id = i.accrual_entry_id)`,
-      [bd, ...ic.bindings],
-    );
+    await postJournalEntriesFrom(trx, {
+      entriesSql: `SELECT i.accrual_entry_id AS id, i.county_code, i.due_date AS entry_date, 'trusteeship.return_due' AS kind, 'trusteeship' AS ref_type,
+                          i.trusteeship_id::text AS ref_id, 'return installment ' || i.seq || ' due' AS memo, NULL::uuid AS actor_id, NULL::uuid AS reverses_entry_id
+                     FROM trusteeship_installments i
+                    WHERE i.accrued_on = ?::date AND i.accrual_entry_id IS NOT NULL AND ${ic.sql}`,
+      linesSql: `SELECT i.accrual_entry_id AS entry_id, x.account AS account_code, i.county_code, 'trusteeship' AS party_type, i.trusteeship_id::text AS party_id, x.debit, x.credit
+                   FROM trusteeship_installments i
+                  CROSS JOIN LATERAL (VALUES ('${ACCOUNTS.TRUSTEE_RETURN_RECEIVABLE}', i.accrued_amount, 0::numeric),
+                                             ('${ACCOUNTS.HOUSEHOLDS_PAYABLE}', 0::numeric, i.accrued_amount)) AS x(account, debit, credit)
+                  WHERE i.accrued_on = ?::date AND i.accrual_entry_id IS NOT NULL AND ${ic.sql}`,
+      bindings: [bd, ...ic.bindings, bd, ...ic.bindings],
+    });
 
     // (2) Mark arrears: unpaid after due date + grace days.
     const newlyInArrears = await rowCount(
