@@ -1,7 +1,7 @@
 import { loadConfig } from "../src/config.js";
 import { createDb, migrateLatest, pgliteDirFor } from "../src/db/knex.js";
 import { systemClock } from "../src/lib/clock.js";
-import { runCloseOfBusiness } from "../src/modules/loans/cob.js";
+import { runCloseOfBusiness } from "../src/modules/loans/index.js";
 import { args, out } from "./cli.js";
 
 /**

@@ -2,8 +2,8 @@ import { createDb, migrateLatest, pgliteDirFor } from "../src/db/knex.js";
 import { transaction } from "../src/db/transaction.js";
 import { systemClock } from "../src/lib/clock.js";
 import type { Ctx } from "../src/lib/context.js";
-import { quarterBounds } from "../src/modules/subsidies/model.js";
-import { generateClaim } from "../src/modules/subsidies/service.js";
+import { quarterBounds } from "../src/modules/subsidies/index.js";
+import { generateClaim } from "../src/modules/subsidies/index.js";
 import { args, out, progressBar } from "./cli.js";
 import { loadConfig } from "../src/config.js";
 

@@ -9,8 +9,8 @@ import type { Ctx } from "../../lib/context.js";
 import { ACCOUNTS, postJournalEntry, registerPartyBalanceCheck, reverseJournalEntry, unreversedEntriesOf } from "../../lib/ledger.js";
 import { D, Money, Rate } from "../../lib/money.js";
 import { maskName } from "../../lib/pii.js";
-import { householdScope } from "../register/queries.js";
-import { findAsset } from "../assets/queries.js";
+import { householdScope } from "../register/index.js";
+import { findAsset } from "../assets/index.js";
 import {
   DEFAULT_RULE,
   type EligibilityReason,

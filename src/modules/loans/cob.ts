@@ -5,9 +5,9 @@ import { appendAudit } from "../../lib/audit.js";
 import type { Clock } from "../../lib/clock.js";
 import type { Actor } from "../../http/auth.js";
 import { addDays } from "./model.js";
-import { evaluateCircuitBreakers } from "../riskfund/service.js";
-import { raiseOversightAlerts } from "../oversight/alert-jobs.js";
-import { trusteeshipArrears } from "../trusteeship/service.js";
+import { evaluateCircuitBreakers } from "../riskfund/index.js";
+import { raiseOversightAlerts } from "../oversight/index.js";
+import { trusteeshipArrears } from "../trusteeship/index.js";
 import { forfeitSubsidyShares } from "./household-interest.js";
 import { purgeExpiredKeys } from "../../http/command.js";
 

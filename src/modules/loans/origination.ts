@@ -7,8 +7,8 @@ import { appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { ACCOUNTS, postJournalEntry } from "../../lib/ledger.js";
 import { type Dec, D } from "../../lib/money.js";
-import { checkDisbursement } from "../riskfund/service.js";
 import { creditLineFor } from "./credit.js";
+import { runDisbursementChecks } from "./operations.js";
 import { splitInterest, subsidyTermsOf } from "./household-interest.js";
 import { ageOn, buildSchedule, maturityOf, overdueFrom, type RepaymentMethod } from "./model.js";
 import { householdExposure, insertPeriods, type LoanRow, periodRows, productById, type ProductRow } from "./queries.js";
@@ -150,7 +150,7 @@ export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
   requireRole(ctx.actor, ...BANK_STAFF);
   const loan = await loadForChange(trx, ctx, id);
   expectStatus(loan, "APPROVED");
-  await checkDisbursement(trx, loan); // circuit breaker and risk-fund lending cap (DOMAIN §6)
+  await runDisbursementChecks(trx, loan); // circuit breaker and risk-fund lending cap, registered by the risk fund (DOMAIN §6)
   const on = ctx.clock.today();
   await trx("households").where({ id: loan.household_id }).forUpdate().first();
   await checkHouseholdAndBorrower(trx, loan.household_id, loan.borrower_member_id, loan.applied_on);

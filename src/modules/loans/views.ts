@@ -110,7 +110,12 @@ export async function getSchedule(db: Db, ctx: Ctx, id: string) {
   requireRole(ctx.actor, ...LOAN_READERS);
   const loan = await findLoan(db, ctx.actor, id);
   if (!loan) throw notFound("loan");
-  const on = ctx.clock.today();
+  return scheduleView(db, loan, ctx.clock.today());
+}
+
+/** A loan's schedule as of a date, period by period with its standing and the totals: what the bank and the household both see. */
+export async function scheduleView(db: Db, loan: LoanRow, on: string) {
+  const id = loan.id;
   const { rows } = await periodsAsOf(db, id, on); // closed loans have nothing left to forfeit
   const states = isActive(loan) ? statesAsOf(loan, rows, on) : rows.map(toState);
   let tp = new D(0);

@@ -8,7 +8,7 @@ import { page } from "../../http/pagination.js";
 import { appendAudit, type AuditRecord } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { D, Money } from "../../lib/money.js";
-import { householdScope } from "../register/queries.js";
+import { householdScope } from "../register/index.js";
 import {
   type Assessment,
   availableCredit,
