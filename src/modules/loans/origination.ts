@@ -16,6 +16,7 @@ import type { Decision, Disburse, LoanApply } from "./schemas.js";
 import { BANK_STAFF, ELIGIBLE_HOUSEHOLD, expectStatus, fmt, HOUSEHOLD_CAP, loadForChange, saveLoan } from "./common.js";
 import { priceLoan } from "./products.js";
 import { loanView } from "./views.js";
+import { lockHousehold } from "../register/index.js";
 
 type Db = Knex | Knex.Transaction;
 
@@ -82,7 +83,7 @@ export async function applyLoan(trx: Knex.Transaction, ctx: Ctx, input: z.infer<
   const hh = await trx("households").where({ id: input.household_id }).whereIn("county_code", ctx.actor.countyCodes).first();
   if (!hh) throw notFound("household");
   // One application at a time per household: serialise on the household row.
-  await trx("households").where({ id: input.household_id }).forUpdate().first();
+  await lockHousehold(trx, input.household_id);
   const product = checkProduct(await productById(trx, input.product_id), { bankId: ctx.actor.bankId!, countyCode: hh.county_code, on });
   const method = input.repayment_method ?? product.repayment_methods[0];
   const amount = new D(input.amount);
@@ -152,7 +153,7 @@ export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
   expectStatus(loan, "APPROVED");
   await runDisbursementChecks(trx, loan); // circuit breaker and risk-fund lending cap, registered by the risk fund (DOMAIN §6)
   const on = ctx.clock.today();
-  await trx("households").where({ id: loan.household_id }).forUpdate().first();
+  await lockHousehold(trx, loan.household_id);
   await checkHouseholdAndBorrower(trx, loan.household_id, loan.borrower_member_id, loan.applied_on);
   const ratingId = await checkCredit(trx, { householdId: loan.household_id, amount: new D(loan.amount), on, excludeLoanId: loan.id });
   const maturity = maturityOf(on, loan.term_months);

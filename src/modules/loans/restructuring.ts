@@ -27,6 +27,7 @@ import { priceLoan } from "./products.js";
 import { rescheduleFuture } from "./repayment.js";
 import { accruedToDate, currentPeriod, endCurrentPeriod, isActive, periodsAsOf, standingColumns, statesAsOf, termsFor } from "./standing.js";
 import { loanView } from "./views.js";
+import { lockHousehold } from "../register/index.js";
 
 export async function extend(trx: Knex.Transaction, ctx: Ctx, id: string, input: z.infer<typeof Extend>) {
   requireRole(ctx.actor, "bank_manager");
@@ -59,7 +60,7 @@ export async function renew(trx: Knex.Transaction, ctx: Ctx, id: string, input: 
   const rows = (await periodsAsOf(trx, id, on)).rows;
   const states = statesAsOf(loan, rows, on);
   if (daysPastDue(states, loan.grace_days, on) > 0) throw new AppError("LOAN_RENEWAL_OVERDUE", "The loan has overdue amounts; a renewal is for a performing loan");
-  await trx("households").where({ id: loan.household_id }).forUpdate().first();
+  await lockHousehold(trx, loan.household_id);
   const oldProduct = loan.product_id ? await productById(trx, loan.product_id) : undefined;
   const productId =
     input.product_id ??

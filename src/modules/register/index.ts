@@ -3,4 +3,4 @@
  * Anything not listed here is the module's own (checked by `npm run deps`).
  */
 export { registerRoutes } from "./routes.js";
-export { householdScope } from "./queries.js";
+export { householdScope, lockCounty, lockHousehold } from "./queries.js";
