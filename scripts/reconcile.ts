@@ -2,7 +2,7 @@ import { loadConfig } from "../src/config.js";
 import { createDb, pgliteDirFor } from "../src/db/knex.js";
 import { reconciliationChecks } from "../src/lib/ledger.js";
 import { Money } from "../src/lib/money.js";
-import "../src/app.js"; // loads every module, so every reconciliation check is registered
+import "../src/modules.js"; // loads every module, so every reconciliation check is registered
 import { args, out } from "./cli.js";
 
 /**

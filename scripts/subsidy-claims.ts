@@ -3,8 +3,7 @@ import { transaction } from "../src/db/transaction.js";
 import { systemClock } from "../src/lib/clock.js";
 import type { Ctx } from "../src/lib/context.js";
 import type { Role } from "../src/http/auth.js";
-import { quarterBounds, type SubsidyMode } from "../src/modules/subsidies/model.js";
-import { generateClaim } from "../src/modules/subsidies/service.js";
+import { generateClaim, quarterBounds, type SubsidyMode } from "../src/modules/subsidies/index.js";
 import { args, out, progressBar } from "./cli.js";
 import { loadConfig } from "../src/config.js";
 

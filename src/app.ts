@@ -12,19 +12,7 @@ import { requestId } from "./http/request-id.js";
 import { requestLog } from "./http/request-log.js";
 import { isMigrated } from "./db/knex.js";
 import { AppError } from "./http/errors.js";
-import { authRoutes } from "./modules/auth/routes.js";
-import { registerRoutes } from "./modules/register/routes.js";
-import { ratingsRoutes } from "./modules/ratings/routes.js";
-import { oversightRoutes } from "./modules/oversight/routes.js";
-import { loanRoutes } from "./modules/loans/routes.js";
-import { trusteeshipRoutes } from "./modules/trusteeship/routes.js";
-import { portalRoutes, portalStaffRoutes } from "./modules/portal/routes.js";
-import { reportsRoutes } from "./modules/reports/routes.js";
-import { noticesRoutes } from "./modules/notices/routes.js";
-import { assetRoutes } from "./modules/assets/routes.js";
-import { distributionRoutes } from "./modules/distributions/routes.js";
-import { subsidyRoutes } from "./modules/subsidies/routes.js";
-import { riskFundRoutes } from "./modules/riskfund/routes.js";
+import { routes } from "./modules.js";
 import { jobRoutes } from "./jobs/routes.js";
 
 // Chart.js's browser build, served from the installed package (its exports map hides the file).
@@ -82,21 +70,21 @@ export function createApp(deps: Deps): Express {
     res.setHeader("Cache-Control", "no-store");
     next();
   });
-  api.use(authRoutes(deps)); // /auth/token is public; the rest of /api/v1 needs a token
-  api.use(portalRoutes(deps)); // /portal/* carries partner and household credentials
+  api.use(routes.authRoutes(deps)); // /auth/token is public; the rest of /api/v1 needs a token
+  api.use(routes.portalRoutes(deps)); // /portal/* carries partner and household credentials
   api.use(authenticate(deps.jwt));
-  api.use(portalStaffRoutes(deps));
-  api.use(registerRoutes(deps));
-  api.use(ratingsRoutes(deps));
-  api.use(oversightRoutes(deps));
-  api.use(loanRoutes(deps));
-  api.use(reportsRoutes(deps));
-  api.use(noticesRoutes(deps));
-  api.use(trusteeshipRoutes(deps));
-  api.use(assetRoutes(deps));
-  api.use(distributionRoutes(deps));
-  api.use(subsidyRoutes(deps));
-  api.use(riskFundRoutes(deps));
+  api.use(routes.portalStaffRoutes(deps));
+  api.use(routes.registerRoutes(deps));
+  api.use(routes.ratingsRoutes(deps));
+  api.use(routes.oversightRoutes(deps));
+  api.use(routes.loanRoutes(deps));
+  api.use(routes.reportsRoutes(deps));
+  api.use(routes.noticesRoutes(deps));
+  api.use(routes.trusteeshipRoutes(deps));
+  api.use(routes.assetRoutes(deps));
+  api.use(routes.distributionRoutes(deps));
+  api.use(routes.subsidyRoutes(deps));
+  api.use(routes.riskFundRoutes(deps));
   api.use(jobRoutes(deps));
   app.use("/api/v1", api);
 

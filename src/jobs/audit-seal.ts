@@ -1,7 +1,7 @@
 import { raiseAlert } from "../lib/alerts.js";
 import { auditKeys } from "../lib/audit-keys.js";
 import { sealAuditChains } from "../lib/audit-seal.js";
-import type { JobRegistry } from "./registry.js";
+import type { JobRegistry } from "./job-registry.js";
 
 /**
  * The last step of the close of business: the signed daily seal of every audit chain head

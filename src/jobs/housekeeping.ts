@@ -1,6 +1,6 @@
 import { purgeExpiredKeys } from "../http/command.js";
 import type { StepRun } from "./types.js";
-import type { JobRegistry } from "./registry.js";
+import type { JobRegistry } from "./job-registry.js";
 
 /**
  * Housekeeping: the answers stored for Idempotency-Keys past their lifetime, so the table holds

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Knex } from "knex";
 import { AppError } from "../http/errors.js";
 import { type Dec, D, Money } from "./money.js";
@@ -102,29 +103,103 @@ export async function postJournalEntry(trx: Knex.Transaction, e: JournalEntryInp
   return rows[0].entry_id;
 }
 
-/** Posts the mirror image of an entry (debits ↔ credits); an entry is reversed at most once. */
-export async function reverseJournalEntry(trx: Knex.Transaction, entryId: string, opts: { entryDate: string; memo?: string; actorId?: string | null }): Promise<string> {
-  const entry = await trx("journal_entries").where({ id: entryId }).first();
-  if (!entry) throw new AppError("NOT_FOUND", "No such journal entry");
-  const lines = await trx("journal_lines").where({ entry_id: entryId }).orderBy("id");
-  const id = await postJournalEntry(trx, {
-    countyCode: entry.county_code,
-    entryDate: opts.entryDate,
-    kind: `${entry.kind}.reversal`,
-    refType: entry.ref_type ?? undefined,
-    refId: entry.ref_id ?? undefined,
-    memo: opts.memo ?? `reversal of ${entryId}`,
-    actorId: opts.actorId,
-    reversesEntryId: entryId,
-    lines: lines.map((l: { account_code: AccountCode; debit: string; credit: string; party_type: string | null; party_id: string | null }) => ({
-      account: l.account_code,
-      debit: l.credit,
-      credit: l.debit,
-      partyType: l.party_type ?? undefined,
-      partyId: l.party_id ?? undefined,
-    })),
+/**
+ * Entries whose lines come from SQL, for batches too large to list in code (a distribution paid
+ * to thousands of households, a night's trustee returns falling due). `entriesSql` selects one row
+ * per entry: `id` (a uuid the caller assigns, so `linesSql` can name it), `county_code`,
+ * `entry_date`, `kind`, `ref_type`, `ref_id`, `memo`, `actor_id`, `reverses_entry_id`;
+ * `linesSql` selects `entry_id`, `account_code`, `county_code`, `party_type`, `party_id`,
+ * `debit`, `credit`. Both share `bindings` (positional `?`, entries' first).
+ *
+ * The same rules as `postJournalEntry`, checked in the same statement before anything is written:
+ * every line non-negative, in fen, on one side; every entry balanced. An entry whose lines are all
+ * zero is not posted (nothing moved), and an entry whose id is already in the journal is skipped,
+ * so a batch job that runs again for the same date posts nothing twice. Throws UNBALANCED_ENTRY
+ * (and writes nothing) when a rule is broken.
+ */
+export async function postJournalEntriesFrom(
+  trx: Knex.Transaction,
+  q: { entriesSql: string; linesSql: string; bindings?: readonly Knex.RawBinding[] },
+): Promise<{ entries: number; lines: number }> {
+  const { rows } = await trx.raw<{ rows: { entries: number; lines: number; broken: { entry_id: string; d: string; c: string }[] | null }[] }>(
+    `WITH e AS (${q.entriesSql}),
+          l AS (${q.linesSql}),
+          t AS (SELECT entry_id, sum(debit) AS d, sum(credit) AS c,
+                       bool_and(debit >= 0 AND credit >= 0 AND (debit = 0 OR credit = 0) AND debit = round(debit, 2) AND credit = round(credit, 2)) AS sides_ok
+                  FROM l GROUP BY entry_id),
+          broken AS (SELECT entry_id, d, c FROM t WHERE NOT sides_ok OR d <> c),
+          hdr AS (INSERT INTO journal_entries (id, county_code, entry_date, kind, ref_type, ref_id, memo, total, actor_id, reverses_entry_id)
+                  SELECT e.id, e.county_code, e.entry_date, e.kind, e.ref_type, e.ref_id, e.memo, t.d, e.actor_id, e.reverses_entry_id
+                    FROM e JOIN t ON t.entry_id = e.id
+                   WHERE t.d > 0 AND NOT EXISTS (SELECT 1 FROM broken)
+                     AND NOT EXISTS (SELECT 1 FROM journal_entries x WHERE x.id = e.id)
+                  RETURNING id),
+          ins AS (INSERT INTO journal_lines (entry_id, account_code, county_code, party_type, party_id, debit, credit)
+                  SELECT l.entry_id, l.account_code, l.county_code, l.party_type, l.party_id, l.debit, l.credit
+                    FROM l JOIN hdr ON hdr.id = l.entry_id
+                   WHERE l.debit <> 0 OR l.credit <> 0
+                  RETURNING 1)
+     SELECT (SELECT count(*)::int FROM hdr) AS entries, (SELECT count(*)::int FROM ins) AS lines,
+            (SELECT json_agg(json_build_object('entry_id', entry_id, 'd', d::text, 'c', c::text)) FROM (SELECT * FROM broken LIMIT 3) b) AS broken`,
+    [...(q.bindings ?? [])],
+  );
+  const r = rows[0];
+  if (r.broken?.length) {
+    const b = r.broken[0];
+    throw new AppError("UNBALANCED_ENTRY", `entry ${b.entry_id}: debits ${Money.format(b.d)}, credits ${Money.format(b.c)}, or a line that is negative, not in fen or on both sides`);
+  }
+  return { entries: r.entries, lines: r.lines };
+}
+
+/** One entry whose header is known in code and whose lines come from SQL; returns its id, or null when nothing moved. */
+export async function postJournalEntryFrom(
+  trx: Knex.Transaction,
+  e: Omit<JournalEntryInput, "lines">,
+  lines: { sql: string; bindings?: readonly Knex.RawBinding[] },
+): Promise<string | null> {
+  const id = randomUUID();
+  const posted = await postJournalEntriesFrom(trx, {
+    entriesSql: `SELECT ?::uuid AS id, ?::text AS county_code, ?::date AS entry_date, ?::text AS kind, ?::text AS ref_type, ?::text AS ref_id,
+                        ?::text AS memo, ?::uuid AS actor_id, ?::uuid AS reverses_entry_id`,
+    linesSql: `SELECT ?::uuid AS entry_id, x.account_code::text AS account_code, x.county_code::text AS county_code, x.party_type::text AS party_type,
+                      x.party_id::text AS party_id, x.debit::numeric AS debit, x.credit::numeric AS credit FROM (${lines.sql}) x`,
+    bindings: [id, e.countyCode, e.entryDate, e.kind, e.refType ?? null, e.refId ?? null, e.memo ?? null, e.actorId ?? null, e.reversesEntryId ?? null, id, ...(lines.bindings ?? [])],
   });
+  return posted.entries === 1 ? id : null;
+}
+
+/**
+ * Posts the mirror image of an entry (debits ↔ credits), its lines copied in the database however
+ * many there are; an entry is reversed at most once (a unique index).
+ */
+export async function reverseJournalEntry(trx: Knex.Transaction, entryId: string, opts: { entryDate: string; memo?: string; actorId?: string | null }): Promise<string> {
+  const entry = await trx("journal_entries").where({ id: entryId }).first<{ county_code: string; kind: string; ref_type: string | null; ref_id: string | null } | undefined>();
+  if (!entry) throw new AppError("NOT_FOUND", "No such journal entry");
+  const id = await postJournalEntryFrom(
+    trx,
+    {
+      countyCode: entry.county_code,
+      entryDate: opts.entryDate,
+      kind: `${entry.kind}.reversal`,
+      refType: entry.ref_type ?? undefined,
+      refId: entry.ref_id ?? undefined,
+      memo: opts.memo ?? `reversal of ${entryId}`,
+      actorId: opts.actorId,
+      reversesEntryId: entryId,
+    },
+    { sql: "SELECT account_code, county_code, party_type, party_id, credit AS debit, debit AS credit FROM journal_lines WHERE entry_id = ?::uuid", bindings: [entryId] },
+  );
   return id!;
+}
+
+/** The entries posted for a business record that are neither reversals nor reversed yet, oldest first. */
+export async function unreversedEntriesOf(db: Knex | Knex.Transaction, refType: string, refId: string): Promise<{ id: string; kind: string }[]> {
+  return db("journal_entries as e")
+    .where({ "e.ref_type": refType, "e.ref_id": refId })
+    .whereNull("e.reverses_entry_id")
+    .whereNotExists(db("journal_entries as r").whereRaw("r.reverses_entry_id = e.id").select(1))
+    .orderBy("e.created_at")
+    .select<{ id: string; kind: string }[]>("e.id", "e.kind");
 }
 
 /** Balance (debit − credit) of an account, optionally of one party. */
@@ -156,17 +231,26 @@ export function reconciliationChecks(): readonly ReconciliationCheck[] {
 
 /**
  * A reconciliation check of one sub-ledger: for every party of `partyType`, the balance of `account`
- * (debit − credit) must equal the amount its business records say. `recordsSql` selects `id`,
+ * (debit − credit, or credit − debit for an account whose normal side is credit) must equal the amount its business records say. `recordsSql` selects `id`,
  * `county_code` and `amount` per party; each difference is reported (at most 1,000).
  */
-export function registerPartyBalanceCheck(c: { name: string; description: string; account: AccountCode; partyType: string; recordsSql: string }): void {
+export function registerPartyBalanceCheck(c: {
+  name: string;
+  description: string;
+  account: AccountCode;
+  partyType: string;
+  recordsSql: string;
+  /** The account's normal side: a liability such as a distribution pool holds credits (balance credit − debit). */
+  normal?: "debit" | "credit";
+}): void {
+  const balance = c.normal === "credit" ? "sum(credit - debit)" : "sum(debit - credit)";
   registerReconciliationCheck({
     name: c.name,
     description: c.description,
     async run(db, countyCodes) {
       const { rows } = await db.raw<{ rows: { ref: string; ledger: string; records: string }[] }>(
         `WITH ledger AS (
-           SELECT party_id, sum(debit - credit) AS balance FROM journal_lines
+           SELECT party_id, ${balance} AS balance FROM journal_lines
             WHERE account_code = ? AND party_type = ? AND county_code = ANY(?) GROUP BY party_id),
          records AS (SELECT r.id::text AS id, r.amount FROM (${c.recordsSql}) r WHERE r.county_code = ANY(?))
          SELECT coalesce(r.id, g.party_id) AS ref, coalesce(g.balance, 0)::text AS ledger, coalesce(r.amount, 0)::text AS records
@@ -178,4 +262,23 @@ export function registerPartyBalanceCheck(c: { name: string; description: string
       return rows.map((r) => ({ ref: `${c.partyType}:${r.ref}`, ledger: Money.format(r.ledger), records: Money.format(r.records) }));
     },
   });
+}
+
+/** The trial balance and every registered check over the given counties: what `GET /ledger/reconciliation` answers. */
+export async function reconcile(db: Knex | Knex.Transaction, countyCodes: string[]) {
+  const tb = await db("journal_lines")
+    .whereIn("county_code", countyCodes)
+    .select(db.raw("coalesce(sum(debit), 0) as debits, coalesce(sum(credit), 0) as credits"))
+    .first<{ debits: string; credits: string }>();
+  const results = [];
+  for (const c of checks) {
+    const differences = await c.run(db, countyCodes);
+    results.push({ name: c.name, description: c.description, ok: differences.length === 0, differences });
+  }
+  const balanced = Money.of(Money.format(tb.debits)).eq(Money.of(Money.format(tb.credits)));
+  return {
+    ok: balanced && results.every((c) => c.ok),
+    trial_balance: { debits: Money.format(tb.debits), credits: Money.format(tb.credits), balanced },
+    checks: results,
+  };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { evaluateCircuitBreakers } from "../../src/modules/riskfund/service.js";
 import { subsidiesOfHousehold } from "../../src/modules/subsidies/service.js";
+import { remindUnpaidClaims } from "../../src/modules/subsidies/reminders.js";
 import "../../src/modules/subsidies/figures.js";
 import { figureSources } from "../../src/modules/reports/figures.js";
 import { expectProblem } from "../helpers/expect.js";
@@ -201,11 +201,12 @@ describe("interest subsidy claims (docs/DOMAIN.md#interest-subsidy)", () => {
   });
 
   it("pays: the bank receives its part, each TO_HOUSEHOLD household its reimbursement on its record; the ledger reconciles", async () => {
-    // Unpaid 30 days after approval: an alert (run by the close of business's last step).
-    const unpaidAlerts = () => t.db("alerts").where({ kind: "subsidy_claim.unpaid", entity_id: claimId }).whereNull("cleared_at");
-    await evaluateCircuitBreakers(t.db, "2025-05-02");
+    // Unpaid 30 days after approval: an alert (the daily claim reminders).
+    const unpaidAlerts = () => t.db("alerts").where({ kind: "subsidy.claim_unpaid", entity_id: claimId }).whereNull("cleared_at");
+    const remind = (date: string) => t.db.transaction((trx) => remindUnpaidClaims(trx, date, new Date()));
+    await remind("2025-05-02");
     expect(await unpaidAlerts()).toHaveLength(0);
-    await evaluateCircuitBreakers(t.db, "2025-05-03");
+    await remind("2025-05-03");
     expect(await unpaidAlerts()).toHaveLength(1);
     expectProblem(await t.as("finance").post(`${API}/subsidy-claims/${claimId}/pay`, {}), 400, "IDEMPOTENCY_KEY_REQUIRED");
     const k = key();
@@ -219,7 +220,7 @@ describe("interest subsidy claims (docs/DOMAIN.md#interest-subsidy)", () => {
     expect(replay.headers["idempotent-replayed"]).toBe("true");
     expect(replay.body).toEqual(paid.body);
 
-    await evaluateCircuitBreakers(t.db, "2025-05-04");
+    await remind("2025-05-04");
     expect(await unpaidAlerts()).toHaveLength(0);
     expect(await subsidiesOfHousehold(t.db, loans.E.household)).toMatchObject([{ quarter: "2025Q1", amount: "187.83", periods: 1, paid_on: "2025-04-02", claim_id: hhClaimId }]);
     expect(await subsidiesOfHousehold(t.db, loans.F.household)).toMatchObject([{ amount: "24.15", periods: 1 }]);

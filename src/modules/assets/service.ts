@@ -6,7 +6,7 @@ import { page } from "../../http/pagination.js";
 import { appendAudit, type AuditRecord } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { D, Money, Rate } from "../../lib/money.js";
-import { parsePeriod } from "../distributions/model.js";
+import { parsePeriod } from "./model.js";
 import { type AssetStatus, type ChangeKind, checkContract, checkRightsSeparate, contractMinimum, statusChangeAllowed } from "./model.js";
 import {
   type AssetRow,

@@ -21,42 +21,8 @@ export type EligibilityReason = (typeof ELIGIBILITY_REASONS)[number];
 /** Minimum days a distribution list stays on public notice before anything is paid (公示不少于7天). */
 export const NOTICE_DAYS = 7;
 
-// ---------- periods ----------
-
-/** The period an asset's return is reported and distributed for: a year, half, quarter or month (`2025`, `2025-H1`, `2025-Q3`, `2025-07`). */
-export interface ReturnPeriod {
-  label: string;
-  start: string;
-  end: string;
-  year: number;
-  /** Fraction of a year the period covers (annual rent and minimum rates are pro-rated by it). */
-  yearFraction: Dec;
-}
-
-const PERIOD_RE = /^(\d{4})(?:-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$/;
-
-/** Parses `2025`, `2025-H1`, `2025-Q3` or `2025-06`; undefined when it is none of them. */
-export function parsePeriod(label: string): ReturnPeriod | undefined {
-  const m = PERIOD_RE.exec(label);
-  if (!m) return undefined;
-  const year = Number(m[1]);
-  const part = m[2];
-  let firstMonth = 1;
-  let months = 12;
-  if (part?.startsWith("H")) {
-    firstMonth = part === "H1" ? 1 : 7;
-    months = 6;
-  } else if (part?.startsWith("Q")) {
-    firstMonth = 1 + (Number(part[1]) - 1) * 3;
-    months = 3;
-  } else if (part) {
-    firstMonth = Number(part);
-    months = 1;
-  }
-  const start = `${year}-${String(firstMonth).padStart(2, "0")}-01`;
-  const end = format(addMonths(parseISO(start), months).getTime() - 86_400_000, "yyyy-MM-dd");
-  return { label, start, end, year, yearFraction: new D(months).div(12) };
-}
+// Return periods (2025, 2025-H1, 2025-Q3, 2025-06) are the assets module's: returns are reported for them.
+export { type ReturnPeriod, parsePeriod } from "../assets/index.js";
 
 /** The first day an exited household no longer benefits: exit date + transition months. */
 export function transitionEnds(exitDate: string, transitionMonths: number): string {

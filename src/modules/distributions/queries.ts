@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import { preparedRows } from "../../db/prepared.js";
 import type { Actor } from "../../http/auth.js";
-import { ACCOUNTS } from "../../lib/ledger.js";
+import { ACCOUNTS, postJournalEntryFrom } from "../../lib/ledger.js";
 import { type Dec, Money } from "../../lib/money.js";
 import type { RuleParams } from "./model.js";
 
@@ -374,27 +374,19 @@ export async function postPaymentBatch(
   trx: Knex.Transaction,
   e: { distributionId: string; countyCode: string; batchId: string; entryDate: string; total: string; actorId: string; memo: string },
 ): Promise<string> {
-  const [entry] = await trx("journal_entries")
-    .insert({
-      county_code: e.countyCode,
-      entry_date: e.entryDate,
-      kind: "distribution.payment",
-      ref_type: "distribution",
-      ref_id: e.distributionId,
-      memo: e.memo,
-      total: e.total,
-      actor_id: e.actorId,
-    })
-    .returning<{ id: string }[]>("id");
-  await trx.raw(
-    `INSERT INTO journal_lines (entry_id, account_code, county_code, party_type, party_id, debit, credit)
-     SELECT ?::uuid, ?, ?, 'distribution', ?, ?::numeric, 0
-     UNION ALL
-     SELECT ?::uuid, ?, s.county_code, 'household', s.household_id::text, 0, s.amount
-       FROM distribution_shares s WHERE s.payment_batch = ?::uuid AND s.amount > 0`,
-    [entry.id, ACCOUNTS.DISTRIBUTION_POOL, e.countyCode, e.distributionId, e.total, entry.id, ACCOUNTS.CASH, e.batchId],
+  const id = await postJournalEntryFrom(
+    trx,
+    { countyCode: e.countyCode, entryDate: e.entryDate, kind: "distribution.payment", refType: "distribution", refId: e.distributionId, memo: e.memo, actorId: e.actorId },
+    {
+      sql: `SELECT ? AS account_code, ? AS county_code, 'distribution' AS party_type, ? AS party_id, ?::numeric AS debit, 0 AS credit
+            UNION ALL
+            SELECT ?, s.county_code, 'household', s.household_id::text, 0, s.amount
+              FROM distribution_shares s WHERE s.payment_batch = ?::uuid AND s.amount > 0`,
+      bindings: [ACCOUNTS.DISTRIBUTION_POOL, e.countyCode, e.distributionId, e.total, ACCOUNTS.CASH, e.batchId],
+    },
   );
-  return entry.id;
+  if (!id) throw new Error(`payment batch ${e.batchId} of distribution ${e.distributionId} posted nothing`);
+  return id;
 }
 
 export interface DividendRow {

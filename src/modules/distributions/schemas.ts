@@ -1,5 +1,5 @@
 import { Amount, IsoDate, ListQuery, RateStr, Uuid, VillageCode, z } from "../../http/zod.js";
-import { PeriodStr } from "../assets/schemas.js";
+import { PeriodStr } from "../assets/index.js";
 import { DISTRIBUTION_STATUSES, ELIGIBILITY_REASONS, MULTIPLIER_REASONS, PAYMENT_STATUSES, WEIGHT_BASES } from "./model.js";
 
 export const IdParam = z.object({ id: Uuid });

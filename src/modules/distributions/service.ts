@@ -6,11 +6,11 @@ import { AppError, forbidden, notFound, registerErrorCodes } from "../../http/er
 import { decodeCursor, encodeCursor, page } from "../../http/pagination.js";
 import { appendAudit, type AuditRecord } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
-import { ACCOUNTS, postJournalEntry, registerReconciliationCheck } from "../../lib/ledger.js";
+import { ACCOUNTS, postJournalEntry, registerPartyBalanceCheck, reverseJournalEntry, unreversedEntriesOf } from "../../lib/ledger.js";
 import { D, Money, Rate } from "../../lib/money.js";
 import { maskName } from "../../lib/pii.js";
-import { householdScope } from "../register/queries.js";
-import { findAsset } from "../assets/queries.js";
+import { householdScope } from "../register/index.js";
+import { findAsset } from "../assets/index.js";
 import {
   DEFAULT_RULE,
   type EligibilityReason,
@@ -623,32 +623,9 @@ export async function raiseObjection(trx: Knex.Transaction, ctx: Ctx, id: string
 
 /** Reverses every entry a distribution posted that is not yet reversed (a correction, never an edit). */
 async function reverseEntries(trx: Knex.Transaction, ctx: Ctx, d: DistributionRow, memo: string): Promise<number> {
-  const entries = await trx("journal_entries as e")
-    .where({ "e.ref_type": "distribution", "e.ref_id": d.id })
-    .whereNull("e.reverses_entry_id")
-    .whereNotExists(trx("journal_entries as r").whereRaw("r.reverses_entry_id = e.id").select(1))
-    .orderBy("e.created_at")
-    .select<{ id: string; kind: string; total: string }[]>("e.id", "e.kind", "e.total");
+  const entries = await unreversedEntriesOf(trx, "distribution", d.id);
   for (const e of entries) {
-    const [rev] = await trx("journal_entries")
-      .insert({
-        county_code: d.county_code,
-        entry_date: ctx.clock.today(),
-        kind: `${e.kind}.reversal`,
-        ref_type: "distribution",
-        ref_id: d.id,
-        memo: `${memo} (reversal of ${e.id})`,
-        total: e.total,
-        reverses_entry_id: e.id,
-        actor_id: ctx.actor.userId,
-      })
-      .returning<{ id: string }[]>("id");
-    // One statement per entry, so the balance check sees it whole (payment entries have a line per household).
-    await trx.raw(
-      `INSERT INTO journal_lines (entry_id, account_code, county_code, party_type, party_id, debit, credit)
-       SELECT ?::uuid, account_code, county_code, party_type, party_id, credit, debit FROM journal_lines WHERE entry_id = ?::uuid ORDER BY id`,
-      [rev.id, e.id],
-    );
+    await reverseJournalEntry(trx, e.id, { entryDate: ctx.clock.today(), memo: `${memo} (reversal of ${e.id})`, actorId: ctx.actor.userId });
   }
   return entries.length;
 }
@@ -927,21 +904,12 @@ export async function householdDividends(db: Db, ctx: Ctx, householdId: string) 
 // ---------- reconciliation ----------
 
 /** A distribution's pool (2301) holds exactly its unpaid shares once approved, and nothing before or after. */
-registerReconciliationCheck({
+registerPartyBalanceCheck({
   name: "distribution-pool",
   description: "Each distribution's pool account (2301) = its approved shares not yet paid or returned (zero once paid, before approval and after a reversal)",
-  async run(db, countyCodes) {
-    const { rows } = await db.raw<{ rows: { id: string; ledger: string; records: string }[] }>(
-      `SELECT d.id, coalesce(l.balance, 0)::text AS ledger,
-              (CASE WHEN d.status IN ('APPROVED', 'PAID') THEN d.shares_total - d.paid_total - d.returned_total ELSE 0 END)::text AS records
-       FROM distributions d
-       LEFT JOIN (SELECT party_id, sum(credit - debit) AS balance FROM journal_lines
-                  WHERE account_code = ? AND party_type = 'distribution' GROUP BY party_id) l ON l.party_id = d.id::text
-       WHERE d.county_code IN (SELECT jsonb_array_elements_text(?::jsonb))
-         AND coalesce(l.balance, 0) <> (CASE WHEN d.status IN ('APPROVED', 'PAID') THEN d.shares_total - d.paid_total - d.returned_total ELSE 0 END)`,
-      [ACCOUNTS.DISTRIBUTION_POOL, JSON.stringify(countyCodes)],
-    );
-    return rows.map((r) => ({ ref: `distribution:${r.id}`, ledger: Money.format(r.ledger), records: Money.format(r.records) }));
-  },
+  account: ACCOUNTS.DISTRIBUTION_POOL,
+  partyType: "distribution",
+  normal: "credit",
+  recordsSql: `SELECT id, county_code, CASE WHEN status IN ('APPROVED', 'PAID') THEN shares_total - paid_total - returned_total ELSE 0 END AS amount FROM distributions`,
 });
 

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { creditLineOf } from "../ratings/service.js";
+import { creditLineOf } from "../ratings/index.js";
 
 /**
  * The household's credit line (评级授信), owned by the ratings module: the grade and line of the

@@ -5,7 +5,7 @@
  * A schedule period stores `interest_due` (what the household owes) and `interest_subsidy` (what
  * the bank claims instead); the contract interest is their sum. Every place that writes a period
  * (disbursement, prepayment, extension, payoff, renewal) splits the contract interest with
- * `splitInterest`, using the same formula as the claims (subsidies/model.ts `periodSubsidy`, and its
+ * `splitInterest`, using the same formula as the claims (subsidy-split.ts `periodSubsidy`, and its
  * SQL twin), so the claimed subsidy and the household's part always add up to the interest.
  *
  * A share is forfeited — moved back into `interest_due`, with the reason — when the household's
@@ -17,7 +17,7 @@
 import type { Knex } from "knex";
 import type { Db } from "../../db/knex.js";
 import { D, type Dec, Money } from "../../lib/money.js";
-import { periodSubsidy, type SubsidyLoan, type SubsidyMode, type SubsidyPolicy } from "../subsidies/model.js";
+import { periodSubsidy, type SubsidyLoan, type SubsidyMode, type SubsidyPolicy } from "./subsidy-split.js";
 import type { LoanRow, PeriodRow } from "./queries.js";
 
 export interface SubsidyTerms {

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import { affectedRows } from "../../db/knex.js";
-import type { JobRegistry } from "../../jobs/registry.js";
+import type { JobRegistry } from "../../jobs/job-registry.js";
 import { forfeitSubsidyShares } from "./household-interest.js";
 
 /**

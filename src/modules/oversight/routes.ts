@@ -9,8 +9,7 @@ import { auditKeys } from "../../lib/audit-keys.js";
 import { sealFile, sealSummaries, sealsQuery, verifyAgainstSeal } from "../../lib/audit-seal.js";
 import { notFound } from "../../http/errors.js";
 import type { Actor } from "../../http/auth.js";
-import { reconciliationChecks } from "../../lib/ledger.js";
-import { Money } from "../../lib/money.js";
+import { reconcile } from "../../lib/ledger.js";
 import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
 import { z } from "../../http/zod.js";
@@ -184,21 +183,7 @@ export function oversightRoutes(deps: Deps): Router {
   r.get("/ledger/reconciliation", async (req, res) => {
     const actor = actorOf(req);
     requireRole(actor, "admin", "regulator", "finance_officer");
-    const tb = await db("journal_lines")
-      .whereIn("county_code", actor.countyCodes)
-      .select(db.raw("coalesce(sum(debit), 0) as debits, coalesce(sum(credit), 0) as credits"))
-      .first<{ debits: string; credits: string }>();
-    const checks = [];
-    for (const c of reconciliationChecks()) {
-      const differences = await c.run(db, actor.countyCodes);
-      checks.push({ name: c.name, description: c.description, ok: differences.length === 0, differences });
-    }
-    const balanced = Money.of(Money.format(tb.debits)).eq(Money.of(Money.format(tb.credits)));
-    res.json({
-      ok: balanced && checks.every((c) => c.ok),
-      trial_balance: { debits: Money.format(tb.debits), credits: Money.format(tb.credits), balanced },
-      checks,
-    });
+    res.json(await reconcile(db, actor.countyCodes));
   });
   return r;
 }

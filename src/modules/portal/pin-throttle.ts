@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { type Reservation, type ThrottlePolicy } from "../auth/throttle.js";
+import { type Reservation, type ThrottlePolicy } from "../auth/index.js";
 
 type Db = Knex | Knex.Transaction;
 

@@ -1,13 +1,11 @@
 import type { Knex } from "knex";
 import { preparedRows } from "../../db/prepared.js";
-import type { Actor } from "../../http/auth.js";
-import { notFound } from "../../http/errors.js";
 import type { Clock } from "../../lib/clock.js";
-import { getSchedule } from "../loans/service.js";
+import { loansOfHousehold, scheduleOfHousehold } from "../loans/index.js";
 import { D, Money } from "../../lib/money.js";
-import { dividendsOfHousehold } from "../distributions/service.js";
-import { subsidiesOfHousehold } from "../subsidies/service.js";
-import { installmentStatus } from "../trusteeship/model.js";
+import { dividendsOfHousehold } from "../distributions/index.js";
+import { subsidiesOfHousehold } from "../subsidies/index.js";
+import { installmentStatus } from "../trusteeship/index.js";
 import type { HouseholdPrincipal } from "./auth.js";
 
 type Db = Knex | Knex.Transaction;
@@ -17,72 +15,14 @@ type Db = Knex | Knex.Transaction;
  * the household of the token (and its county); another household's record is a 404.
  */
 
-/** The household's poverty loans with what falls due next. */
+/** The household's poverty loans with what falls due next (the loans module's reading of them). */
 export async function portalLoans(db: Db, h: HouseholdPrincipal, today: string) {
-  const loans = await db("loans as l")
-    .join("banks as b", "b.id", "l.bank_id")
-    .where({ "l.household_id": h.householdId, "l.county_code": h.countyCode })
-    .whereNotIn("l.status", ["REJECTED", "CANCELLED"])
-    .orderBy([{ column: "l.applied_on", order: "desc" }, { column: "l.id" }])
-    .select("l.id", "l.status", "l.amount", "l.outstanding_principal", "l.annual_rate", "l.term_months", "l.repayment_method", "l.purpose", "l.applied_on", "l.disbursed_on", "l.maturity_date", "l.closed_on", "l.dpd", "b.short_name as bank_name");
-  const ids = loans.map((l) => l.id as string);
-  const next = ids.length
-    ? await db("loan_schedule_periods as p")
-        .whereIn("p.loan_id", ids)
-        .whereRaw("(p.principal_due + p.interest_due) > (p.principal_paid + p.interest_paid)")
-        .whereNot("p.status", "CLOSED")
-        .distinctOn("p.loan_id")
-        .orderBy([{ column: "p.loan_id" }, { column: "p.due_date" }])
-        .select("p.loan_id", "p.due_date", db.raw("(p.principal_due + p.interest_due - p.principal_paid - p.interest_paid)::text AS amount"))
-    : [];
-  const nextBy = new Map(next.map((n) => [n.loan_id as string, n]));
-  // Days past due as of today, as the loans module answers it (the stored figure is the last close of business's).
-  const late = ids.length
-    ? await db("loan_schedule_periods")
-        .whereIn("loan_id", ids)
-        .whereRaw("(principal_due > principal_paid OR interest_due > interest_paid)")
-        .where("overdue_from", "<=", today)
-        .groupBy("loan_id")
-        .select("loan_id", db.raw("(?::date - min(due_date))::int AS dpd", [today]))
-    : [];
-  const dpdBy = new Map(late.map((x) => [x.loan_id as string, Number(x.dpd)]));
-  return {
-    as_of: today,
-    items: loans.map((l) => {
-      const active = ["DISBURSED", "EXTENDED"].includes(l.status);
-      const n = active ? nextBy.get(l.id) : undefined;
-      return {
-        id: l.id,
-        bank_name: l.bank_name,
-        status: l.status,
-        amount: Money.format(l.amount),
-        outstanding_principal: Money.format(l.outstanding_principal),
-        annual_rate: l.annual_rate === null ? null : new D(l.annual_rate).toString(),
-        term_months: l.term_months,
-        repayment_method: l.repayment_method,
-        purpose: l.purpose,
-        applied_on: l.applied_on,
-        disbursed_on: l.disbursed_on,
-        maturity_date: l.maturity_date,
-        closed_on: l.closed_on,
-        days_past_due: active ? (dpdBy.get(l.id) ?? 0) : l.dpd,
-        next_due: n ? { due_date: n.due_date, amount: Money.format(n.amount) } : null,
-      };
-    }),
-    next_cursor: null,
-  };
+  return { as_of: today, items: await loansOfHousehold(db, h, today), next_cursor: null };
 }
 
-/**
- * The schedule of one of the household's loans, exactly as the bank sees it; another household's
- * loan is a 404. Once the loan is known to be the household's, the loans module reads it with a
- * read-only county view bounded to the household's county (no staff user is involved).
- */
+/** The schedule of one of the household's loans, exactly as the bank sees it; another household's loan is a 404. */
 export async function portalLoanSchedule(db: Db, h: HouseholdPrincipal, loanId: string, clock: Clock) {
-  const l = await db("loans").where({ id: loanId, household_id: h.householdId, county_code: h.countyCode }).first("id");
-  if (!l) throw notFound("loan");
-  const reader: Actor = { kind: "staff", userId: h.householdId, role: "regulator", countyCodes: [h.countyCode], bankId: null, operatorId: null, villageCode: null };
-  return getSchedule(db, { actor: reader, requestId: `portal:${h.partnerId}`, clock }, l.id);
+  return scheduleOfHousehold(db, h, loanId, clock.today());
 }
 
 /** Guaranteed returns of the household's entrusted funds (委托经营收益), installment by installment. */

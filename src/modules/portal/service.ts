@@ -9,11 +9,12 @@ import type { Ctx } from "../../lib/context.js";
 import { parseIdNumber } from "../../lib/id-number.js";
 import { DUMMY_HASH, hashPassword, verifyPassword } from "../../lib/password.js";
 import { maskName } from "../../lib/pii.js";
-import { recordIdNumberLookup } from "../register/service.js";
-import { tooManyAttempts } from "../auth/throttle.js";
+import { recordIdNumberLookup } from "../register/index.js";
+import { tooManyAttempts } from "../auth/index.js";
 import { clearPinFailures, recordPinFailure, reservePinAttempt } from "./pin-throttle.js";
 import { type HouseholdPrincipal, PORTAL_TOKEN_TTL_SECONDS, signHouseholdToken } from "./auth.js";
 import type { PartnerCreate } from "./schemas.js";
+import { lockHousehold } from "../register/index.js";
 
 type Db = Knex | Knex.Transaction;
 
@@ -49,7 +50,7 @@ export async function createPartner(trx: Knex.Transaction, ctx: Ctx, input: z.in
 /** The village officer (or admin) issues a household's portal PIN; the household must change it at first use. */
 export async function issuePin(trx: Knex.Transaction, ctx: Ctx, householdId: string) {
   requireRole(ctx.actor, "village_officer", "admin");
-  const h = await trx("households").where({ id: householdId }).forUpdate().first<{ id: string; county_code: string; village_code: string; status: string }>();
+  const h = await lockHousehold(trx, householdId);
   if (!h || !inJurisdiction(ctx.actor, h.county_code, h.village_code)) throw notFound("household");
   if (h.status === "REMOVED") throw new AppError("INVALID_STATE", "A removed household has no portal access");
   const pin = String(randomInt(0, 1_000_000)).padStart(6, "0");

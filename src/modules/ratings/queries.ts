@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import type { Actor } from "../../http/auth.js";
 import { LABOUR_CAPACITIES, type LabourCapacity, type RegisterFacts, type ScorecardDef, type StoredRatingStatus } from "./model.js";
+import { lockCounty } from "../register/index.js";
 
 type Db = Knex | Knex.Transaction;
 
@@ -91,7 +92,7 @@ export async function currentScorecard(db: Db, countyCode: string): Promise<Scor
 
 export async function insertScorecard(trx: Knex.Transaction, countyCode: string, def: ScorecardDef, createdBy: string | null, at: Date): Promise<ScorecardRow> {
   // Versions of a county are numbered in order: the county's division row serialises publishers.
-  await trx("divisions").where({ code: countyCode }).forUpdate().first();
+  await lockCounty(trx, countyCode);
   const { max } = (await trx("scorecards").where({ county_code: countyCode }).max("version as max").first<{ max: number | null }>()) ?? { max: null };
   const [row] = await trx("scorecards")
     .insert({

@@ -8,7 +8,7 @@ import { page } from "../../http/pagination.js";
 import { appendAudit, type AuditRecord } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { D, Money } from "../../lib/money.js";
-import { householdScope } from "../register/queries.js";
+import { householdScope, lockHousehold } from "../register/index.js";
 import {
   type Assessment,
   availableCredit,
@@ -420,7 +420,7 @@ async function decidable(trx: Knex.Transaction, ctx: Ctx, id: string): Promise<R
 export async function approveRating(trx: Knex.Transaction, ctx: Ctx, id: string, input: z.infer<typeof RatingApprove>) {
   const r = await decidable(trx, ctx, id);
   // One approval per household at a time: the household row serialises them.
-  const h = await trx("households").where({ id: r.household_id }).forUpdate().first<{ status: string }>();
+  const h = await lockHousehold(trx, r.household_id);
   if (!h || !(ELIGIBLE_STATUSES as readonly string[]).includes(h.status)) {
     throw fail("RATING_NOT_ELIGIBLE", `The household is ${h?.status ?? "gone"}; only POOR, EXITED or MONITORED households are rated`);
   }

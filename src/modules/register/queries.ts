@@ -97,3 +97,16 @@ export async function nextHouseholdNo(db: Db, villageCode: string): Promise<stri
   const { rows } = await db.raw<{ rows: { n: number | string }[] }>("SELECT nextval('household_no_seq') AS n");
   return `${villageCode}${String(rows[0].n).padStart(6, "0")}`;
 }
+
+/**
+ * Locks a household row until commit, so that other modules' decisions about one household (a loan
+ * application against its cap, a rating's approval, a portal PIN) happen one after the other.
+ */
+export async function lockHousehold(trx: Knex.Transaction, id: string): Promise<Pick<HouseholdRow, "id" | "county_code" | "village_code" | "status"> | undefined> {
+  return trx("households").where({ id }).forUpdate().first("id", "county_code", "village_code", "status");
+}
+
+/** Locks a county's division row until commit: serialises county-wide numbering (e.g. scorecard versions). */
+export async function lockCounty(trx: Knex.Transaction, countyCode: string): Promise<void> {
+  await trx("divisions").where({ code: countyCode }).forUpdate().first("code");
+}

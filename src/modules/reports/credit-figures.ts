@@ -13,6 +13,7 @@ import { householdStatusAsOf, ratioSql, registerFigureSource } from "./figures.j
  */
 registerFigureSource({
   name: "credit",
+  order: 20,
   async compute(db, p) {
     const eligible = householdStatusAsOf(db, p.countyCode, p.monthEnd);
     const { rows } = await db.raw<{ rows: Record<string, string | number>[] }>(

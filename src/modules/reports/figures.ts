@@ -24,12 +24,16 @@ export interface SummaryMonth {
 /** A module's part of the county summary, computed in SQL as of the month's last day. */
 export interface FigureSource {
   name: string;
+  /** Where its figures stand in the summary (ascending), whichever module registers first. */
+  order: number;
   compute(db: Db, p: SummaryMonth): Promise<Figure[]>;
 }
 
 const sources: FigureSource[] = [];
 export function registerFigureSource(s: FigureSource): void {
-  if (!sources.some((x) => x.name === s.name)) sources.push(s);
+  if (sources.some((x) => x.name === s.name)) return;
+  sources.push(s);
+  sources.sort((a, b) => a.order - b.order);
 }
 export function figureSources(): readonly FigureSource[] {
   return sources;
@@ -65,6 +69,7 @@ export function householdStatusAsOf(db: Db, countyCode: string, asOf: string): K
 
 export const registerFigures: FigureSource = {
   name: "register",
+  order: 10,
   async compute(db, p) {
     const statuses = householdStatusAsOf(db, p.countyCode, p.monthEnd);
     const { rows } = await db.raw<{ rows: { status: string; households: number; people: number }[] }>(

@@ -8,6 +8,7 @@ import { registerFigureSource } from "./figures.js";
  */
 registerFigureSource({
   name: "trusteeship",
+  order: 30,
   async compute(db, p) {
     const { rows } = await db.raw<{ rows: Record<string, string | number>[] }>(
       `SELECT
@@ -39,6 +40,7 @@ registerFigureSource({
  */
 registerFigureSource({
   name: "assets",
+  order: 40,
   async compute(db, p) {
     const { rows: byStatus } = await db.raw<{ rows: { status: string; n: number; value: string }[] }>(
       `SELECT status, count(*)::int AS n, coalesce(sum(book_value), 0)::numeric(18,2)::text AS value

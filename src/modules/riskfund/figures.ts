@@ -1,4 +1,4 @@
-import { type Figure, ratioSql, registerFigureSource } from "../reports/figures.js";
+import { type Figure, ratioSql, registerFigureSource } from "../reports/index.js";
 
 /**
  * Risk compensation funds as of the month's end (风险补偿金): the balance of every fund in the
@@ -8,6 +8,7 @@ import { type Figure, ratioSql, registerFigureSource } from "../reports/figures.
  */
 registerFigureSource({
   name: "riskfund",
+  order: 60,
   async compute(db, p) {
     const { rows } = await db.raw<{ rows: { balance: string; outstanding: string; leverage: string; comp_month: string; comp_cum: string; breakers: number }[] }>(
       `WITH balances AS (

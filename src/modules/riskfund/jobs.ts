@@ -1,4 +1,4 @@
-import type { JobRegistry } from "../../jobs/registry.js";
+import type { JobRegistry } from "../../jobs/job-registry.js";
 import { evaluateCircuitBreakers } from "./service.js";
 
 /** The circuit breakers read the standing and portfolio the loans steps just computed: after them in the close of business. */

@@ -77,32 +77,9 @@ export async function findFund(db: Db, actor: Actor, id: string, opts: { forUpda
   return q.first<FundRow | undefined>();
 }
 
-/** Outstanding principal of the bank's active poverty loans in the county, and its non-performing part (DPD > 90). */
-export async function portfolioOf(db: Db, countyCode: string, bankId: string): Promise<{ outstanding: string; npl: string }> {
-  return db("loans")
-    .where({ county_code: countyCode, bank_id: bankId })
-    .whereIn("status", ["DISBURSED", "EXTENDED"])
-    .select(db.raw("coalesce(sum(outstanding_principal), 0)::text AS outstanding"), db.raw("coalesce(sum(outstanding_principal) FILTER (WHERE dpd > 90), 0)::text AS npl"))
-    .first<{ outstanding: string; npl: string }>();
-}
-
 /** The fund's shares of compensation claims submitted or approved and not yet paid. */
 export async function obligationsOf(db: Db, fundId: string): Promise<string> {
   const r = await db("compensation_claims").where({ fund_id: fundId }).whereIn("status", ["SUBMITTED", "APPROVED"]).select(db.raw("coalesce(sum(fund_amount), 0)::text AS due")).first<{ due: string }>();
   return r.due;
 }
 
-/**
- * A loan's arrears on a date, from its schedule: days past due (from the oldest period unpaid past
- * due date + grace days), the principal still owed and the normal interest due and unpaid.
- */
-export async function arrearsOf(db: Db, loanId: string, on: string): Promise<{ dpd: number; unpaid_interest: string; actions: number }> {
-  const { rows } = await db.raw<{ rows: { dpd: number; unpaid_interest: string; actions: number }[] }>(
-    `SELECT coalesce(?::date - min(due_date) FILTER (WHERE overdue_from <= ?::date AND (principal_paid < principal_due OR interest_paid < interest_due)), 0)::int AS dpd,
-            coalesce(sum(interest_due - interest_paid) FILTER (WHERE due_date <= ?::date), 0)::text AS unpaid_interest,
-            (SELECT count(*)::int FROM loan_collection_actions a WHERE a.loan_id = ?) AS actions
-       FROM loan_schedule_periods WHERE loan_id = ? AND status <> 'CLOSED'`,
-    [on, on, on, loanId, loanId],
-  );
-  return rows[0];
-}

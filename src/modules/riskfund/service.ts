@@ -9,10 +9,9 @@ import { type AuditActor, appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { ACCOUNTS, postJournalEntry, registerPartyBalanceCheck } from "../../lib/ledger.js";
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
-import { findLoan } from "../loans/queries.js";
-import { alertUnpaidSubsidyClaims } from "../subsidies/service.js";
+import { arrearsOf, closeByCompensation, findLoan, lockLoan, PORTFOLIO_BY_BANK_AND_COUNTY_SQL, portfolioOf, registerDisbursementCheck } from "../loans/index.js";
 import { capAllows, compensationSplit, leverage, nplAbove, PAY_WITHIN_DAYS, recoverySplit } from "./model.js";
-import { arrearsOf, bankCountyScope, type BreakerRow, type ClaimRow, findFund, type FundRow, obligationsOf, portfolioOf } from "./queries.js";
+import { bankCountyScope, type BreakerRow, type ClaimRow, findFund, type FundRow, obligationsOf } from "./queries.js";
 import type { BreakerLift, BreakerQuery, CompensationCreate, CompensationDecision, DepositCreate, FundCreate, FundQuery, RecoveryCreate } from "./schemas.js";
 import { addDays } from "../../lib/dates.js";
 
@@ -162,6 +161,8 @@ export async function checkDisbursement(trx: Knex.Transaction, loan: { county_co
   }
 }
 
+registerDisbursementCheck("risk-fund", checkDisbursement);
+
 // ---------- compensation ----------
 
 function claimView(c: ClaimRow) {
@@ -270,7 +271,7 @@ export async function payCompensation(trx: Knex.Transaction, ctx: Ctx, id: strin
   const c = await loadClaim(trx, ctx.actor, id);
   if (c.status !== "APPROVED") throw invalidState(`The claim is ${c.status}; only an APPROVED claim is paid`);
   const fund = await trx("risk_funds").where({ id: c.fund_id }).forUpdate().first<FundRow>();
-  const loan = await trx("loans").where({ id: c.loan_id }).forUpdate().first<{ id: string; status: string; outstanding_principal: string }>();
+  const loan = await lockLoan(trx, c.loan_id);
   const on = ctx.clock.today();
   const a = await arrearsOf(trx, c.loan_id, on);
   if (!loan || (loan.status !== "DISBURSED" && loan.status !== "EXTENDED") || !new D(loan.outstanding_principal).eq(c.unpaid_principal) || !new D(a.unpaid_interest).eq(c.unpaid_interest)) {
@@ -298,16 +299,10 @@ export async function payCompensation(trx: Knex.Transaction, ctx: Ctx, id: strin
     ],
   });
   await moveFund(trx, fund, { kind: "COMPENSATION", amount: fundAmount.neg(), on, refId: id, entryId, actorId: ctx.actor.userId });
-  await trx("loan_schedule_periods").where({ loan_id: c.loan_id }).whereNotIn("status", ["PAID", "CLOSED"]).update({ status: "CLOSED" });
-  await trx("loans")
-    .where({ id: c.loan_id })
-    .update({ status: "COMPENSATED", outstanding_principal: "0.00", closed_on: on, standing_date: on, updated_at: ctx.clock.now(), version: trx.raw("version + 1") });
+  await closeByCompensation(trx, ctx, loan, on);
   const [row] = await trx("compensation_claims").where({ id }).update({ status: "PAID", paid_on: on, paid_by: ctx.actor.userId, payment_entry_id: entryId, updated_at: ctx.clock.now() }).returning<ClaimRow[]>("*");
   const view = claimView(row);
-  await appendAudit(trx, ctx, [
-    { action: "compensation.pay", entityType: "compensation_claim", entityId: id, countyCode: c.county_code, before: { status: c.status, fund_balance: fmt(fund.balance) }, after: view },
-    { action: "loan.compensated", entityType: "loan", entityId: c.loan_id, countyCode: c.county_code, before: { status: loan.status, outstanding_principal: fmt(loan.outstanding_principal) }, after: { status: "COMPENSATED" } },
-  ]);
+  await appendAudit(trx, ctx, { action: "compensation.pay", entityType: "compensation_claim", entityId: id, countyCode: c.county_code, before: { status: c.status, fund_balance: fmt(fund.balance) }, after: view });
   return view;
 }
 
@@ -381,10 +376,7 @@ function breakerView(b: BreakerRow) {
 
 /** Every bank × county poverty portfolio with its NPL, threshold and fund position, as a SQL fragment. */
 const PORTFOLIO_STATE = `
-  portfolio AS (
-    SELECT county_code, bank_id, sum(outstanding_principal) AS outstanding,
-           coalesce(sum(outstanding_principal) FILTER (WHERE dpd > 90), 0) AS npl
-      FROM loans WHERE status IN ('DISBURSED', 'EXTENDED') GROUP BY county_code, bank_id),
+  portfolio AS (${PORTFOLIO_BY_BANK_AND_COUNTY_SQL}),
   obligations AS (
     SELECT fund_id, sum(fund_amount) AS due FROM compensation_claims WHERE status IN ('SUBMITTED', 'APPROVED') GROUP BY fund_id),
   state AS (
@@ -404,8 +396,8 @@ const PORTFOLIO_STATE = `
  * shares of submitted and approved compensation claims, trips the breaker (one open breaker per bank
  * and county; a rerun for the date trips nothing twice). Open breakers record the latest ratio.
  * Raises an alert per trip and a warning for portfolios near the threshold (≥ 80% of it); also the
- * payment alerts of docs/DOMAIN.md#alerts: compensation approved and unpaid past its 30 days, and subsidy
- * batches unpaid 30 days after approval (`alertUnpaidSubsidyClaims`).
+ * payment alert of docs/DOMAIN.md#alerts: compensation approved and unpaid past its 30 days (a
+ * subsidy claim unpaid after approval is the subsidies module's daily reminder).
  */
 export async function evaluateCircuitBreakers(db: Db, businessDate: string, opts: { now?: Date; requestId?: string } = {}) {
   return transaction(db, (trx) => evaluateIn(trx, businessDate, opts));
@@ -496,7 +488,6 @@ async function evaluateIn(db: Knex.Transaction, businessDate: string, opts: { no
     `UPDATE alerts a SET cleared_at = now(), updated_at = now() FROM compensation_claims c
       WHERE a.kind = 'compensation.unpaid' AND a.entity_type = 'compensation_claim' AND a.entity_id = c.id::text AND a.cleared_at IS NULL AND c.status <> 'APPROVED'`,
   );
-  await alertUnpaidSubsidyClaims(db, businessDate);
   const open = await db("circuit_breakers").where({ status: "TRIPPED" }).count<{ n: string }[]>("* as n");
   return { business_date: businessDate, evaluated: Number((refreshed as { rowCount?: number }).rowCount ?? 0) + tripped.rows.length, tripped: tripped.rows.length, open: Number(open[0].n) };
 }

@@ -1,4 +1,4 @@
-import { type Figure, registerFigureSource } from "../reports/figures.js";
+import { type Figure, registerFigureSource } from "../reports/index.js";
 
 /**
  * Interest subsidies paid (贴息发放) in the month and cumulatively to the month's end: the claimed
@@ -7,6 +7,7 @@ import { type Figure, registerFigureSource } from "../reports/figures.js";
  */
 registerFigureSource({
   name: "subsidies",
+  order: 50,
   async compute(db, p) {
     const { rows } = await db.raw<{ rows: { month: string; cum: string; month_bank: string; month_households: string; households_cum: number }[] }>(
       `SELECT coalesce(sum(l.subsidy) FILTER (WHERE c.paid_on >= ?), 0)::numeric(18,2)::text AS month,

@@ -1,4 +1,4 @@
-import type { JobRegistry } from "../../jobs/registry.js";
+import type { JobRegistry } from "../../jobs/job-registry.js";
 import { remindUnpaidClaims } from "./reminders.js";
 
 /** Claim reminders: each county's own daily job at the county's time (not part of the close of business). */

@@ -8,9 +8,8 @@ import type { Ctx } from "../../lib/context.js";
 import { ACCOUNTS, type JournalLine, postJournalEntry, registerPartyBalanceCheck } from "../../lib/ledger.js";
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
 import { maskName } from "../../lib/pii.js";
-import { forfeitSubsidyShares, subsidyTermsOf } from "../loans/household-interest.js";
-import { findLoan, periodsOf } from "../loans/queries.js";
-import { type Notice, registerNoticeProvider } from "../notices/service.js";
+import { findLoan, forfeitSubsidyShares, periodsOf, subsidyTermsOf } from "../loans/index.js";
+import { type Notice, registerNoticeProvider } from "../notices/index.js";
 import { householdInterest, periodSubsidy, quarterBounds, type SubsidyMode, subsidyRate, subsidyTermEnd } from "./model.js";
 import { type ClaimRow, claimParties, claimScope, claimTotals, findClaim, insertClaimLines, type LineRow } from "./queries.js";
 import type { ClaimApprove, ClaimCreate, ClaimListQuery, ClaimPay, ClaimQuery, MisuseFindingCreate } from "./schemas.js";
@@ -444,32 +443,6 @@ registerNoticeProvider("subsidies", async (db, q) => {
   }
   return [...byKey.values()];
 });
-
-// ---------- oversight ----------
-
-/** Days after approval by which a claim should be paid; later, an alert (docs/DOMAIN.md#alerts). */
-export const PAY_ALERT_DAYS = 30;
-
-/**
- * Raises a WARNING for every batch approved more than 30 days before `businessDate` and still
- * unpaid, and clears it once paid (set-based; run by the close of business through the risk-fund step).
- */
-export async function alertUnpaidSubsidyClaims(db: Db, businessDate: string): Promise<number> {
-  const cleared = await db.raw(
-    `UPDATE alerts a SET cleared_at = now(), updated_at = now() FROM subsidy_claims c
-      WHERE a.kind = 'subsidy_claim.unpaid' AND a.entity_type = 'subsidy_claim' AND a.entity_id = c.id::text AND a.cleared_at IS NULL AND c.status = 'PAID'`,
-  );
-  const raised = await db.raw(
-    `INSERT INTO alerts (county_code, kind, severity, entity_type, entity_id, bank_id, message, details, business_date, raised_at, updated_at)
-     SELECT county_code, 'subsidy_claim.unpaid', 'WARNING', 'subsidy_claim', id::text, bank_id,
-            format('贴息批次 %s 审核后逾 %s 天未拨付 / subsidy claim %s approved on %s and unpaid', quarter, ?::int, quarter, approved_on),
-            jsonb_build_object('quarter', quarter, 'approved_on', approved_on), ?::date, now(), now()
-       FROM subsidy_claims WHERE status = 'APPROVED' AND approved_on + ?::int < ?::date
-     ON CONFLICT (kind, entity_type, entity_id) WHERE cleared_at IS NULL DO NOTHING`,
-    [PAY_ALERT_DAYS, businessDate, PAY_ALERT_DAYS, businessDate],
-  );
-  return Number((cleared as { rowCount?: number }).rowCount ?? 0) + Number((raised as { rowCount?: number }).rowCount ?? 0);
-}
 
 // ---------- reconciliation ----------
 

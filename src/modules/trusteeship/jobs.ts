@@ -1,4 +1,4 @@
-import type { JobRegistry } from "../../jobs/registry.js";
+import type { JobRegistry } from "../../jobs/job-registry.js";
 import type { StepRun } from "../../jobs/types.js";
 import { trusteeshipArrears } from "./service.js";
 

@@ -8,11 +8,10 @@ import { page } from "../../http/pagination.js";
 import { clearAlert } from "../../lib/alerts.js";
 import { appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
-import { ACCOUNTS, postJournalEntry, registerPartyBalanceCheck } from "../../lib/ledger.js";
+import { ACCOUNTS, postJournalEntriesFrom, postJournalEntry, registerPartyBalanceCheck } from "../../lib/ledger.js";
 import { D, Money, Rate } from "../../lib/money.js";
 import { maskBankAccount, type Pii } from "../../lib/pii.js";
-import { lockLoan, periodsOf } from "../loans/queries.js";
-import { applyRepayment, payoffAmount } from "../loans/service.js";
+import { lockLoan, repayFromTrustee } from "../loans/index.js";
 import {
   allocateReturnPayment,
   arrearsOf,
@@ -315,16 +314,6 @@ async function fullView(db: Db, ctx: Ctx, id: string) {
 
 // ---------- contracts: create ----------
 
-interface LoanRow {
-  id: string;
-  household_id: string;
-  county_code: string;
-  bank_id: string;
-  status: string;
-  disbursed_on: string | null;
-  outstanding_principal: string;
-}
-
 export async function createTrusteeship(trx: Knex.Transaction, ctx: Ctx, input: z.infer<typeof TrusteeshipCreate>) {
   requireRole(ctx.actor, "admin");
   const today = ctx.clock.today();
@@ -350,7 +339,7 @@ export async function createTrusteeship(trx: Knex.Transaction, ctx: Ctx, input: 
 
   let loanDisbursedOn: string | null = input.loan_disbursed_on ?? null;
   if (input.linked_loan_id) {
-    const loan = await trx("loans").where({ id: input.linked_loan_id }).forUpdate().first<LoanRow | undefined>();
+    const loan = await lockLoan(trx, input.linked_loan_id);
     if (!loan || loan.household_id !== h.id || !["DISBURSED", "EXTENDED"].includes(loan.status) || !loan.disbursed_on) {
       throw new AppError("INVALID_LINKED_LOAN", "The linked loan is not an open, disbursed loan of this household", [{ path: "body.linked_loan_id", message: "not an open loan of the household" }]);
     }
@@ -656,20 +645,14 @@ export async function recordPayment(trx: Knex.Transaction, ctx: Ctx, id: string,
 
 /**
  * Repays the contract's linked loan with the returned principal, inside this transaction, through
- * the loans module (`applyRepayment`, source TRUSTEE): at most what closes the loan today; the rest,
+ * the loans module (`repayFromTrustee`, a repayment with source TRUSTEE): at most what closes the loan today; the rest,
  * if any, is the household's. A loan no longer open (repaid by the household meanwhile, written off)
  * takes nothing and the whole principal goes to the household. The loans module values the
  * repayment today, so a linked-loan return is dated today.
  */
 async function repayLinkedLoan(trx: Knex.Transaction, ctx: Ctx, t: TrusteeshipRow, amount: string, reference: string | undefined) {
-  const loan = await lockLoan(trx, t.linked_loan_id!);
-  if (!loan || !["DISBURSED", "EXTENDED"].includes(loan.status)) return { toLoan: "0.00", repayment: undefined };
-  const payoff = await payoffAmount(trx, loan, await periodsOf(trx, loan.id), ctx.clock.today());
-  const toLoan = Money.format(D.min(Money.of(amount), payoff));
-  if (Money.of(toLoan).isZero()) return { toLoan, repayment: undefined };
   // The contract was checked to be the caller's; the loan belongs to its household (checked at signing).
-  const repayment = await applyRepayment(trx, ctx, loan.id, { amount: toLoan, source: "TRUSTEE", reference: reference ?? `trusteeship ${t.id}` }, { skipScope: true });
-  return { toLoan, repayment };
+  return repayFromTrustee(trx, ctx, t.linked_loan_id!, amount, reference ?? `trusteeship ${t.id}`);
 }
 
 /**
@@ -790,25 +773,18 @@ export async function trusteeshipArrears(db: Db, businessDate: string, opts: { c
         [bd, bd, ...ic.bindings],
       ),
     );
-    await trx.raw(
-      `INSERT INTO journal_entries (id, county_code, entry_date, kind, ref_type, ref_id, memo, total, created_at)
-       SELECT i.accrual_entry_id, i.county_code, i.due_date, 'trusteeship.return_due', 'trusteeship', i.trusteeship_id::text,
-              'return installment ' || i.seq || ' due', i.accrued_amount, ?
-         FROM trusteeship_installments i
-        WHERE i.accrued_on = ?::date AND i.accrual_entry_id IS NOT NULL AND ${ic.sql}
-          AND NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = i.accrual_entry_id)`,
-      [now, bd, ...ic.bindings],
-    );
-    await trx.raw(
-      `INSERT INTO journal_lines (entry_id, account_code, county_code, party_type, party_id, debit, credit)
-       SELECT i.accrual_entry_id, x.account, i.county_code, 'trusteeship', i.trusteeship_id::text, x.debit, x.credit
-         FROM trusteeship_installments i
-        CROSS JOIN LATERAL (VALUES ('${ACCOUNTS.TRUSTEE_RETURN_RECEIVABLE}', i.accrued_amount, 0::numeric),
-                                   ('${ACCOUNTS.HOUSEHOLDS_PAYABLE}', 0::numeric, i.accrued_amount)) AS x(account, debit, credit)
-        WHERE i.accrued_on = ?::date AND i.accrual_entry_id IS NOT NULL AND ${ic.sql}
-          AND NOT EXISTS (SELECT 1 FROM journal_lines l WHERE l.entry_id = i.accrual_entry_id)`,
-      [bd, ...ic.bindings],
-    );
+    await postJournalEntriesFrom(trx, {
+      entriesSql: `SELECT i.accrual_entry_id AS id, i.county_code, i.due_date AS entry_date, 'trusteeship.return_due' AS kind, 'trusteeship' AS ref_type,
+                          i.trusteeship_id::text AS ref_id, 'return installment ' || i.seq || ' due' AS memo, NULL::uuid AS actor_id, NULL::uuid AS reverses_entry_id
+                     FROM trusteeship_installments i
+                    WHERE i.accrued_on = ?::date AND i.accrual_entry_id IS NOT NULL AND ${ic.sql}`,
+      linesSql: `SELECT i.accrual_entry_id AS entry_id, x.account AS account_code, i.county_code, 'trusteeship' AS party_type, i.trusteeship_id::text AS party_id, x.debit, x.credit
+                   FROM trusteeship_installments i
+                  CROSS JOIN LATERAL (VALUES ('${ACCOUNTS.TRUSTEE_RETURN_RECEIVABLE}', i.accrued_amount, 0::numeric),
+                                             ('${ACCOUNTS.HOUSEHOLDS_PAYABLE}', 0::numeric, i.accrued_amount)) AS x(account, debit, credit)
+                  WHERE i.accrued_on = ?::date AND i.accrual_entry_id IS NOT NULL AND ${ic.sql}`,
+      bindings: [bd, ...ic.bindings, bd, ...ic.bindings],
+    });
 
     // (2) Mark arrears: unpaid after due date + grace days.
     const newlyInArrears = await rowCount(

@@ -1,0 +1,6 @@
+/**
+ * The auth module's public face: all that other modules, the jobs, scripts and the app may use of it.
+ * Anything not listed here is the module's own (checked by `npm run deps`).
+ */
+export { authRoutes } from "./routes.js";
+export { type Reservation, type ThrottlePolicy, tooManyAttempts } from "./throttle.js";

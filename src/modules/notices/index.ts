@@ -1,0 +1,6 @@
+/**
+ * The notices module's public face: all that other modules, the jobs, scripts and the app may use of it.
+ * Anything not listed here is the module's own (checked by `npm run deps`).
+ */
+export { noticesRoutes } from "./routes.js";
+export { type Notice, type NoticeProvider, registerNoticeProvider } from "./service.js";

@@ -1,0 +1,7 @@
+/**
+ * The oversight module's public face: all that other modules, the jobs, scripts and the app may use of it.
+ * Anything not listed here is the module's own (checked by `npm run deps`).
+ */
+export { oversightRoutes } from "./routes.js";
+export { raiseOversightAlerts } from "./alert-jobs.js";
+export { registerOversightJobs } from "./jobs.js";

@@ -1,0 +1,6 @@
+/**
+ * The ratings module's public face: all that other modules, the jobs, scripts and the app may use of it.
+ * Anything not listed here is the module's own (checked by `npm run deps`).
+ */
+export { ratingsRoutes } from "./routes.js";
+export { creditLineOf } from "./service.js";
