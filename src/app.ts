@@ -5,7 +5,8 @@ import express, { type Express } from "express";
 import helmet from "helmet";
 import swaggerUi from "swagger-ui-express";
 import type { Deps } from "./deps.js";
-import { authenticate } from "./http/auth.js";
+import { authenticate, requirePasswordChanged } from "./http/auth.js";
+import { sessionRegistry } from "./http/sessions.js";
 import { openApiDocument } from "./http/openapi.js";
 import { notFoundHandler, problemHandler, requireJson } from "./http/problem.js";
 import { requestId } from "./http/request-id.js";
@@ -13,6 +14,8 @@ import { requestLog } from "./http/request-log.js";
 import { isMigrated } from "./db/knex.js";
 import { AppError } from "./http/errors.js";
 import { authRoutes } from "./modules/auth/routes.js";
+import { sessionRoutes } from "./modules/auth/session-routes.js";
+import { usersRoutes } from "./modules/users/routes.js";
 import { registerRoutes } from "./modules/register/routes.js";
 import { ratingsRoutes } from "./modules/ratings/routes.js";
 import { oversightRoutes } from "./modules/oversight/routes.js";
@@ -83,7 +86,10 @@ export function createApp(deps: Deps): Express {
   });
   api.use(authRoutes(deps)); // /auth/token is public; the rest of /api/v1 needs a token
   api.use(portalRoutes(deps)); // /portal/* carries partner and household credentials
-  api.use(authenticate(deps.jwt));
+  api.use(authenticate(deps.jwt, sessionRegistry(deps.db, deps.logger)));
+  api.use(sessionRoutes(deps)); // logout and password change: allowed with a temporary password
+  api.use(requirePasswordChanged);
+  api.use(usersRoutes(deps));
   api.use(portalStaffRoutes(deps));
   api.use(registerRoutes(deps));
   api.use(ratingsRoutes(deps));

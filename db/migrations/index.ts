@@ -12,6 +12,7 @@ import * as portal from "./20261125000800_portal.js";
 import * as householdInterest from "./20261125001100_household_interest.js";
 import * as hotUpdates from "./20261125001200_hot_updates.js";
 import * as overduePeriods from "./20261125001300_overdue_periods.js";
+import * as sessions from "./20261201000100_sessions.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261125001100_household_interest": householdInterest,
   "20261125001200_hot_updates": hotUpdates,
   "20261125001300_overdue_periods": overduePeriods,
+  "20261201000100_sessions": sessions,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

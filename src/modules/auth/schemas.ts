@@ -14,5 +14,6 @@ export const TokenResponse = z
     token_type: z.literal("Bearer"),
     expires_in: z.number().int(),
     role: z.string(),
+    must_change_password: z.boolean().openapi({ description: "The password is temporary: this token may only change it (POST /auth/password) or log out" }),
   })
   .openapi("TokenResponse");
