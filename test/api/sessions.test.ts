@@ -12,6 +12,7 @@ import { sessionRegistry } from "../../src/http/sessions.js";
 import { createHousehold } from "../helpers/factories.js";
 import { expectProblem } from "../helpers/expect.js";
 import { BANK, COUNTY, VILLAGE, VILLAGE_2 } from "../helpers/fixture.js";
+import { withDatabase } from "../helpers/global-setup.js";
 import { onPostgres, TEST_JWT, useTestApp } from "../helpers/harness.js";
 
 const t = useTestApp();
@@ -204,7 +205,8 @@ describe.runIf(onPostgres)("several server processes (PostgreSQL LISTEN/NOTIFY)"
 
   it("a change made through instance A refuses the token at instance B within the bound", async () => {
     // Instance B: its own app over its own connection pool to the same database, like a second process.
-    dbB = createDb({ databaseUrl: (t.db.client as unknown as { config: { connection: string } }).config.connection, poolMax: 5 });
+    const { rows } = await t.db.raw<{ rows: { name: string }[] }>("SELECT current_database() AS name");
+    dbB = createDb({ databaseUrl: withDatabase(process.env.DATABASE_URL!, rows[0].name), poolMax: 5 });
     const appB = createApp({ ...t.deps, db: dbB });
     const registryB = sessionRegistry(dbB);
     expect(registryB).not.toBe(sessionRegistry(t.db));
@@ -241,7 +243,10 @@ describe("npm run user:create", () => {
     try {
       const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dir, LOG_LEVEL: "silent" };
       // On PostgreSQL, the script runs against this file's database; on PGlite, against an empty DATA_DIR.
-      if (onPostgres) env.DATABASE_URL = (t.db.client as unknown as { config: { connection: string } }).config.connection;
+      if (onPostgres) {
+        const { rows } = await t.db.raw<{ rows: { name: string }[] }>("SELECT current_database() AS name");
+        env.DATABASE_URL = withDatabase(process.env.DATABASE_URL!, rows[0].name);
+      }
       else delete env.DATABASE_URL;
       const run = (args: string[]) =>
         new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
