@@ -229,9 +229,17 @@ describe.runIf(onPostgres)("several server processes (PostgreSQL LISTEN/NOTIFY)"
     const w = await activeUser();
     expect((await read(w.token, appB)).status).toBe(200);
     await t.db.raw(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN huinong_sessions' AND pid <> pg_backend_pid()`);
+    const until = async (cond: () => boolean, ms: number) => {
+      for (const end = Date.now() + ms; !cond(); ) {
+        if (Date.now() > end) throw new Error("condition not reached");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    await until(() => !registryB.listening, 3000);
     await t.as("admin").post(`${API}/users/${w.id}/password-reset`, { password: "Temporary-99z" });
     const afterCut = await refusedWithin(w.token, appB, 5000);
     expect(afterCut).toBeLessThan(5000);
+    await until(() => registryB.listening, 10_000); // it reconnects (after 1 s) and listens again
     // Measured delivery of notifications (send → arrival at B), for docs/ARCHITECTURE.md.
     process.stdout.write(`session notification latency at B (ms): ${JSON.stringify(registryB.notifyLatencies)}; refused at B after ${waited} ms, after a cut listener ${afterCut} ms\n`);
   });
