@@ -2,7 +2,6 @@ import { type Request, Router } from "express";
 import { ipKeyGenerator, rateLimit } from "express-rate-limit";
 import type { Deps } from "../../deps.js";
 import { actorOf, requireRole } from "../../http/auth.js";
-import { transaction } from "../../db/transaction.js";
 import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
 import { AppError } from "../../http/errors.js";
@@ -11,8 +10,7 @@ import { sessionRegistry } from "../../http/sessions.js";
 import { parse } from "../../http/validate.js";
 import { z } from "../../http/zod.js";
 import { authenticateHousehold, householdOf } from "./auth.js";
-import { ClientIdParam, PartnerList, PartnerRevoked, PartnerSecretRotated } from "./schemas.js";
-import { PartnerCreate, PartnerCreated, PinChangeRequest, PinIssueResponse, PortalMe, PortalTokenRequest, PortalTokenResponse } from "./schemas.js";
+import { ClientIdParam, PartnerCreate, PartnerCreated, PartnerList, PartnerRevoked, PartnerSecretRotated, PinChangeRequest, PinIssueResponse, PortalMe, PortalTokenRequest, PortalTokenResponse } from "./schemas.js";
 import { portalDividends, portalLoanSchedule, portalLoans, portalReturns, portalSubsidies, portalSummary } from "./reads.js";
 import * as svc from "./service.js";
 
@@ -231,14 +229,14 @@ export function portalStaffRoutes(deps: Deps): Router {
     const iso = (d: Date | null) => (d ? d.toISOString() : null);
     res.json({ items: rows.map((p) => ({ ...p, secret_rotated_at: iso(p.secret_rotated_at), revoked_at: iso(p.revoked_at) })), next_cursor: null });
   });
-  r.post("/partners/:client_id/rotate-secret", async (req, res) => {
-    const { client_id } = parse(ClientIdParam, req.params, "params");
-    res.json(await transaction(db, (trx) => svc.rotatePartnerSecret(trx, ctxOf(req, clock), client_id)));
-  });
-  r.post("/partners/:client_id/revoke", async (req, res) => {
-    const { client_id } = parse(ClientIdParam, req.params, "params");
-    res.json(await transaction(db, (trx) => svc.revokePartner(trx, ctxOf(req, clock), client_id)));
-  });
+  r.post(
+    "/partners/:client_id/rotate-secret",
+    command(db, async (req, trx) => ({ status: 200, body: await svc.rotatePartnerSecret(trx, ctxOf(req, clock), parse(ClientIdParam, req.params, "params").client_id) })),
+  );
+  r.post(
+    "/partners/:client_id/revoke",
+    command(db, async (req, trx) => ({ status: 200, body: await svc.revokePartner(trx, ctxOf(req, clock), parse(ClientIdParam, req.params, "params").client_id) })),
+  );
   r.post(
     "/households/:id/portal-pin",
     command(db, async (req, trx) => ({ status: 201, body: await svc.issuePin(trx, ctxOf(req, clock), parse(IdParam, req.params, "params").id) })),

@@ -1,6 +1,7 @@
 import { Router } from "express";
 import type { Deps } from "../../deps.js";
 import { actorOf } from "../../http/auth.js";
+import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
 import { doc } from "../../http/openapi.js";
 import { parse } from "../../http/validate.js";
@@ -60,10 +61,7 @@ export function usersRoutes(deps: Deps): Router {
   r.get("/users", async (req, res) => {
     res.json(await svc.listUsers(db, actorOf(req), parse(UserListQuery, req.query, "query")));
   });
-  r.post("/users", async (req, res) => {
-    const input = parse(UserCreate, req.body);
-    res.status(201).json(await transaction(db, (trx) => svc.createUser(trx, ctxOf(req, clock), input)));
-  });
+  r.post("/users", command(db, async (req, trx) => ({ status: 201, body: await svc.createUser(trx, ctxOf(req, clock), parse(UserCreate, req.body)) })));
   r.get("/users/:id", async (req, res) => {
     res.json(await svc.getUser(db, actorOf(req), parse(UserIdParam, req.params, "params").id));
   });
@@ -72,10 +70,12 @@ export function usersRoutes(deps: Deps): Router {
     const patch = parse(UserPatch, req.body);
     res.json(await transaction(db, (trx) => svc.updateUser(trx, ctxOf(req, clock), id, patch)));
   });
-  r.post("/users/:id/password-reset", async (req, res) => {
-    const { id } = parse(UserIdParam, req.params, "params");
-    const { password } = parse(PasswordReset, req.body);
-    res.json(await transaction(db, (trx) => svc.resetPassword(trx, ctxOf(req, clock), id, password)));
-  });
+  r.post(
+    "/users/:id/password-reset",
+    command(db, async (req, trx) => {
+      const { id } = parse(UserIdParam, req.params, "params");
+      return { status: 200, body: await svc.resetPassword(trx, ctxOf(req, clock), id, parse(PasswordReset, req.body).password) };
+    }),
+  );
   return r;
 }
