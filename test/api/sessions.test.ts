@@ -246,7 +246,7 @@ describe.runIf(onPostgres)("several server processes (PostgreSQL LISTEN/NOTIFY)"
 });
 
 describe("npm run user:create", () => {
-  it("creates the first admin of a new installation, who then logs in", { timeout: 300_000 }, async () => {
+  it("creates the first admin of a new installation, who then logs in", { timeout: 600_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "huinong-user-create-"));
     try {
       const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dir, LOG_LEVEL: "silent" };
