@@ -5,7 +5,8 @@ import express, { type Express } from "express";
 import helmet from "helmet";
 import swaggerUi from "swagger-ui-express";
 import type { Deps } from "./deps.js";
-import { authenticate } from "./http/auth.js";
+import { authenticate, requirePasswordChanged } from "./http/auth.js";
+import { sessionRegistry } from "./http/sessions.js";
 import { openApiDocument } from "./http/openapi.js";
 import { notFoundHandler, problemHandler, requireJson } from "./http/problem.js";
 import { requestId } from "./http/request-id.js";
@@ -72,7 +73,10 @@ export function createApp(deps: Deps): Express {
   });
   api.use(routes.authRoutes(deps)); // /auth/token is public; the rest of /api/v1 needs a token
   api.use(routes.portalRoutes(deps)); // /portal/* carries partner and household credentials
-  api.use(authenticate(deps.jwt));
+  api.use(authenticate(deps.jwt, sessionRegistry(deps.db, deps.logger)));
+  api.use(routes.sessionRoutes(deps)); // logout and password change: allowed with a temporary password
+  api.use(requirePasswordChanged);
+  api.use(routes.usersRoutes(deps));
   api.use(routes.portalStaffRoutes(deps));
   api.use(routes.registerRoutes(deps));
   api.use(routes.ratingsRoutes(deps));

@@ -12,6 +12,7 @@ import * as portal from "./20261125000800_portal.js";
 import * as householdInterest from "./20261125001100_household_interest.js";
 import * as hotUpdates from "./20261125001200_hot_updates.js";
 import * as overduePeriods from "./20261125001300_overdue_periods.js";
+import * as sessions from "./20261201000100_sessions.js";
 import * as auditSeals from "./20261201000200_audit_seals.js";
 import * as claimMakers from "./20261201000300_claim_makers.js";
 import * as jobs from "./20261201000400_jobs.js";
@@ -36,6 +37,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261125001100_household_interest": householdInterest,
   "20261125001200_hot_updates": hotUpdates,
   "20261125001300_overdue_periods": overduePeriods,
+  "20261201000100_sessions": sessions,
   "20261201000200_audit_seals": auditSeals,
   "20261201000300_claim_makers": claimMakers,
   "20261201000400_jobs": jobs,

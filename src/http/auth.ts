@@ -1,7 +1,16 @@
-import { createSecretKey, type KeyObject } from "node:crypto";
+import { createSecretKey, type KeyObject, randomUUID } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import jwt from "jsonwebtoken";
-import { AppError, forbidden } from "./errors.js";
+import { AppError, forbidden, registerErrorCodes } from "./errors.js";
+import type { SessionRegistry } from "./sessions.js";
+
+registerErrorCodes({
+  PASSWORD_CHANGE_REQUIRED: {
+    status: 403,
+    title: "Password change required",
+    description: "The password is temporary (set by an administrator): change it with POST /auth/password before anything else.",
+  },
+});
 
 export const ROLES = [
   "admin",
@@ -40,6 +49,19 @@ interface StaffClaims {
   bank?: string;
   operator?: string;
   village?: string;
+  /** Session id (a row of `sessions` when the token came from a login); logout ends it. */
+  sid: string;
+  /** The user's token version when it was issued; a higher current version refuses the token. */
+  ep: number;
+  /** The password is temporary: only POST /auth/password and /auth/logout are allowed. */
+  pwc?: true;
+}
+
+/** The session a staff token belongs to. */
+export interface StaffSession {
+  id: string;
+  epoch: number;
+  mustChangePassword?: boolean;
 }
 
 // One KeyObject per secret: jsonwebtoken would otherwise build a new one for every token it checks.
@@ -53,7 +75,12 @@ export function hmacKey(secret: string): KeyObject {
   return k;
 }
 
-export function signStaffToken(settings: JwtSettings, actor: Omit<Actor, "kind">): string {
+/**
+ * Signs a staff token. A login passes the session it opened (src/modules/auth/sessions.ts); a token
+ * minted without one (tests, tools) gets a fresh session id and version 0, so it still ends when the
+ * user's version is raised.
+ */
+export function signStaffToken(settings: JwtSettings, actor: Omit<Actor, "kind">, session: StaffSession = { id: randomUUID(), epoch: 0 }): string {
   const claims: StaffClaims = {
     sub: actor.userId,
     typ: "staff",
@@ -62,6 +89,9 @@ export function signStaffToken(settings: JwtSettings, actor: Omit<Actor, "kind">
     ...(actor.bankId ? { bank: actor.bankId } : {}),
     ...(actor.operatorId ? { operator: actor.operatorId } : {}),
     ...(actor.villageCode ? { village: actor.villageCode } : {}),
+    sid: session.id,
+    ep: session.epoch,
+    ...(session.mustChangePassword ? { pwc: true as const } : {}),
   };
   return jwt.sign(claims, hmacKey(settings.secret), {
     algorithm: "HS256",
@@ -81,7 +111,7 @@ const VERIFIED_MAX = 10_000;
 const verified = new Map<string, { settings: string; payload: jwt.JwtPayload }>();
 const settingsKey = (s: JwtSettings) => `${s.secret}\n${s.issuer}\n${s.audience}`;
 
-/** Verifies a bearer token: HS256 only (alg pinned), `exp`, `iss` and `aud` checked. */
+/** Verifies a bearer token: HS256 only (alg pinned), `exp` required and checked, `iss` and `aud` checked. */
 export function verifyToken(settings: JwtSettings, token: string): jwt.JwtPayload {
   const hit = verified.get(token);
   if (hit && hit.settings === settingsKey(settings) && typeof hit.payload.exp === "number" && Math.floor(Date.now() / 1000) < hit.payload.exp) return hit.payload;
@@ -91,10 +121,10 @@ export function verifyToken(settings: JwtSettings, token: string): jwt.JwtPayloa
     audience: settings.audience,
   });
   if (typeof payload === "string") throw new Error("unexpected token payload");
-  if (typeof payload.exp === "number") {
-    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
-    verified.set(token, { settings: settingsKey(settings), payload: Object.freeze(payload) });
-  }
+  // jwt.verify accepts a token without `exp`; such a token would never end, so it is refused.
+  if (typeof payload.exp !== "number") throw new Error("token without exp");
+  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+  verified.set(token, { settings: settingsKey(settings), payload: Object.freeze(payload) });
   return payload;
 }
 
@@ -108,11 +138,30 @@ function bearer(req: Request): string | undefined {
 declare module "express-serve-static-core" {
   interface Request {
     actor?: Actor;
+    /** The session of the staff token (id, expiry in epoch seconds, temporary password). */
+    staffSession?: { id: string; userId: string; expiresAt: number; mustChangePassword: boolean };
     requestId: string;
   }
 }
 
-export function authenticate(settings: JwtSettings) {
+/** Answers 401 for a token that is invalid, expired, not a staff token, or whose session has ended. */
+export function authenticate(settings: JwtSettings, sessions: SessionRegistry) {
+  const check = (req: Request, p: jwt.JwtPayload, next: NextFunction) => {
+    if (sessions.staffEnded(p.sub as string, p.ep as number, p.sid as string)) {
+      throw new AppError("UNAUTHENTICATED", "The session has ended; log in again", undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
+    }
+    req.actor = {
+      kind: "staff",
+      userId: p.sub as string,
+      role: p.role as Role,
+      countyCodes: [...(p.counties as string[])], // its own copy: the verified payload is shared by every request with this token
+      bankId: (p.bank as string | undefined) ?? null,
+      operatorId: (p.operator as string | undefined) ?? null,
+      villageCode: (p.village as string | undefined) ?? null,
+    };
+    req.staffSession = { id: p.sid as string, userId: p.sub as string, expiresAt: p.exp as number, mustChangePassword: p.pwc === true };
+    next();
+  };
   return (req: Request, _res: Response, next: NextFunction) => {
     const token = bearer(req);
     if (!token) throw new AppError("UNAUTHENTICATED", "Send Authorization: Bearer <token>", undefined, 401, { "WWW-Authenticate": "Bearer" });
@@ -122,20 +171,26 @@ export function authenticate(settings: JwtSettings) {
     } catch {
       throw new AppError("UNAUTHENTICATED", "The token is invalid or expired", undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
     }
-    if (p.typ !== "staff" || typeof p.sub !== "string" || !ROLES.includes(p.role) || !Array.isArray(p.counties)) {
+    if (p.typ !== "staff" || typeof p.sub !== "string" || !ROLES.includes(p.role) || !Array.isArray(p.counties) || typeof p.sid !== "string" || typeof p.ep !== "number") {
       throw new AppError("UNAUTHENTICATED", "This token is not a staff token", undefined, 401);
     }
-    req.actor = {
-      kind: "staff",
-      userId: p.sub,
-      role: p.role as Role,
-      countyCodes: [...(p.counties as string[])], // its own copy: the verified payload is shared by every request with this token
-      bankId: (p.bank as string | undefined) ?? null,
-      operatorId: (p.operator as string | undefined) ?? null,
-      villageCode: (p.village as string | undefined) ?? null,
-    };
-    next();
+    if (sessions.isFresh()) return check(req, p, next);
+    return sessions.refresh().then(
+      () => check(req, p, next),
+      (err: unknown) => {
+        if (err instanceof AppError) throw err;
+        throw new AppError("SERVICE_UNAVAILABLE", "The session state could not be read from the database");
+      },
+    );
   };
+}
+
+/** After the password routes: a token of a temporary password may do nothing else (403). */
+export function requirePasswordChanged(req: Request, _res: Response, next: NextFunction): void {
+  if (req.staffSession?.mustChangePassword) {
+    throw new AppError("PASSWORD_CHANGE_REQUIRED", "This password is temporary: change it with POST /api/v1/auth/password, then log in again", undefined, 403);
+  }
+  next();
 }
 
 /** The authenticated actor of a request (the auth middleware ran). */

@@ -30,7 +30,8 @@ export interface RouteDoc {
   status?: number;
   /** Who may call it. */
   roles?: string;
-  idempotent?: "required" | "accepted";
+  /** "none": a POST that takes no Idempotency-Key (e.g. one answering a fresh credential). */
+  idempotent?: "required" | "accepted" | "none";
   public?: boolean;
   errors?: number[];
 }

@@ -122,7 +122,7 @@ describe("lockouts that hold under bursts", () => {
 
 describe("bearer tokens", () => {
   const sign = (claims: object, opts: jwt.SignOptions, secret = TEST_JWT.secret) => jwt.sign(claims, secret, opts);
-  const staff = { sub: USERS.admin.userId, typ: "staff", role: "admin", counties: [COUNTY] };
+  const staff = { sub: USERS.admin.userId, typ: "staff", role: "admin", counties: [COUNTY], sid: "5e000000-0000-4000-8000-000000000001", ep: 0 };
   const good: jwt.SignOptions = { algorithm: "HS256", issuer: TEST_JWT.issuer, audience: TEST_JWT.audience, expiresIn: 600 };
   const get = (token: string) => t.http.get("/api/v1/divisions").set("Authorization", `Bearer ${token}`);
 
@@ -140,6 +140,10 @@ describe("bearer tokens", () => {
       unsigned: `${Buffer.from('{"alg":"none","typ":"JWT"}').toString("base64url")}.${Buffer.from(JSON.stringify({ ...staff, iss: TEST_JWT.issuer, aud: TEST_JWT.audience, exp: Math.floor(Date.now() / 1000) + 600 })).toString("base64url")}.`,
       unknownRole: sign({ ...staff, role: "superuser" }, good),
       notStaff: sign({ ...staff, typ: "portal" }, good),
+      // Correctly signed, but a token that never expires would never end.
+      noExpiry: sign(staff, { algorithm: "HS256", issuer: TEST_JWT.issuer, audience: TEST_JWT.audience }),
+      noSession: sign({ ...staff, sid: undefined }, good),
+      noVersion: sign({ ...staff, ep: undefined }, good),
     };
     for (const [name, token] of Object.entries(cases)) {
       const res = await get(token);

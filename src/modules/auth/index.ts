@@ -3,4 +3,7 @@
  * Anything not listed here is the module's own (checked by `npm run deps`).
  */
 export { authRoutes } from "./routes.js";
+export { sessionRoutes } from "./session-routes.js";
 export { type Reservation, type ThrottlePolicy, tooManyAttempts } from "./throttle.js";
+export { passwordProblems, weakPassword } from "./password-policy.js";
+export { type EndReason, endUserSessions } from "./sessions.js";

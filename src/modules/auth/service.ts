@@ -1,8 +1,9 @@
 import type { Deps } from "../../deps.js";
-import { type Role, signStaffToken } from "../../http/auth.js";
+import type { Role } from "../../http/auth.js";
 import { AppError } from "../../http/errors.js";
 import { DUMMY_HASH, verifyPassword } from "../../lib/password.js";
 import { clearLoginFailures, recordLoginFailure, reserveLoginAttempt, tooManyAttempts } from "./throttle.js";
+import { openSession } from "./sessions.js";
 
 interface UserRow {
   id: string;
@@ -14,6 +15,8 @@ interface UserRow {
   operator_id: string | null;
   village_code: string | null;
   active: boolean;
+  session_epoch: number;
+  must_change_password: boolean;
 }
 
 /**
@@ -35,13 +38,7 @@ export async function issueStaffToken(deps: Deps, username: string, password: st
     throw new AppError("BAD_CREDENTIALS", "Wrong username or password");
   }
   await clearLoginFailures(db, username);
-  const token = signStaffToken(deps.jwt, {
-    userId: user.id,
-    role: user.role,
-    countyCodes: user.county_codes,
-    bankId: user.bank_id,
-    operatorId: user.operator_id,
-    villageCode: user.village_code,
-  });
-  return { access_token: token, token_type: "Bearer" as const, expires_in: deps.jwt.ttlSeconds, role: user.role };
+  // The token carries the version read with the password it was checked against: a reset or a
+  // change committed since then has raised it, so this token is refused (never the other way round).
+  return openSession(deps, user);
 }

@@ -15,6 +15,8 @@ export interface PinCredential {
   must_change: boolean;
   failures: number;
   locked_until: Date | null;
+  /** The version of the household's portal tokens, read with the PIN hash it goes with. */
+  token_epoch: number;
 }
 
 /**
@@ -30,7 +32,7 @@ export async function reservePinAttempt(db: Db, householdId: string, now: Date, 
                            WHEN c.failures >= :max THEN :lockEnd::timestamptz
                            ELSE NULL END
      WHERE c.household_id = :householdId
-     RETURNING c.pin_hash, c.must_change, c.failures, c.locked_until`,
+     RETURNING c.pin_hash, c.must_change, c.failures, c.locked_until, c.token_epoch`,
     { householdId, now, max: p.max, lockEnd: lockEnd(now, p) },
   );
   const row = r.rows[0];

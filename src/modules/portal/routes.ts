@@ -6,10 +6,11 @@ import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
 import { AppError } from "../../http/errors.js";
 import { doc } from "../../http/openapi.js";
+import { sessionRegistry } from "../../http/sessions.js";
 import { parse } from "../../http/validate.js";
 import { z } from "../../http/zod.js";
 import { authenticateHousehold, householdOf } from "./auth.js";
-import { PartnerCreate, PartnerCreated, PinChangeRequest, PinIssueResponse, PortalMe, PortalTokenRequest, PortalTokenResponse } from "./schemas.js";
+import { ClientIdParam, PartnerCreate, PartnerCreated, PartnerList, PartnerRevoked, PartnerSecretRotated, PinChangeRequest, PinIssueResponse, PortalMe, PortalTokenRequest, PortalTokenResponse } from "./schemas.js";
 import { portalDividends, portalLoanSchedule, portalLoans, portalReturns, portalSubsidies, portalSummary } from "./reads.js";
 import * as svc from "./service.js";
 
@@ -129,7 +130,29 @@ doc({
 doc({ method: "get", path: "/portal/me/loans", tag: TAG, summary: "The household's poverty loans with the next amount due", response: PortalLoans, errors: [401, 429] });
 doc({ method: "get", path: "/portal/me/returns", tag: TAG, summary: "Guaranteed returns of the household's entrusted funds (委托经营收益)", response: PortalReturns, errors: [401, 429] });
 doc({ method: "post", path: "/partners", tag: TAG, summary: "Register a partner portal (client credentials shown once)", body: PartnerCreate, response: PartnerCreated, status: 201, roles: "admin" });
-doc({ method: "post", path: "/households/:id/portal-pin", tag: TAG, summary: "Issue (or reset) a household's portal PIN; shown once", params: IdParam, response: PinIssueResponse, status: 201, roles: "village_officer (own village), admin" });
+doc({ method: "get", path: "/partners", tag: TAG, summary: "Partner portals serving the admin's counties (secrets are never shown again)", response: PartnerList, roles: "admin", errors: [401, 403] });
+doc({
+  method: "post",
+  path: "/partners/:client_id/rotate-secret",
+  tag: TAG,
+  summary: "New client secret, shown once; the old secret and every household token issued through the partner stop at once",
+  params: ClientIdParam,
+  response: PartnerSecretRotated,
+  roles: "admin (a partner all of whose counties are the admin's)",
+  errors: [400, 401, 403, 404, 409],
+});
+doc({
+  method: "post",
+  path: "/partners/:client_id/revoke",
+  tag: TAG,
+  summary: "Revoke a partner for good: its credentials and every household token issued through it stop at once",
+  description: "A revoked partner is kept (the audit log names it) and cannot be rotated or revoked again (409 `INVALID_STATE`); register a new one.",
+  params: ClientIdParam,
+  response: PartnerRevoked,
+  roles: "admin (a partner all of whose counties are the admin's)",
+  errors: [400, 401, 403, 404, 409],
+});
+doc({ method: "post", path: "/households/:id/portal-pin", tag: TAG, summary: "Issue (or reset) a household's portal PIN; shown once. A re-issue ends the household's portal tokens at once", params: IdParam, response: PinIssueResponse, status: 201, roles: "village_officer (own village), admin" });
 
 const tooMany = (retryAfterSeconds: number) =>
   new AppError("TOO_MANY_REQUESTS", "Rate limit reached; slow down", undefined, 429, { "Retry-After": String(retryAfterSeconds) });
@@ -163,7 +186,7 @@ export function portalRoutes(deps: Deps): Router {
     handler: (_req, _res, next) => next(tooMany(60)),
   });
   const me = Router();
-  me.use(authenticateHousehold(deps.jwt), partnerLimiter);
+  me.use(authenticateHousehold(deps.jwt, sessionRegistry(deps.db, deps.logger)), partnerLimiter);
   me.use((req, _res, next) => {
     if (req.method !== "GET") throw new AppError("FORBIDDEN", "The household portal is read-only");
     next();
@@ -203,9 +226,18 @@ export function portalStaffRoutes(deps: Deps): Router {
   r.get("/partners", async (req, res) => {
     const actor = actorOf(req);
     requireRole(actor, "admin");
-    const rows = await db("partners").whereRaw("county_codes && ?::varchar[]", [actor.countyCodes]).orderBy("client_id").select("client_id", "name", "county_codes", "rate_limit_per_minute", "active");
-    res.json({ items: rows, next_cursor: null });
+    const rows = await db("partners").whereRaw("county_codes && ?::varchar[]", [actor.countyCodes]).orderBy("client_id").select("client_id", "name", "county_codes", "rate_limit_per_minute", "active", "secret_rotated_at", "revoked_at");
+    const iso = (d: Date | null) => (d ? d.toISOString() : null);
+    res.json({ items: rows.map((p) => ({ ...p, secret_rotated_at: iso(p.secret_rotated_at), revoked_at: iso(p.revoked_at) })), next_cursor: null });
   });
+  r.post(
+    "/partners/:client_id/rotate-secret",
+    command(db, async (req, trx) => ({ status: 200, body: await svc.rotatePartnerSecret(trx, ctxOf(req, clock), parse(ClientIdParam, req.params, "params").client_id) })),
+  );
+  r.post(
+    "/partners/:client_id/revoke",
+    command(db, async (req, trx) => ({ status: 200, body: await svc.revokePartner(trx, ctxOf(req, clock), parse(ClientIdParam, req.params, "params").client_id) })),
+  );
   r.post(
     "/households/:id/portal-pin",
     command(db, async (req, trx) => ({ status: 201, body: await svc.issuePin(trx, ctxOf(req, clock), parse(IdParam, req.params, "params").id) })),

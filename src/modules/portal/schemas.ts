@@ -72,3 +72,23 @@ export const PortalMe = z
     bank_account: z.string().nullable(),
   })
   .openapi("PortalMe");
+
+export const ClientIdParam = z.object({ client_id: z.string().min(1).max(64) });
+export const PartnerSummary = z
+  .object({
+    client_id: z.string(),
+    name: z.string(),
+    county_codes: z.array(z.string()),
+    rate_limit_per_minute: z.number().int(),
+    active: z.boolean(),
+    secret_rotated_at: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+  })
+  .openapi("PartnerSummary");
+export const PartnerList = z.object({ items: z.array(PartnerSummary), next_cursor: z.null() }).openapi("PartnerList");
+export const PartnerSecretRotated = z
+  .object({ client_id: z.string(), client_secret: z.string().openapi({ description: "Shown once; the old secret no longer works" }), rotated_at: z.string() })
+  .openapi("PartnerSecretRotated");
+export const PartnerRevoked = z
+  .object({ client_id: z.string(), name: z.string(), county_codes: z.array(z.string()), active: z.literal(false), revoked_at: z.string() })
+  .openapi("PartnerRevoked");

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import type { Deps } from "../../deps.js";
 import { inJurisdiction, requireRole } from "../../http/auth.js";
 import { AppError, notFound } from "../../http/errors.js";
+import { announce } from "../../http/sessions.js";
 import { appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { parseIdNumber } from "../../lib/id-number.js";
@@ -47,6 +48,51 @@ export async function createPartner(trx: Knex.Transaction, ctx: Ctx, input: z.in
   return { ...input, client_secret: secret };
 }
 
+/** A partner the admin manages: all of its counties are the admin's (else 404, like a partner that does not exist). */
+async function managedPartner(trx: Knex.Transaction, ctx: Ctx, clientId: string) {
+  requireRole(ctx.actor, "admin");
+  const p = await trx("partners")
+    .where({ client_id: clientId })
+    .whereRaw("county_codes <@ ?::varchar[]", [ctx.actor.countyCodes])
+    .forUpdate()
+    .first<{ client_id: string; name: string; county_codes: string[]; active: boolean; token_epoch: number } | undefined>();
+  if (!p) throw notFound("partner");
+  if (!p.active) throw new AppError("INVALID_STATE", `Partner ${clientId} is revoked; register a new one`);
+  return p;
+}
+
+/** A new client secret, answered once; the old one stops at once, and so do the tokens issued through it. */
+export async function rotatePartnerSecret(trx: Knex.Transaction, ctx: Ctx, clientId: string) {
+  const p = await managedPartner(trx, ctx, clientId);
+  const secret = randomBytes(24).toString("base64url");
+  const [row] = await trx("partners")
+    .where({ client_id: clientId })
+    .update({ secret_hash: await hashPassword(secret), secret_rotated_at: trx.fn.now(), token_epoch: trx.raw("token_epoch + 1") })
+    .returning<{ token_epoch: number; secret_rotated_at: Date }[]>(["token_epoch", "secret_rotated_at"]);
+  await announce(trx, [{ kind: "partner", id: clientId, epoch: row.token_epoch }]);
+  await appendAudit(trx, ctx, { action: "partner.rotate_secret", entityType: "partner", entityId: clientId, countyCode: p.county_codes[0], after: { tokens_ended: true } });
+  return { client_id: clientId, client_secret: secret, rotated_at: row.secret_rotated_at.toISOString() };
+}
+
+/** Revokes a partner for good: its credentials and every household token issued through it stop at once. */
+export async function revokePartner(trx: Knex.Transaction, ctx: Ctx, clientId: string) {
+  const p = await managedPartner(trx, ctx, clientId);
+  const [row] = await trx("partners")
+    .where({ client_id: clientId })
+    .update({ active: false, revoked_at: trx.fn.now(), token_epoch: trx.raw("token_epoch + 1") })
+    .returning<{ token_epoch: number; revoked_at: Date }[]>(["token_epoch", "revoked_at"]);
+  await announce(trx, [{ kind: "partner", id: clientId, epoch: row.token_epoch }]);
+  await appendAudit(trx, ctx, {
+    action: "partner.revoke",
+    entityType: "partner",
+    entityId: clientId,
+    countyCode: p.county_codes[0],
+    before: { active: true },
+    after: { active: false, tokens_ended: true },
+  });
+  return { client_id: clientId, name: p.name, county_codes: p.county_codes, active: false, revoked_at: row.revoked_at.toISOString() };
+}
+
 /** The village officer (or admin) issues a household's portal PIN; the household must change it at first use. */
 export async function issuePin(trx: Knex.Transaction, ctx: Ctx, householdId: string) {
   requireRole(ctx.actor, "village_officer", "admin");
@@ -56,8 +102,14 @@ export async function issuePin(trx: Knex.Transaction, ctx: Ctx, householdId: str
   const pin = String(randomInt(0, 1_000_000)).padStart(6, "0");
   const now = ctx.clock.now();
   const row = { household_id: h.id, county_code: h.county_code, pin_hash: await hashPassword(pin), must_change: true, failures: 0, locked_until: null, issued_by: ctx.actor.userId, issued_at: now, changed_at: null };
-  await trx("household_credentials").insert(row).onConflict("household_id").merge();
-  await appendAudit(trx, ctx, { action: "household.portal_pin.issue", entityType: "household", entityId: h.id, countyCode: h.county_code, after: { must_change: true } });
+  // A re-issued PIN raises the credential's token version: the household's portal tokens end.
+  const [cred] = await trx("household_credentials")
+    .insert(row)
+    .onConflict("household_id")
+    .merge({ ...row, token_epoch: trx.raw("household_credentials.token_epoch + 1") })
+    .returning<{ token_epoch: number }[]>("token_epoch");
+  if (cred.token_epoch > 0) await announce(trx, [{ kind: "household", id: h.id, epoch: cred.token_epoch }]);
+  await appendAudit(trx, ctx, { action: "household.portal_pin.issue", entityType: "household", entityId: h.id, countyCode: h.county_code, after: { must_change: true, reissued: cred.token_epoch > 0 } });
   return { household_id: h.id, pin, issued_at: now.toISOString() };
 }
 
@@ -67,6 +119,7 @@ interface PartnerRow {
   county_codes: string[];
   rate_limit_per_minute: number;
   active: boolean;
+  token_epoch: number;
 }
 
 async function checkPartner(db: Db, clientId: string, secret: string): Promise<PartnerRow> {
@@ -110,14 +163,16 @@ async function checkHousehold(deps: Deps, input: { client_id: string; client_sec
     throw BAD_CREDENTIALS();
   }
   await clearPinFailures(db, head.household_id);
-  return { partner, householdId: head.household_id, countyCode: head.county_code, mustChange: cred.must_change };
+  return { partner, householdId: head.household_id, countyCode: head.county_code, mustChange: cred.must_change, pinEpoch: cred.token_epoch };
 }
 
 export async function portalToken(deps: Deps, input: { client_id: string; client_secret: string; id_number: string; pin: string }) {
-  const { partner, householdId, countyCode, mustChange } = await checkHousehold(deps, input);
+  const { partner, householdId, countyCode, mustChange, pinEpoch } = await checkHousehold(deps, input);
   const principal: HouseholdPrincipal = { householdId, countyCode, partnerId: partner.client_id, rateLimitPerMinute: partner.rate_limit_per_minute };
+  // The versions read with the PIN hash and the secret that were checked: a re-issue, rotation or
+  // revocation committed since then makes this token one that is refused, never the other way round.
   return {
-    access_token: signHouseholdToken(deps.jwt, principal),
+    access_token: signHouseholdToken(deps.jwt, principal, { household: pinEpoch, partner: partner.token_epoch }),
     token_type: "Bearer" as const,
     expires_in: PORTAL_TOKEN_TTL_SECONDS,
     scope: "household:read" as const,

@@ -1,0 +1,36 @@
+/** The staff password policy: what a new or changed password must be, with a clear 422 naming each rule it breaks. */
+import { AppError, registerErrorCodes } from "../../http/errors.js";
+
+registerErrorCodes({
+  WEAK_PASSWORD: { status: 422, title: "Password too weak", description: "The password breaks the password policy; `errors` names each rule it breaks." },
+});
+
+export const PASSWORD_MIN_LENGTH = 10;
+
+/**
+ * Passwords guessed first (lists of leaked passwords, keyboard walks, the product's own names and
+ * the published demo password). Compared without case; a password containing the username is
+ * refused separately.
+ */
+export const COMMON_PASSWORDS: ReadonlySet<string> = new Set([
+  "password1", "password12", "password123", "password1234", "passw0rd123", "p@ssw0rd123",
+  "1234567890", "12345678910", "0123456789", "qwerty1234", "qwertyuiop1", "1qaz2wsx3edc", "1q2w3e4r5t",
+  "abc1234567", "abcd123456", "a123456789", "aa12345678", "iloveyou123", "admin12345", "admin123456",
+  "woaini1314", "woaini5201314", "5201314520", "huinong2026", "huinong-2026", "huinong123", "huinong1234",
+  "welcome123", "changeme123", "letmein123", "test123456", "qazwsxedc123",
+]);
+
+/** The rules a password breaks (empty: it is acceptable). */
+export function passwordProblems(password: string, username: string): string[] {
+  const problems: string[] = [];
+  if ([...password].length < PASSWORD_MIN_LENGTH) problems.push(`at least ${PASSWORD_MIN_LENGTH} characters`);
+  if (!/\p{L}/u.test(password) || !/\p{Nd}/u.test(password)) problems.push("at least one letter and one digit");
+  const lower = password.toLowerCase();
+  if (username && lower.includes(username.toLowerCase())) problems.push("must not contain the username");
+  if (COMMON_PASSWORDS.has(lower)) problems.push("is a commonly used password");
+  return problems;
+}
+
+export function weakPassword(path: string, problems: string[]): AppError {
+  return new AppError("WEAK_PASSWORD", `The password breaks the policy: ${problems.join("; ")}`, problems.map((message) => ({ path, message })));
+}
