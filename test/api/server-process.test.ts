@@ -104,7 +104,7 @@ describe("production start", () => {
     expect(fatal[0].msg).toMatch(/^refusing to start in production: /);
     expect(fatal[0].problems).toEqual(["JWT_SECRET is not set", "PII_ENC_KEY is not set", "PII_HASH_KEY is not set"]);
     expect(r.lines().some((l) => l.msg === "listening")).toBe(false);
-  }, 120_000);
+  }, 240_000);
 
   it("refuses the example values of the documentation and tests, and SEED_DEMO=true", async () => {
     const r = run(process.execPath, server, {
@@ -122,7 +122,7 @@ describe("production start", () => {
       "PII_ENC_KEY is an example value, not a secret",
       "SEED_DEMO=true: the demo county is never seeded in production (unset it)",
     ]);
-  }, 120_000);
+  }, 240_000);
 
   it("with its secrets and an empty database: migrates, seeds no demo (its admin cannot log in), redirects / to the reference", async () => {
     const r = run(process.execPath, server, { NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", ...SECRETS, ...(await emptyDatabase()) });
