@@ -2,7 +2,7 @@
 #   docker run -d --name huinong -p 3000:3000 -v huinong-data:/data --env-file huinong.env huinong
 # where huinong.env holds NODE_ENV=production's secrets (JWT_SECRET, PII_ENC_KEY, PII_HASH_KEY, …)
 # and DATABASE_URL when a PostgreSQL server is used. `docker stop` sends SIGTERM to the server
-# itself (it is PID 1's only process): it drains and exits 0 within 10 s.
+# itself (node is PID 1, no shell or npm in between; it handles SIGTERM): it drains and exits 0 within 10 s.
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production DATA_DIR=/data PORT=3000 HOST=0.0.0.0
