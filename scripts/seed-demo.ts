@@ -16,6 +16,10 @@ if (!Number.isInteger(households) || households < 1) {
   process.exit(2);
 }
 const config = loadConfig();
+if (config.NODE_ENV === "production") {
+  process.stderr.write("seed:demo never runs in production (NODE_ENV=production): demo users share one published password\n");
+  process.exit(78);
+}
 const deps = buildDeps(config, {});
 await migrateLatest(deps.db);
 const seeded = await isDemoSeeded(deps.db);

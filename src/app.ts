@@ -8,6 +8,7 @@ import type { Deps } from "./deps.js";
 import { authenticate, requirePasswordChanged } from "./http/auth.js";
 import { sessionRegistry } from "./http/sessions.js";
 import { openApiDocument } from "./http/openapi.js";
+import { errorCodesPage } from "./http/error-codes-page.js";
 import { notFoundHandler, problemHandler, requireJson } from "./http/problem.js";
 import { requestId } from "./http/request-id.js";
 import { requestLog } from "./http/request-log.js";
@@ -64,6 +65,8 @@ export function createApp(deps: Deps): Express {
   app.get("/dashboard", (_req, res) => res.sendFile("dashboard.html", { root: publicDir }));
   app.get("/portal-demo", (_req, res) => res.sendFile("portal-demo.html", { root: publicDir }));
   app.get("/assets/chart.umd.js", (_req, res) => res.sendFile(CHART_JS));
+  app.get("/", (_req, res) => res.redirect(302, "/docs"));
+  app.get("/docs/errors", (_req, res) => res.type("html").send(errorCodesPage()));
   app.use("/docs", swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: "/openapi.json" } }));
 
   const api = express.Router();

@@ -8,7 +8,7 @@ import { AssetCreate, ReturnReportConfirm, ReturnReportCreate } from "../../src/
 import { confirmReport, createAsset, submitReport } from "../../src/modules/assets/service.js";
 import { DistributionCreate, PayBody, RuleCreate } from "../../src/modules/distributions/schemas.js";
 import { approveDistribution, createDistribution, createRule, noticeDistribution, payDistribution } from "../../src/modules/distributions/service.js";
-import { runCloseOfBusiness } from "../../src/jobs/close-of-business.js";
+import { COB_STEPS, runCloseOfBusiness } from "../../src/jobs/close-of-business.js";
 import { LoanApply, LoanProductCreate, RateTableCreate, RepaymentCreate } from "../../src/modules/loans/schemas.js";
 import { applyLoan, cancel, createProduct, createRateTable, decide, disburse, getLoan, getSchedule, repay } from "../../src/modules/loans/service.js";
 import { BulkRate } from "../../src/modules/ratings/schemas.js";
@@ -36,6 +36,14 @@ import { addDays } from "../../src/lib/dates.js";
  */
 export const SECOND_OPERATOR_ID = "0c000000-0000-4000-8000-000000000002";
 const VILLAGE_2 = "469030100203"; // 百花村
+
+/** The first day of a date's month, its last day, and the last day of the month after it. */
+const monthStartOf = (date: string) => `${date.slice(0, 8)}01`;
+const monthEndOf = (date: string) => {
+  const [y, m] = date.split("-").map(Number);
+  return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+};
+const monthEndAfter = (monthEnd: string) => monthEndOf(addDays(monthEnd, 1));
 
 export interface DemoActivity {
   skipped?: true;
@@ -266,53 +274,119 @@ export async function seedDemoActivity(deps: Pick<Deps, "db" | "pii" | "clock">)
         }),
       );
     };
-    /** Apply, approve the next day, disburse the day after; then pay every period due up to `paidThrough` on its due date. */
-    const lend = async (disbursedOn: string, amount: string, term: number, method: string, purpose: string, detail: string, paidThrough: string | null) => {
-      const a = await apply(addDays(disbursedOn, -2), amount, term, method, purpose, detail);
-      if (!a) return undefined;
-      await decide(trx, by("manager", addDays(disbursedOn, -1)), a.id, "approve", { note: "符合扶贫小额信贷条件" });
-      await disburse(trx, officer(disbursedOn), a.id, { reference: `FK${disbursedOn.replaceAll("-", "")}${String(step).padStart(4, "0")}` });
-      if (paidThrough) {
-        const schedule = await getSchedule(trx, officer(disbursedOn), a.id);
-        for (const p of schedule.periods) {
-          if (p.due_date > paidThrough || p.due_date > today) break;
-          const due = new D(p.principal).plus(p.interest);
-          if (due.lte(0)) continue;
-          await repay(trx, officer(p.due_date), a.id, RepaymentCreate.parse({ amount: Money.format(due), reference: `HK${p.due_date.replaceAll("-", "")}${p.seq}` }));
+    // The loans' business is replayed in date order (an agenda of dated steps), and the close of
+    // business runs at the end of every month it spans, so the month-end snapshots (逾期率, 不良率 of
+    // the monthly reports) are those a county closing every night would have: each is computed from
+    // the loans as they stood that evening. (Closing all ~300 nights took minutes on PGlite; the
+    // month ends are what the reports read. cob_runs records only today's close, run below.)
+    const agenda: { date: string; seq: number; run: () => Promise<void> }[] = [];
+    let agendaSeq = 0;
+    const at = (date: string, run: () => Promise<void>) => {
+      if (date <= today) agenda.push({ date, seq: agendaSeq++, run });
+    };
+    const closeMonthEnd = async (date: string) => {
+      for (const s of COB_STEPS) await s.run(trx, date);
+    };
+    const replay = async () => {
+      let closedThrough: string | undefined;
+      for (;;) {
+        agenda.sort((x, y) => x.date.localeCompare(y.date) || x.seq - y.seq);
+        const next = agenda.shift();
+        const until = next ? next.date : today;
+        // Month ends from the first step's month up to (not including) the next step's date.
+        let end = closedThrough ? monthEndAfter(closedThrough) : monthEndOf(until);
+        for (; end < until; end = monthEndAfter(end)) {
+          await closeMonthEnd(end);
+          closedThrough = end;
         }
+        if (!next) return;
+        closedThrough ??= addDays(monthStartOf(next.date), -1);
+        await next.run();
       }
-      return a;
     };
     let loans = 0;
-    const count = <T>(x: T | undefined) => {
-      if (x) loans += 1;
-      return x;
-    };
+    /** Apply, approve the next day, disburse the day after; then pay every period due up to `paidThrough` on its due date. */
+    const lend = (
+      disbursedOn: string,
+      amount: string,
+      term: number,
+      method: string,
+      purpose: string,
+      detail: string,
+      paidThrough: string | null,
+      then?: (loanId: string) => void,
+    ) =>
+      at(addDays(disbursedOn, -2), async () => {
+        const a = await apply(addDays(disbursedOn, -2), amount, term, method, purpose, detail);
+        if (!a) return;
+        loans += 1;
+        at(addDays(disbursedOn, -1), async () => {
+          await decide(trx, by("manager", addDays(disbursedOn, -1)), a.id, "approve", { note: "符合扶贫小额信贷条件" });
+        });
+        at(disbursedOn, async () => {
+          await disburse(trx, officer(disbursedOn), a.id, { reference: `FK${disbursedOn.replaceAll("-", "")}${String(step).padStart(4, "0")}` });
+          if (paidThrough) {
+            const schedule = await getSchedule(trx, officer(disbursedOn), a.id);
+            for (const p of schedule.periods) {
+              if (p.due_date > paidThrough || p.due_date > today) break;
+              // What the period asks for on its due date (a prepayment before it lowers its interest).
+              at(p.due_date, async () => {
+                const due = (await getSchedule(trx, officer(p.due_date), a.id)).periods.find((x) => x.seq === p.seq);
+                if (!due || new D(due.outstanding).lte(0)) return;
+                await repay(trx, officer(p.due_date), a.id, RepaymentCreate.parse({ amount: due.outstanding, reference: `HK${p.due_date.replaceAll("-", "")}${p.seq}` }));
+              });
+            }
+          }
+          then?.(a.id);
+        });
+      });
+    /** An application that stays in the bank's hands, with what the bank did about it. */
+    const applyOnly = (on: string, amount: string, term: number, method: string, purpose: string, detail: string, then?: (loanId: string) => void) =>
+      at(on, async () => {
+        const a = await apply(on, amount, term, method, purpose, detail);
+        if (!a) return;
+        loans += 1;
+        then?.(a.id);
+      });
     // Repaid early: two monthly instalments, then the payoff amount (提前结清).
-    const early = count(await lend(ago(300), "10000.00", 12, "EQUAL_INSTALLMENT", "BREEDING", "养殖五指山黑猪", ago(245)));
-    if (early) {
-      const standing = await getLoan(trx, officer(ago(230)), early.id);
-      if (standing.payoff_amount) await repay(trx, officer(ago(230)), early.id, RepaymentCreate.parse({ amount: standing.payoff_amount, reference: "提前结清" }));
-    }
+    lend(ago(300), "10000.00", 12, "EQUAL_INSTALLMENT", "BREEDING", "养殖五指山黑猪", ago(231), (id) =>
+      at(ago(230), async () => {
+        const standing = await getLoan(trx, officer(ago(230)), id);
+        if (standing.payoff_amount) await repay(trx, officer(ago(230)), id, RepaymentCreate.parse({ amount: standing.payoff_amount, reference: "提前结清" }));
+      }),
+    );
     // Performing: every amount paid on its due date (one with a partial prepayment).
-    count(await lend(ago(290), "50000.00", 36, "BULLET_QUARTERLY", "PLANTING", "种植绿橙 20 亩", today));
-    count(await lend(ago(280), "30000.00", 24, "EQUAL_INSTALLMENT", "BREEDING", "养殖山鸡", today));
-    const prepaid = count(await lend(ago(270), "30000.00", 36, "BULLET_QUARTERLY", "PLANTING", "种植槟榔与益智", today));
-    if (prepaid) await repay(trx, officer(ago(100)), prepaid.id, RepaymentCreate.parse({ amount: "5000.00", reference: "部分提前还款" }));
-    count(await lend(ago(160), "20000.00", 12, "BULLET_QUARTERLY", "RURAL_TOURISM", "经营农家乐", today));
-    count(await lend(ago(100), "50000.00", 36, "BULLET_QUARTERLY", "PROCESSING", "茶叶加工", today));
-    count(await lend(ago(25), "30000.00", 36, "BULLET_QUARTERLY", "COMMERCE", "开办农村电商小店", today));
+    lend(ago(290), "50000.00", 36, "BULLET_QUARTERLY", "PLANTING", "种植绿橙 20 亩", today);
+    lend(ago(280), "30000.00", 24, "EQUAL_INSTALLMENT", "BREEDING", "养殖山鸡", today);
+    lend(ago(270), "30000.00", 36, "BULLET_QUARTERLY", "PLANTING", "种植槟榔与益智", today, (id) =>
+      at(ago(100), async () => {
+        await repay(trx, officer(ago(100)), id, RepaymentCreate.parse({ amount: "5000.00", reference: "部分提前还款" }));
+      }),
+    );
+    lend(ago(160), "20000.00", 12, "BULLET_QUARTERLY", "RURAL_TOURISM", "经营农家乐", today);
+    lend(ago(100), "50000.00", 36, "BULLET_QUARTERLY", "PROCESSING", "茶叶加工", today);
+    lend(ago(25), "30000.00", 36, "BULLET_QUARTERLY", "COMMERCE", "开办农村电商小店", today);
     // In arrears: stopped paying (one 31-90 days past due, one 1-30).
-    count(await lend(ago(150), "20000.00", 24, "EQUAL_INSTALLMENT", "BREEDING", "养殖黄牛", ago(75)));
-    count(await lend(ago(200), "30000.00", 36, "EQUAL_INSTALLMENT", "PLANTING", "种植百香果", ago(32)));
+    lend(ago(150), "20000.00", 24, "EQUAL_INSTALLMENT", "BREEDING", "养殖黄牛", ago(75));
+    lend(ago(200), "30000.00", 36, "EQUAL_INSTALLMENT", "PLANTING", "种植百香果", ago(32));
     // In the bank's hands: an application to approve, an approved loan to disburse, a rejected and a cancelled one.
-    count(await apply(ago(2), "20000.00", 36, "BULLET_QUARTERLY", "PLANTING", "种植咖啡"));
-    const approved = count(await apply(ago(4), "10000.00", 12, "EQUAL_INSTALLMENT", "BREEDING", "养殖蜜蜂"));
-    if (approved) await decide(trx, by("manager", ago(1)), approved.id, "approve", { note: "符合条件，待放款" });
-    const rejected = count(await apply(ago(30), "30000.00", 36, "BULLET_QUARTERLY", "COMMERCE", "购置货车跑运输"));
-    if (rejected) await decide(trx, by("manager", ago(28)), rejected.id, "reject", { note: "用途与产业发展计划不符" });
-    const cancelled = count(await apply(ago(60), "10000.00", 12, "BULLET_QUARTERLY", "PLANTING", "种植南药"));
-    if (cancelled) await cancel(trx, officer(ago(55)), cancelled.id, { note: "农户申请撤回" });
+    applyOnly(ago(2), "20000.00", 36, "BULLET_QUARTERLY", "PLANTING", "种植咖啡");
+    applyOnly(ago(4), "10000.00", 12, "EQUAL_INSTALLMENT", "BREEDING", "养殖蜜蜂", (id) =>
+      at(ago(1), async () => {
+        await decide(trx, by("manager", ago(1)), id, "approve", { note: "符合条件，待放款" });
+      }),
+    );
+    applyOnly(ago(30), "30000.00", 36, "BULLET_QUARTERLY", "COMMERCE", "购置货车跑运输", (id) =>
+      at(ago(28), async () => {
+        await decide(trx, by("manager", ago(28)), id, "reject", { note: "用途与产业发展计划不符" });
+      }),
+    );
+    applyOnly(ago(60), "10000.00", 12, "BULLET_QUARTERLY", "PLANTING", "种植南药", (id) =>
+      at(ago(55), async () => {
+        await cancel(trx, officer(ago(55)), id, { note: "农户申请撤回" });
+      }),
+    );
+    await replay();
 
     // ---------- subsidy claim of the last quarter ended ----------
     const q = Math.floor((Number(today.slice(5, 7)) - 1) / 3); // quarters of this year ended (0-3)

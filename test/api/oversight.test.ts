@@ -195,7 +195,8 @@ describe("platform endpoints", () => {
     expect(doc.paths["/api/v1/households"].post.responses["201"]).toBeDefined();
     expect(doc.paths["/api/v1/households"].post.responses["400"].content["application/problem+json"]).toBeDefined();
     expect(doc.paths["/api/v1/auth/token"].post.security).toEqual([]);
-    expect(doc.info.description).toContain("INVALID_STATUS_CHANGE");
+    expect(doc.info.description).toContain("[/docs/errors](/docs/errors)");
+    expect((await t.http.get("/docs/errors")).text).toContain('<tr id="INVALID_STATUS_CHANGE">');
   });
 
   it("/docs serves the interactive reference", async () => {

@@ -455,6 +455,8 @@ describe("OpenAPI", () => {
       expect(res.body.paths[`/api/v1${p}`], p).toBeDefined();
     }
     expect(res.body.components.schemas.BulkRow).toBeDefined();
-    for (const code of ["SCORECARD_INVALID", "SELF_APPROVAL", "RATING_PENDING_EXISTS", "INVALID_ASSESSMENT"]) expect(res.body.info.description).toContain(code);
+    expect(res.body.info.description).toContain("/docs/errors");
+    const codes = (await t.http.get("/docs/errors")).text;
+    for (const code of ["SCORECARD_INVALID", "SELF_APPROVAL", "RATING_PENDING_EXISTS", "INVALID_ASSESSMENT"]) expect(codes).toContain(`<tr id="${code}">`);
   });
 });
