@@ -21,6 +21,7 @@ const ConfigSchema = z.object({
   PII_HASH_KEY: z.string().regex(/^[0-9a-f]{64}$/i, "64 hex characters (32 bytes)").optional(),
   SEED_DEMO: bool.default(true),
   BODY_LIMIT: z.string().default("1mb"),
+  BODY_MAX_DEPTH: z.coerce.number().int().min(2).max(1000).default(32),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
   LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1).default(900),
   TZ_BUSINESS: z.literal("Asia/Shanghai").default("Asia/Shanghai"),

@@ -7,6 +7,8 @@ function bodyParserError(err: unknown): AppError | undefined {
   switch ((err as { type: string }).type) {
     case "entity.parse.failed":
       return new AppError("BAD_JSON", "The request body is not valid JSON");
+    case "entity.too.deep":
+      return new AppError("BODY_TOO_DEEP", "The request body nests objects or arrays too deeply");
     case "entity.too.large":
       return new AppError("PAYLOAD_TOO_LARGE", "The request body is too large");
     case "encoding.unsupported":

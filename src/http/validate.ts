@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { AppError, type FieldError } from "./errors.js";
+import { checkQueryKeys } from "./query.js";
 
 // A NUL character or half of a surrogate pair cannot be stored in PostgreSQL text or jsonb as it
 // was sent (NUL is refused, a lone surrogate silently becomes U+FFFD), so neither is valid input.
@@ -27,8 +28,14 @@ function unstorableText(data: unknown, path: string[]): FieldError | undefined {
   return undefined;
 }
 
-/** Parses input with a zod schema; a failure is a 400 naming every field. */
+/**
+ * Parses input with a zod schema; a failure is a 400 naming every field. A query is strict: a
+ * parameter the schema does not name, or a repeated one that takes a single value, is a 400
+ * (see http/query.ts). The body has already been checked for size and depth (http/body.ts), so
+ * the walks below are bounded.
+ */
 export function parse<S extends z.ZodType>(schema: S, data: unknown, where: "body" | "query" | "params" = "body"): z.infer<S> {
+  if (where === "query") checkQueryKeys(schema, data);
   const bad = unstorableText(data, [where]);
   if (bad) throw new AppError("VALIDATION_FAILED", `Invalid ${where}: ${bad.path}`, [bad]);
   const r = schema.safeParse(data ?? (where === "body" ? undefined : {}));
