@@ -6,7 +6,29 @@ import { checkQueryKeys } from "./query.js";
 // was sent (NUL is refused, a lone surrogate silently becomes U+FFFD), so neither is valid input.
 const UNSTORABLE = /\u0000|\p{Surrogate}/u;
 
-/** The first string (or object key) inside `data` that the database cannot store faithfully. */
+/**
+ * Whether any string or object key inside `data` cannot be stored faithfully: one iterative pass
+ * that allocates nothing per value, so a wide body (tens of thousands of items) costs little.
+ */
+function hasUnstorableText(data: unknown): boolean {
+  const stack: unknown[] = [data];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (UNSTORABLE.test(v)) return true;
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) stack.push(v[i]);
+    } else if (v !== null && typeof v === "object") {
+      for (const k of Object.keys(v)) {
+        if (UNSTORABLE.test(k)) return true;
+        stack.push((v as Record<string, unknown>)[k]);
+      }
+    }
+  }
+  return false;
+}
+
+/** The first string (or object key) inside `data` that the database cannot store faithfully, with its path. */
 function unstorableText(data: unknown, path: string[]): FieldError | undefined {
   if (typeof data === "string") {
     return UNSTORABLE.test(data) ? { path: path.join("."), message: "contains a NUL character or malformed Unicode" } : undefined;
@@ -36,7 +58,7 @@ function unstorableText(data: unknown, path: string[]): FieldError | undefined {
  */
 export function parse<S extends z.ZodType>(schema: S, data: unknown, where: "body" | "query" | "params" = "body"): z.infer<S> {
   if (where === "query") checkQueryKeys(schema, data);
-  const bad = unstorableText(data, [where]);
+  const bad = hasUnstorableText(data) ? unstorableText(data, [where]) : undefined;
   if (bad) throw new AppError("VALIDATION_FAILED", `Invalid ${where}: ${bad.path}`, [bad]);
   const r = schema.safeParse(data ?? (where === "body" ? undefined : {}));
   if (r.success) return r.data;
