@@ -26,10 +26,16 @@ const RUNS = 40;
 const deepArray = (n: number) => "[".repeat(n) + "]".repeat(n);
 const deepObject = (n: number) => '{"a":'.repeat(n) + "1" + "}".repeat(n);
 
+/**
+ * The answer and the CPU time the process (app and client, both in this process) spent on it:
+ * unlike wall-clock time, it does not grow when the machine is busy with other work, so "well
+ * under a second" is asserted on it.
+ */
 async function timed(req: supertest.Test): Promise<{ res: Response; ms: number }> {
-  const start = performance.now();
+  const start = process.cpuUsage();
   const res = await req;
-  return { res, ms: performance.now() - start };
+  const used = process.cpuUsage(start);
+  return { res, ms: (used.user + used.system) / 1000 };
 }
 
 let fundId = "";
@@ -44,10 +50,11 @@ const deposit = (body: string, key = randomUUID()) =>
 
 describe("bodies nested too deeply", () => {
   it("are 400 BODY_TOO_DEEP at once on the public token endpoint", async () => {
+    await supertest(t.app).post(`${API}/auth/token`).type("json").send("[]"); // warm up the route before timing
     for (const body of [deepArray(10_000), deepObject(10_000), `{"username":"t-admin","password":${deepArray(10_000)}}`]) {
       const { res, ms } = await timed(supertest(t.app).post(`${API}/auth/token`).type("json").send(body));
       expectProblem(res, 400, "BODY_TOO_DEEP");
-      expect(ms).toBeLessThan(1000);
+      expect(ms).toBeLessThan(500);
     }
   });
 
@@ -57,12 +64,12 @@ describe("bodies nested too deeply", () => {
     for (const body of [deepArray(10_000), `{"amount":"100.00","reference":${deepObject(10_000)}}`]) {
       const { res, ms } = await timed(deposit(body, key));
       expectProblem(res, 400, "BODY_TOO_DEEP");
-      expect(ms).toBeLessThan(1000);
+      expect(ms).toBeLessThan(500);
     }
     // Nearly a megabyte of brackets: refused after reading 33 of them, not after seconds.
     const { res, ms } = await timed(deposit("[".repeat(1_000_000), key));
     expectProblem(res, 400, "BODY_TOO_DEEP");
-    expect(ms).toBeLessThan(1000);
+    expect(ms).toBeLessThan(500);
     expect(await t.db("journal_entries").count<{ n: string }[]>("* as n")).toEqual(before);
     const ok = await deposit(JSON.stringify({ amount: "100.00", reference: "县财政拨入" }), key);
     expect(ok.status, JSON.stringify(ok.body)).toBe(201);
