@@ -7,6 +7,8 @@ import swaggerUi from "swagger-ui-express";
 import type { Deps } from "./deps.js";
 import { authenticate, requirePasswordChanged } from "./http/auth.js";
 import { sessionRegistry } from "./http/sessions.js";
+import { jsonBody } from "./http/body.js";
+import { refuseQueryWhereNoneIsTaken } from "./http/query.js";
 import { openApiDocument } from "./http/openapi.js";
 import { errorCodesPage } from "./http/error-codes-page.js";
 import { notFoundHandler, problemHandler, requireJson } from "./http/problem.js";
@@ -29,6 +31,9 @@ export function createApp(deps: Deps): Express {
   // is computed for them either (it hashed every response body).
   app.set("etag", false);
   app.set("trust proxy", "loopback");
+  // Node's querystring, no nesting (`a[b]=1` is a parameter named `a[b]`), never qs's "extended"
+  // objects: every query parameter is a string or, repeated, an array of strings (http/query.ts).
+  app.set("query parser", "simple");
   app.use(requestId);
   app.use(requestLog(deps.logger));
   app.use(
@@ -44,7 +49,8 @@ export function createApp(deps: Deps): Express {
     }),
   );
   app.use(requireJson);
-  app.use(express.json({ limit: deps.settings.bodyLimit, strict: false }));
+  // Size and nesting depth are checked on the raw text, before anything parses or walks the body.
+  app.use(jsonBody({ limit: deps.settings.bodyLimit, maxDepth: deps.settings.bodyMaxDepth }));
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
@@ -74,6 +80,7 @@ export function createApp(deps: Deps): Express {
     res.setHeader("Cache-Control", "no-store");
     next();
   });
+  api.use(refuseQueryWhereNoneIsTaken("/api/v1")); // routes that take a query check it in parse()
   api.use(routes.authRoutes(deps)); // /auth/token is public; the rest of /api/v1 needs a token
   api.use(routes.portalRoutes(deps)); // /portal/* carries partner and household credentials
   api.use(authenticate(deps.jwt, sessionRegistry(deps.db, deps.logger)));

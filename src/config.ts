@@ -25,6 +25,7 @@ const ConfigSchema = z.object({
   /** Unset: true in development and test, false in production (where true is refused). */
   SEED_DEMO: bool.optional(),
   BODY_LIMIT: z.string().default("1mb"),
+  BODY_MAX_DEPTH: z.coerce.number().int().min(2).max(1000).default(32),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
   LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1).default(900),
   TZ_BUSINESS: z.literal("Asia/Shanghai").default("Asia/Shanghai"),

@@ -13,6 +13,8 @@ export interface Deps {
   jwt: JwtSettings;
   settings: {
     bodyLimit: string;
+    /** How deeply a JSON body may nest objects and arrays (`BODY_MAX_DEPTH`; 32 when not given). */
+    bodyMaxDepth?: number;
     loginMaxFailures: number;
     loginLockSeconds: number;
   };

@@ -4,6 +4,8 @@
  */
 export const ERROR_CODES = {
   BAD_JSON: { status: 400, title: "Malformed JSON", description: "The body is not valid JSON." },
+  BODY_TOO_DEEP: { status: 400, title: "Body nested too deeply", description: "The JSON body nests objects or arrays deeper than the limit (`BODY_MAX_DEPTH`, 32 by default); it is refused before it is parsed." },
+  UNKNOWN_QUERY_PARAMETER: { status: 400, title: "Unknown query parameter", description: "The query string has a parameter this route does not take (a misspelt filter is refused, never ignored); `errors` names each one." },
   VALIDATION_FAILED: { status: 400, title: "Invalid input", description: "Fields are missing or malformed; `errors` names each one." },
   IDEMPOTENCY_KEY_REQUIRED: { status: 400, title: "Idempotency-Key required", description: "This POST moves money and needs an `Idempotency-Key` header." },
   UNAUTHENTICATED: { status: 401, title: "Not authenticated", description: "No bearer token, or it is invalid or expired." },

@@ -80,6 +80,7 @@ export function openApiDocument(): object {
       description: [
         "Poverty-alleviation microcredit, trusteeship and asset-income platform for a county.",
         "Money is a decimal string with two places (`\"50000.00\"`), rates decimal strings (`\"0.0345\"`), dates `YYYY-MM-DD` (Asia/Shanghai).",
+        "Query parameters are strict: one a route does not list is refused with 400 `UNKNOWN_QUERY_PARAMETER` naming it (a misspelt filter never returns the unfiltered list), and a parameter that takes one value may be given once (`?status=A&status=B` is 400). JSON bodies are limited in size (413 `PAYLOAD_TOO_LARGE`) and in nesting depth (400 `BODY_TOO_DEEP`, 32 levels by default).",
         `Errors are RFC 9457 \`application/problem+json\` with a stable \`code\`: the ${Object.keys(allErrorCodes()).length} codes, their status and meaning are listed on [/docs/errors](/docs/errors).`,
       ].join("\n\n"),
     },

@@ -7,13 +7,19 @@ function bodyParserError(err: unknown): AppError | undefined {
   switch ((err as { type: string }).type) {
     case "entity.parse.failed":
       return new AppError("BAD_JSON", "The request body is not valid JSON");
+    case "entity.too.deep":
+      return new AppError("BODY_TOO_DEEP", "The request body nests objects or arrays too deeply");
     case "entity.too.large":
       return new AppError("PAYLOAD_TOO_LARGE", "The request body is too large");
     case "encoding.unsupported":
     case "charset.unsupported":
       return new AppError("UNSUPPORTED_MEDIA_TYPE", "Send UTF-8 JSON");
-    default:
-      return undefined;
+    default: {
+      // Any other client-side failure to read the body (aborted, bad length…) is a 400, not a 500
+      // whose logged error would carry the raw body the parser attached to it.
+      const status = (err as { status?: unknown }).status;
+      return typeof status === "number" && status >= 400 && status < 500 ? new AppError("BAD_JSON", "The request body could not be read") : undefined;
+    }
   }
 }
 

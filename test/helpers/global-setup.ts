@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { createDb, migrateLatest, pgliteOf } from "../../src/db/knex.js";
 import { seedFixture } from "./fixture.js";
+import { APP_LOG_DIR, resetAppLogs, scanAppLogs } from "./log-scan.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -20,6 +21,22 @@ declare module "vitest" {
  * sees an earlier run's.
  */
 export default async function setup(project: TestProject) {
+  resetAppLogs();
+  const dropDatabase = await setupDatabase(project);
+  return async () => {
+    await dropDatabase();
+    // Last of all, when every test file has finished: the app's log of the whole run.
+    const { files, lines, findings } = scanAppLogs();
+    if (findings.length > 0) {
+      const shown = findings.slice(0, 20).map((f) => `  ${f.file}:${f.line} ${f.kind} ${f.text}`);
+      process.exitCode = 1; // vitest reports an error thrown here but would still exit 0
+      throw new Error(`Personal data or secrets in the app's log (${findings.length} found in ${APP_LOG_DIR}):\n${shown.join("\n")}`);
+    }
+    if (process.env.LOG_SCAN_VERBOSE) process.stdout.write(`app log scanned: ${files} files, ${lines} lines, nothing personal\n`);
+  };
+}
+
+async function setupDatabase(project: TestProject): Promise<() => unknown> {
   const url = process.env.DATABASE_URL;
   if (url) {
     const admin = createDb({ databaseUrl: url, poolMax: 2 });

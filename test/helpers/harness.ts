@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pino } from "pino";
 import type { Express } from "express";
 import type { Knex } from "knex";
 import supertest from "supertest";
@@ -13,6 +15,7 @@ import { Pii } from "../../src/lib/pii.js";
 import { auditKeysOf, useAuditKeys } from "../../src/lib/audit-keys.js";
 import { tokenFor, type UserName } from "./fixture.js";
 import { withDatabase } from "./global-setup.js";
+import { APP_LOG_DIR } from "./log-scan.js";
 
 export const TEST_JWT = { secret: "test-secret-test-secret-test-secret-0123", issuer: "huinong", audience: "huinong-api", ttlSeconds: 3600 };
 export const TEST_PII = new Pii({ encKey: Buffer.alloc(32, 7), hashKey: Buffer.alloc(32, 9) });
@@ -62,6 +65,20 @@ export interface TestApp {
   };
 }
 
+let appLog: ReturnType<typeof pino.destination> | undefined;
+/**
+ * The app's log for this worker process: `info` (every request, every error) into
+ * test-results/app-log/, which the run's teardown scans for personal data (test/helpers/log-scan.ts).
+ * `TEST_LOG_LEVEL` changes the level.
+ */
+export function testLogger() {
+  if (!appLog) {
+    mkdirSync(APP_LOG_DIR, { recursive: true });
+    appLog = pino.destination({ dest: join(APP_LOG_DIR, `${process.pid}.ndjson`), append: true, sync: true });
+  }
+  return createLogger(process.env.TEST_LOG_LEVEL ?? "info", appLog);
+}
+
 /** Builds the app on a fresh database for one test file (beforeAll/afterAll). */
 export function useTestApp(opts: { today?: string; settings?: Partial<Deps["settings"]> } = {}): TestApp {
   const t = {} as TestApp;
@@ -73,7 +90,7 @@ export function useTestApp(opts: { today?: string; settings?: Partial<Deps["sett
     const deps: Deps = {
       db: opened.db,
       clock,
-      logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
+      logger: testLogger(),
       pii: TEST_PII,
       jwt: TEST_JWT,
       settings: { bodyLimit: "1mb", loginMaxFailures: 5, loginLockSeconds: 900, ...opts.settings },
