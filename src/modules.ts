@@ -5,7 +5,7 @@
  * anything that serves requests or runs jobs imports this file first.
  */
 import { assetRoutes } from "./modules/assets/index.js";
-import { authRoutes, sessionRoutes } from "./modules/auth/index.js";
+import { authRoutes, sessionRoutes, usersRoutes } from "./modules/auth/index.js";
 import { distributionRoutes } from "./modules/distributions/index.js";
 import { loanRoutes } from "./modules/loans/index.js";
 import { noticesRoutes } from "./modules/notices/index.js";
@@ -17,7 +17,6 @@ import { reportsRoutes } from "./modules/reports/index.js";
 import { riskFundRoutes } from "./modules/riskfund/index.js";
 import { subsidyRoutes } from "./modules/subsidies/index.js";
 import { trusteeshipRoutes } from "./modules/trusteeship/index.js";
-import { usersRoutes } from "./modules/users/index.js";
 
 export const routes = {
   assetRoutes,

@@ -2,6 +2,7 @@ import { createSecretKey, type KeyObject, randomUUID } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import jwt from "jsonwebtoken";
 import { AppError, forbidden, registerErrorCodes } from "./errors.js";
+import { type Actor, ROLES, type Role } from "../lib/actor.js";
 import type { SessionRegistry } from "./sessions.js";
 
 registerErrorCodes({
@@ -12,27 +13,7 @@ registerErrorCodes({
   },
 });
 
-export const ROLES = [
-  "admin",
-  "village_officer",
-  "loan_officer",
-  "bank_manager",
-  "finance_officer",
-  "operator",
-  "regulator",
-] as const;
-export type Role = (typeof ROLES)[number];
-
-/** Who is acting and where: every query a request triggers is bounded by this. */
-export interface Actor {
-  kind: "staff";
-  userId: string;
-  role: Role;
-  countyCodes: string[];
-  bankId: string | null;
-  operatorId: string | null;
-  villageCode: string | null;
-}
+export { type Actor, ROLES, type Role } from "../lib/actor.js";
 
 export interface JwtSettings {
   secret: string;

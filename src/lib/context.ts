@@ -1,4 +1,4 @@
-import type { Actor } from "../http/auth.js";
+import type { Actor } from "./actor.js";
 import type { Clock } from "./clock.js";
 
 /** What a use case needs to know about the request it serves. */

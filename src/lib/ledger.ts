@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Knex } from "knex";
-import { AppError } from "../http/errors.js";
+import { AppError } from "./errors.js";
 import { type Dec, D, Money } from "./money.js";
 
 /**

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -52,7 +52,9 @@ describe("audit keys", () => {
     expect(auditKeysOf(fromPem.auditHmacKey, der).fingerprint).toBe(fingerprint);
     expect(() => auditKeysOf(fromPem.auditHmacKey, generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "pem", type: "pkcs8" }).toString())).toThrow(/Ed25519/);
     expect(() => loadConfig({ ...env, AUDIT_HMAC_KEY: "xyz" })).toThrow(/AUDIT_HMAC_KEY/);
-    expect(() => loadSecrets(loadConfig({ ...env, NODE_ENV: "production" }))).toThrow(/AUDIT_SEAL_PRIVATE_KEY must be set|must be set in production/);
-    expect(loadSecrets(loadConfig({ ...env, NODE_ENV: "production", AUDIT_SEAL_PRIVATE_KEY: der })).auditSealPrivateKey).toBe(der);
+    // Production: real-looking secrets (repeated characters are refused as examples), and the seal key required.
+    const prod = { ...env, NODE_ENV: "production", JWT_SECRET: randomBytes(32).toString("base64url"), PII_ENC_KEY: randomBytes(32).toString("hex"), PII_HASH_KEY: randomBytes(32).toString("hex"), AUDIT_HMAC_KEY: randomBytes(32).toString("hex") };
+    expect(() => loadSecrets(loadConfig(prod))).toThrow(/AUDIT_SEAL_PRIVATE_KEY is not set/);
+    expect(loadSecrets(loadConfig({ ...prod, AUDIT_SEAL_PRIVATE_KEY: der })).auditSealPrivateKey).toBe(der);
   });
 });

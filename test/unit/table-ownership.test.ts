@@ -36,7 +36,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   cob_runs: "jobs",
   job_runs: "jobs",
   job_schedules: "jobs",
-  sessions: "users",
+  sessions: "auth",
   loan_portfolio_daily: "loans",
   scorecards: "ratings",
   scorecard_grades: "ratings",

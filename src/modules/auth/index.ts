@@ -4,6 +4,7 @@
  */
 export { authRoutes } from "./routes.js";
 export { sessionRoutes } from "./session-routes.js";
+export { usersRoutes } from "./users-routes.js";
 export { type Reservation, type ThrottlePolicy, tooManyAttempts } from "./throttle.js";
 export { passwordProblems, weakPassword } from "./password-policy.js";
 export { type EndReason, endUserSessions } from "./sessions.js";

@@ -6,8 +6,8 @@ import { ctxOf } from "../../http/ctx.js";
 import { doc } from "../../http/openapi.js";
 import { parse } from "../../http/validate.js";
 import { transaction } from "../../db/transaction.js";
-import { PasswordReset, PasswordResetDone, User, UserCreate, UserIdParam, UserList, UserListQuery, UserPatch } from "./schemas.js";
-import * as svc from "./service.js";
+import { PasswordReset, PasswordResetDone, User, UserCreate, UserIdParam, UserList, UserListQuery, UserPatch } from "./users-schemas.js";
+import * as svc from "./users.js";
 
 const TAG = "Users 用户管理";
 const WHO = "admin (users of the admin's counties, every role); bank_manager (loan officers of the own bank)";

@@ -6,9 +6,10 @@ import { page } from "../../http/pagination.js";
 import { appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { hashPassword } from "../../lib/password.js";
-import { ROLE_FIELDS } from "./model.js";
-import { type EndReason, endUserSessions, passwordProblems, weakPassword } from "../auth/index.js";
-import type { UserCreate, UserListQuery, UserPatch } from "./schemas.js";
+import { ROLE_FIELDS } from "./roles.js";
+import { passwordProblems, weakPassword } from "./password-policy.js";
+import { type EndReason, endUserSessions } from "./sessions.js";
+import type { UserCreate, UserListQuery, UserPatch } from "./users-schemas.js";
 
 type Db = Knex | Knex.Transaction;
 
