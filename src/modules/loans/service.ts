@@ -23,6 +23,7 @@ import {
   daysPastDue,
   dpdBucket,
   isNonPerforming,
+  loanStanding,
   isOverdueOn,
   isSettled,
   type LoanStatus,
@@ -329,17 +330,8 @@ function statesAsOf(loan: LoanRow, rows: PeriodRow[], on: string): PeriodState[]
 }
 
 function standingOf(loan: LoanRow, states: PeriodState[], on: string): Standing {
-  let overduePrincipal = new D(0);
-  let overdueInterest = new D(0);
-  let penalty = new D(0);
-  for (const s of states) {
-    penalty = penalty.plus(unpaidPenalty(s));
-    if (isOverdueOn(s, loan.grace_days, on)) {
-      overduePrincipal = overduePrincipal.plus(unpaidPrincipal(s));
-      overdueInterest = overdueInterest.plus(unpaidInterest(s));
-    }
-  }
-  return { dpd: daysPastDue(states, loan.grace_days, on), overduePrincipal, overdueInterest, penalty };
+  const st = loanStanding(states, loan.grace_days, on);
+  return { dpd: st.dpd, overduePrincipal: st.overduePrincipal, overdueInterest: st.overdueInterest, penalty: st.penaltyDue };
 }
 
 /** The period interest is accruing in on a date (the first one not yet due). */
