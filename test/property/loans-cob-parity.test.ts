@@ -15,7 +15,7 @@ import { type LoanRow, type PeriodRow, toState } from "../../src/modules/loans/q
 import { portalLoans } from "../../src/modules/portal/reads.js";
 import { COUNTY } from "../helpers/fixture.js";
 import { useTestApp } from "../helpers/harness.js";
-import { disbursedLoan, household, product, repay, setupRates } from "../api/loans-helpers.js";
+import { disbursedLoan, household, key, product, repay, setupRates } from "../api/loans-helpers.js";
 
 /*
  * The close of business runs set-based SQL (cob.ts); loans/model.ts is its reference. On random
@@ -46,7 +46,7 @@ const productArb = fc.record({
 });
 const paymentArb = fc.record({
   offset: fc.integer({ min: 1, max: 420 }),
-  kind: fc.constantFrom("due", "due", "part", "extra", "payoff"),
+  kind: fc.constantFrom("due", "due", "due", "part", "part", "extra", "payoff", "extend", "writeOff", "misuse"),
   ratio: fc.integer({ min: 1, max: 99 }),
   /** Paid after that date's close of business instead of before it. */
   afterClose: fc.boolean(),
@@ -68,6 +68,12 @@ const scenarioArb = fc.record({
   closes: fc.uniqueArray(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 2 }),
 });
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer S> ? S : never;
+
+/** What the runs reached, so a generator that stops reaching a case fails the test instead of passing it vacuously. */
+const seen = new Map<string, number>();
+const count = (k: string): void => {
+  seen.set(k, (seen.get(k) ?? 0) + 1);
+};
 
 type Event = { date: string; order: number; run: () => Promise<void> };
 
@@ -95,10 +101,14 @@ const periodView = (p: ClosingPeriod) => ({
 /** A close of business through `target` (the first of a span: only `target`), checked against the model date by date. */
 async function closeAndCompare(ids: string[], from: string, target: string) {
   const before = await read(ids);
+  const findings = new Map(
+    (await t.db("loan_misuse_findings").whereIn("loan_id", ids).groupBy("loan_id").select<{ loan_id: string; d: string }[]>("loan_id", t.db.raw("min(finding_date)::text AS d"))).map((f) => [f.loan_id, f.d]),
+  );
   const expected = before.map(({ loan, periods }) => {
     let ps = periods.map(toClosing);
-    const terms = { active: ACTIVE.includes(loan.status), annualRate: loan.annual_rate!, penaltyMarkup: loan.penalty_markup, graceDays: loan.grace_days, forfeitAll: null };
-    for (let d = from; d <= target; d = addDays(d, 1)) ps = closeOfBusinessDay(terms, ps, d);
+    const terms = { active: ACTIVE.includes(loan.status), annualRate: loan.annual_rate!, penaltyMarkup: loan.penalty_markup, graceDays: loan.grace_days };
+    const misusedFrom = findings.get(loan.id);
+    for (let d = from; d <= target; d = addDays(d, 1)) ps = closeOfBusinessDay({ ...terms, forfeitAll: misusedFrom && misusedFrom <= d ? "MISUSE" : null }, ps, d);
     return { loan, ps, standing: loanStanding(ps, loan.grace_days, target) };
   });
   await runCloseOfBusiness(t.db, target);
@@ -109,7 +119,10 @@ async function closeAndCompare(ids: string[], from: string, target: string) {
     const where = `loan ${loan.id} (${loan.repayment_method}, grace ${loan.grace_days}) closed ${from}..${target}`;
     expect(got.map(periodView), where).toEqual(e.ps.map(periodView));
     got.forEach((g, k) => expect(g.penaltyAccrued.minus(e.ps[k].penaltyAccrued).abs().lte("0.000000001"), `${where} period ${g.seq} penalty ${g.penaltyAccrued} vs ${e.ps[k].penaltyAccrued}`).toBe(true));
-    if (!ACTIVE.includes(loan.status)) return;
+    for (const p of got) if (p.subsidyForfeited) count("forfeit");
+    if (got.some((p) => p.penaltyAccrued.gt(0))) count("penalty");
+    if (!ACTIVE.includes(loan.status)) return count(loan.status);
+    count(loan.dpd_bucket);
     expect(
       { dpd: loan.dpd, bucket: loan.dpd_bucket, overdue_principal: loan.overdue_principal, overdue_interest: loan.overdue_interest, penalty_due: loan.penalty_due },
       where,
@@ -175,6 +188,28 @@ async function runScenario(s: Scenario) {
         run: async () => {
           const view = await t.as("officer").get(`/api/v1/loans/${loanId}`);
           if (!ACTIVE.includes(view.body.status)) return;
+          if (pay.kind === "misuse") {
+            const r = await t.as("finance").post(`/api/v1/loans/${loanId}/misuse-findings`, { kind: "PURPOSE_VIOLATION", note: "贷款用于消费" }, key());
+            expect(r.status, JSON.stringify(r.body)).toBe(201);
+            return count("misuse");
+          }
+          if (pay.kind === "extend" || pay.kind === "writeOff") {
+            if (pay.kind === "extend") {
+              // A household brings everything due up to date, then asks for an extension.
+              const sched = await t.as("officer").get(`/api/v1/loans/${loanId}/schedule`);
+              const due = Money.sum((sched.body.periods as { due_date: string; outstanding: string }[]).filter((x) => x.due_date <= on).map((x) => x.outstanding));
+              if (due.gt(0) && due.lt(new D(view.body.payoff_amount))) expect([200, 201]).toContain((await repay(t, loanId, Money.format(due))).status);
+            }
+            const r =
+              pay.kind === "extend"
+                ? await t.as("manager").post(`/api/v1/loans/${loanId}/extend`, { months: 1 + (pay.ratio % 12), reason: "受灾延期" })
+                : await t.as("manager").post(`/api/v1/loans/${loanId}/write-off`, { reason: "逾期无力偿还" }, key());
+            // Refused when the loan does not qualify (overdue, after maturity, already extended; not non-performing).
+            if (r.status === 422) return;
+            expect(r.status, JSON.stringify(r.body)).toBe(200);
+            await comparePortal([loanId], households);
+            return count(pay.kind);
+          }
           const payoff = new D(view.body.payoff_amount);
           const sched = await t.as("officer").get(`/api/v1/loans/${loanId}/schedule`);
           const dueNow = Money.sum((sched.body.periods as { due_date: string; outstanding: string }[]).filter((x) => x.due_date <= on).map((x) => x.outstanding));
@@ -219,5 +254,6 @@ async function runScenario(s: Scenario) {
 describe("close of business SQL = loans/model.ts", () => {
   it("on random portfolios, repayments and spans of dates: statuses, forfeits, penalty, DPD, buckets; and the portal's DPD", async () => {
     await fc.assert(fc.asyncProperty(scenarioArb, runScenario), { numRuns: Number(process.env.RUNS ?? 15), seed: 20261201, endOnFailure: true });
+    expect(Object.fromEntries([...seen].map(([k]) => [k, true])), JSON.stringify([...seen])).toMatchObject({ CURRENT: true, DPD_1_30: true, DPD_31_90: true, DPD_91_180: true, DPD_181_PLUS: true, penalty: true, forfeit: true, REPAID: true, extend: true, writeOff: true, WRITTEN_OFF: true, misuse: true });
   }, 300_000);
 });

@@ -74,6 +74,12 @@ interface LineRow {
   days_in_term: number;
 }
 
+/** What the runs reached, so a generator that stops reaching a case fails the test instead of passing it vacuously. */
+const seen = new Map<string, number>();
+const count = (k: string): void => {
+  seen.set(k, (seen.get(k) ?? 0) + 1);
+};
+
 const quarterOf = (d: string) => `${d.slice(0, 4)}Q${Math.floor((Number(d.slice(5, 7)) - 1) / 3) + 1}`;
 
 /** Generates the quarter's batch and checks every line of this run's loans against the model. */
@@ -120,6 +126,7 @@ async function generateAndCompare(ids: string[], quarter: string) {
       if (terms.mode === "TO_BANK") shares.set(`${id}/${p.seq}`, Money.format(p.interest_subsidy));
     }
   }
+  for (const e of expected) count(e.forfeit_reason ?? (new D(e.subsidy).gt(0) ? "CLAIMED" : "ZERO"));
   const where = `batch ${quarter} generated ${today}`;
   expect(
     got.map((l) => ({ loan_id: l.loan_id, seq: l.seq, interest: l.interest, computed_subsidy: l.computed_subsidy, subsidy: l.subsidy, forfeit_reason: l.forfeit_reason })),
@@ -205,5 +212,6 @@ async function runScenario(s: Scenario) {
 describe("claim generation SQL = subsidies/model.ts", () => {
   it("on random portfolios, repayments and misuse findings: which periods, computed subsidy, forfeit reason, claimed amount", async () => {
     await fc.assert(fc.asyncProperty(scenarioArb, runScenario), { numRuns: Number(process.env.RUNS ?? 15), seed: 20261201, endOnFailure: true });
+    expect(Object.fromEntries([...seen].map(([k]) => [k, true])), JSON.stringify([...seen])).toMatchObject({ CLAIMED: true, LATE_INTEREST: true, MISUSE: true });
   }, 300_000);
 });
