@@ -354,6 +354,56 @@ export function loanStanding(periods: PeriodState[], graceDays: number, on: stri
   return { dpd, bucket: dpdBucket(dpd), nonPerforming: isNonPerforming(dpd), overduePrincipal, overdueInterest, penaltyDue };
 }
 
+/** What the portfolio figures need of an active loan (its standing as the close of business left it). */
+export interface PortfolioLoan {
+  householdId: string;
+  outstandingPrincipal: Dec;
+  dpd: number;
+  overduePrincipal: Dec;
+  overdueInterest: Dec;
+  penaltyDue: Dec;
+}
+
+export interface PortfolioFigures {
+  activeLoans: number;
+  households: number;
+  outstandingPrincipal: Dec;
+  overdueLoans: number;
+  overduePrincipal: Dec;
+  overdueInterest: Dec;
+  penaltyDue: Dec;
+  /** Outstanding principal of the loans in each DPD bucket (the whole balance of a loan in arrears, not only what is overdue). */
+  principalByBucket: Record<Exclude<DpdBucket, "CURRENT">, Dec>;
+  /** Non-performing (DPD > 90): loans, their outstanding principal, and its share of the outstanding, to 6 places half-up. */
+  nplLoans: number;
+  nplPrincipal: Dec;
+  nplRatio: Dec;
+}
+
+/**
+ * The figures of one bank's active loans in one county on a date (the close of business's step
+ * `portfolio`, written to `loan_portfolio_daily`), from each loan's standing.
+ */
+export function portfolioFigures(loans: readonly PortfolioLoan[]): PortfolioFigures {
+  const sum = (f: (l: PortfolioLoan) => Dec, which: (l: PortfolioLoan) => boolean = () => true) => Money.sum(loans.filter(which).map(f));
+  const outstanding = sum((l) => l.outstandingPrincipal);
+  const npl = sum((l) => l.outstandingPrincipal, (l) => isNonPerforming(l.dpd));
+  const inBucket = (b: DpdBucket) => sum((l) => l.outstandingPrincipal, (l) => dpdBucket(l.dpd) === b);
+  return {
+    activeLoans: loans.length,
+    households: new Set(loans.map((l) => l.householdId)).size,
+    outstandingPrincipal: outstanding,
+    overdueLoans: loans.filter((l) => l.dpd > 0).length,
+    overduePrincipal: sum((l) => l.overduePrincipal),
+    overdueInterest: sum((l) => l.overdueInterest),
+    penaltyDue: sum((l) => l.penaltyDue),
+    principalByBucket: { DPD_1_30: inBucket("DPD_1_30"), DPD_31_90: inBucket("DPD_31_90"), DPD_91_180: inBucket("DPD_91_180"), DPD_181_PLUS: inBucket("DPD_181_PLUS") },
+    nplLoans: loans.filter((l) => isNonPerforming(l.dpd)).length,
+    nplPrincipal: npl,
+    nplRatio: outstanding.isZero() ? new D(0) : npl.div(outstanding).toDecimalPlaces(6, D.ROUND_HALF_UP),
+  };
+}
+
 // ---------- the close of business (日终): the reference of its SQL (cob.ts) ----------
 
 export const PERIOD_STATUSES = ["PENDING", "DUE", "OVERDUE", "PAID", "CLOSED"] as const;
