@@ -292,7 +292,8 @@ export function accruePenalty(p: PeriodState, opts: { annualRate: Dec | string; 
  * Penalty interest on `base` for a span of `days` days: base × daily penalty rate × days, kept to
  * 10 places (half-up) as `penalty_accrued` is stored and as the close of business adds each span
  * (`accrue_penalty`). PostgreSQL divides by 360 at about 16 places before multiplying by the days,
- * so the two may differ in the tenth place on an exact tie there; never in what is owed to the fen.
+ * so the two may differ by one in the tenth place on an exact tie there, which moves what is owed
+ * only if the period's total then sits exactly on half a fen.
  */
 export function penaltyOfSpan(base: Dec, annualRate: Dec | string, markup: Dec | string, days: number): Dec {
   return base.mul(penaltyDailyRate(annualRate, markup)).mul(days).toDecimalPlaces(10, D.ROUND_HALF_UP);
