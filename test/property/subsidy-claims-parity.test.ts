@@ -88,9 +88,15 @@ async function generateAndCompare(ids: string[], quarter: string) {
   const today = t.clock.today();
   const bounds = quarterBounds(quarter)!;
   const claimedBefore = new Set((await t.db("subsidy_claim_lines").whereIn("loan_id", ids).select("loan_id", "seq")).map((l) => `${l.loan_id}/${l.seq}`));
-  const r = await t.as("finance").post("/api/v1/subsidy-claims", { bank_id: BANK, county_code: COUNTY, quarter });
-  expect([200, 201], JSON.stringify(r.body)).toContain(r.status);
-  const lines = await t.db("subsidy_claim_lines").where({ claim_id: r.body.id }).whereIn("loan_id", ids).orderBy(["loan_id", "seq"]).select<LineRow[]>();
+  // One batch per mode: the bank generates the bank-collected (TO_BANK) one, the county's finance
+  // officer the household-reimbursed (TO_HOUSEHOLD) one.
+  const claimIds: string[] = [];
+  for (const [who, mode] of [["officer", "TO_BANK"], ["finance", "TO_HOUSEHOLD"]] as const) {
+    const r = await t.as(who).post("/api/v1/subsidy-claims", { bank_id: BANK, county_code: COUNTY, quarter, mode });
+    expect([200, 201], JSON.stringify(r.body)).toContain(r.status);
+    claimIds.push(r.body.id);
+  }
+  const lines = await t.db("subsidy_claim_lines").whereIn("claim_id", claimIds).whereIn("loan_id", ids).orderBy(["loan_id", "seq"]).select<LineRow[]>();
   const got = lines.filter((l) => !claimedBefore.has(`${l.loan_id}/${l.seq}`));
 
   const expected: { loan_id: string; seq: number; interest: string; computed_subsidy: string; subsidy: string; forfeit_reason: string | null }[] = [];
