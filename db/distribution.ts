@@ -98,6 +98,10 @@ export const DISTRIBUTION: Record<string, Distribution> = {
   knex_migrations_lock: { kind: "local", note: "migration lock" },
   cob_runs: { kind: "local", note: "progress of the close of business per business date; each step is one statement Citus runs on every shard in parallel" },
   login_throttle: { kind: "local", note: "failed logins per username, checked before a user is known; logins are served by the coordinator" },
+  sessions: { kind: "local", note: "staff sessions (a row per login, ended by logout or an administrator); logins and token checks are served by the coordinator, like login_throttle" },
+  job_runs: { kind: "local", note: "one row per run of a daily job, whole-database runs with no county among them; written by the scheduler on the coordinator" },
+  job_schedules: { kind: "local", note: "the daily jobs' times per county ('*' for all); read by the scheduler on the coordinator" },
+  audit_seals: { kind: "local", note: "one signed seal per county (or 'system') and day, signed by the installation's one key; small, read by auditors through the coordinator" },
 };
 
 /** Distributed tables that do not have their distribution column yet: table → what is missing and why. */

@@ -78,11 +78,11 @@ describe("the SQL allocation equals the model's, to the fen", () => {
   });
 
   it("on random pools, weights, caps and household ids", async () => {
-    await fc.assert(fc.asyncProperty(cases(120), expectSqlEqualsModel), { numRuns: 60 });
+    await fc.assert(fc.asyncProperty(cases(120), expectSqlEqualsModel), { numRuns: 60, seed: 20261201 });
   });
 
   it("on a few thousand households with tied remainders", async () => {
-    await fc.assert(fc.asyncProperty(cases(3000), expectSqlEqualsModel), { numRuns: 3 });
+    await fc.assert(fc.asyncProperty(cases(3000), expectSqlEqualsModel), { numRuns: 3, seed: 20261201 });
   });
 });
 

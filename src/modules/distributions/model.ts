@@ -85,6 +85,28 @@ export interface HouseholdCircumstances {
   dibaoTekun: boolean;
 }
 
+/** What the register holds of a member that a weight depends on. */
+export interface MemberCircumstances {
+  health: string;
+  labourCapacity: string;
+  onDibao: boolean;
+  onTekun: boolean;
+}
+
+/**
+ * A household's circumstances from the register (the reference of the `circ` CTE in queries.ts):
+ * its member count; no labour when every member's labour capacity is NONE; serious illness or
+ * disability when a member is SERIOUS or DISABLED; 低保/特困 by household type or by a member.
+ */
+export function circumstancesOf(householdType: string, members: readonly MemberCircumstances[]): HouseholdCircumstances {
+  return {
+    members: members.length,
+    noLabour: members.length > 0 && members.every((m) => m.labourCapacity === "NONE"),
+    seriousIllnessOrDisability: members.some((m) => m.health === "SERIOUS" || m.health === "DISABLED"),
+    dibaoTekun: householdType === "DIBAO" || householdType === "TEKUN" || members.some((m) => m.onDibao || m.onTekun),
+  };
+}
+
 /** The largest applicable multiplier (they do not stack) and which circumstance gave it. */
 export function multiplierFor(rule: RuleParams, c: HouseholdCircumstances): { multiplier: Dec; reason: MultiplierReason | null } {
   const candidates: [boolean, string, MultiplierReason][] = [

@@ -6,14 +6,14 @@ import { type Dec, D, Money, Rate } from "../../lib/money.js";
 import type { LoanStatus } from "./model.js";
 import { findLoan, type LoanRow } from "./queries.js";
 
-/** The cap on a household's poverty loans, all members together (DOMAIN §3). */
+/** The cap on a household's poverty loans, all members together (docs/DOMAIN.md#credit-line). */
 export const HOUSEHOLD_CAP = new D(50000);
 export const ELIGIBLE_HOUSEHOLD = ["POOR", "EXITED", "MONITORED"];
 export const BANK_STAFF = ["loan_officer", "bank_manager"] as const;
 export const LOAN_READERS = ["admin", "regulator", "finance_officer", "village_officer", "loan_officer", "bank_manager"] as const;
 
 registerErrorCodes({
-  LOAN_HOUSEHOLD_NOT_ELIGIBLE: { status: 422, title: "Household not eligible", description: "The household is not POOR, EXITED or MONITORED (DOMAIN §3)." },
+  LOAN_HOUSEHOLD_NOT_ELIGIBLE: { status: 422, title: "Household not eligible", description: "The household is not POOR, EXITED or MONITORED (docs/DOMAIN.md#household-status)." },
   LOAN_BORROWER_NOT_MEMBER: { status: 422, title: "Borrower not a member", description: "The borrower is not a member of the household." },
   LOAN_BORROWER_AGE: { status: 422, title: "Borrower age out of range", description: "The borrower must be 18 to 65 at application (from the ID birth date)." },
   LOAN_NO_EFFECTIVE_RATING: { status: 422, title: "No effective rating", description: "The household has no effective credit rating with a credit line above zero." },

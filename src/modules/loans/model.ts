@@ -256,9 +256,20 @@ export function accruePenalty(p: PeriodState, opts: { annualRate: Dec | string; 
   if (base.isZero()) return { ...p, penaltyThrough: opts.through };
   return {
     ...p,
-    penaltyAccrued: p.penaltyAccrued.plus(base.mul(penaltyDailyRate(opts.annualRate, opts.markup)).mul(days)),
+    penaltyAccrued: p.penaltyAccrued.plus(penaltyOfSpan(base, opts.annualRate, opts.markup, days)),
     penaltyThrough: opts.through,
   };
+}
+
+/**
+ * Penalty interest on `base` for a span of `days` days: base × daily penalty rate × days, kept to
+ * 10 places (half-up) as `penalty_accrued` is stored and as the close of business adds each span
+ * (`accrue_penalty`). PostgreSQL divides by 360 at about 16 places before multiplying by the days,
+ * so the two may differ by one in the tenth place on an exact tie there, which moves what is owed
+ * only if the period's total then sits exactly on half a fen.
+ */
+export function penaltyOfSpan(base: Dec, annualRate: Dec | string, markup: Dec | string, days: number): Dec {
+  return base.mul(penaltyDailyRate(annualRate, markup)).mul(days).toDecimalPlaces(10, D.ROUND_HALF_UP);
 }
 
 /** Days past due on a date: from the due date of the oldest overdue unpaid period (0 if none). */
@@ -284,6 +295,158 @@ export function dpdBucket(dpd: number): DpdBucket {
 }
 /** Non-performing (不良): DPD > 90. */
 export const isNonPerforming = (dpd: number) => dpd > 90;
+
+/** A loan's standing on a date: what the close of business writes on the loan row (`standing`). */
+export interface LoanStanding {
+  dpd: number;
+  bucket: DpdBucket;
+  nonPerforming: boolean;
+  /** Unpaid principal and interest of the periods overdue on the date. */
+  overduePrincipal: Dec;
+  overdueInterest: Dec;
+  /** Penalty owed: its fen rounding less what was paid, over every period. */
+  penaltyDue: Dec;
+}
+
+/**
+ * The standing of a loan on `on` from its periods (penalty brought up to date by the caller): days
+ * past due from the oldest overdue unpaid period, its bucket, the overdue amounts and the penalty
+ * owed. The reference of the close of business's `standing` step, and what a repayment writes.
+ */
+export function loanStanding(periods: PeriodState[], graceDays: number, on: string): LoanStanding {
+  let overduePrincipal = new D(0);
+  let overdueInterest = new D(0);
+  let penaltyDue = new D(0);
+  for (const p of periods) {
+    penaltyDue = penaltyDue.plus(unpaidPenalty(p));
+    if (isOverdueOn(p, graceDays, on)) {
+      overduePrincipal = overduePrincipal.plus(unpaidPrincipal(p));
+      overdueInterest = overdueInterest.plus(unpaidInterest(p));
+    }
+  }
+  const dpd = daysPastDue(periods, graceDays, on);
+  return { dpd, bucket: dpdBucket(dpd), nonPerforming: isNonPerforming(dpd), overduePrincipal, overdueInterest, penaltyDue };
+}
+
+/** What the portfolio figures need of an active loan (its standing as the close of business left it). */
+export interface PortfolioLoan {
+  householdId: string;
+  outstandingPrincipal: Dec;
+  dpd: number;
+  overduePrincipal: Dec;
+  overdueInterest: Dec;
+  penaltyDue: Dec;
+}
+
+export interface PortfolioFigures {
+  activeLoans: number;
+  households: number;
+  outstandingPrincipal: Dec;
+  overdueLoans: number;
+  overduePrincipal: Dec;
+  overdueInterest: Dec;
+  penaltyDue: Dec;
+  /** Outstanding principal of the loans in each DPD bucket (the whole balance of a loan in arrears, not only what is overdue). */
+  principalByBucket: Record<Exclude<DpdBucket, "CURRENT">, Dec>;
+  /** Non-performing (DPD > 90): loans, their outstanding principal, and its share of the outstanding, to 6 places half-up. */
+  nplLoans: number;
+  nplPrincipal: Dec;
+  nplRatio: Dec;
+}
+
+/**
+ * The figures of one bank's active loans in one county on a date (the close of business's step
+ * `portfolio`, written to `loan_portfolio_daily`), from each loan's standing.
+ */
+export function portfolioFigures(loans: readonly PortfolioLoan[]): PortfolioFigures {
+  const sum = (f: (l: PortfolioLoan) => Dec, which: (l: PortfolioLoan) => boolean = () => true) => Money.sum(loans.filter(which).map(f));
+  const outstanding = sum((l) => l.outstandingPrincipal);
+  const npl = sum((l) => l.outstandingPrincipal, (l) => isNonPerforming(l.dpd));
+  const inBucket = (b: DpdBucket) => sum((l) => l.outstandingPrincipal, (l) => dpdBucket(l.dpd) === b);
+  return {
+    activeLoans: loans.length,
+    households: new Set(loans.map((l) => l.householdId)).size,
+    outstandingPrincipal: outstanding,
+    overdueLoans: loans.filter((l) => l.dpd > 0).length,
+    overduePrincipal: sum((l) => l.overduePrincipal),
+    overdueInterest: sum((l) => l.overdueInterest),
+    penaltyDue: sum((l) => l.penaltyDue),
+    principalByBucket: { DPD_1_30: inBucket("DPD_1_30"), DPD_31_90: inBucket("DPD_31_90"), DPD_91_180: inBucket("DPD_91_180"), DPD_181_PLUS: inBucket("DPD_181_PLUS") },
+    nplLoans: loans.filter((l) => isNonPerforming(l.dpd)).length,
+    nplPrincipal: npl,
+    nplRatio: outstanding.isZero() ? new D(0) : npl.div(outstanding).toDecimalPlaces(6, D.ROUND_HALF_UP),
+  };
+}
+
+// ---------- the close of business (日终): the reference of its SQL (jobs.ts, the close-of-business steps) ----------
+
+export const PERIOD_STATUSES = ["PENDING", "DUE", "OVERDUE", "PAID", "CLOSED"] as const;
+export type PeriodStatus = (typeof PERIOD_STATUSES)[number];
+export const SUBSIDY_FORFEITS = ["HOUSEHOLD_REMOVED", "MISUSE", "LATE_INTEREST"] as const;
+export type SubsidyForfeit = (typeof SUBSIDY_FORFEITS)[number];
+
+/** A stored period as the close of business reads and writes it. */
+export interface ClosingPeriod extends PeriodState {
+  status: PeriodStatus;
+  settledOn: string | null;
+  /** TO_BANK: the part of the contract interest the bank claims instead (0 otherwise); `interestDue` is the household's part. */
+  interestSubsidy: Dec;
+  subsidyForfeited: string | null;
+}
+
+/** What the close of business needs of a loan. */
+export interface ClosingLoan {
+  /** DISBURSED or EXTENDED: only these accrue penalty and have a standing. */
+  active: boolean;
+  annualRate: Dec | string;
+  penaltyMarkup: Dec | string;
+  graceDays: number;
+  /** A reason every open subsidy share is lost (a REMOVED household, a misuse finding dated on or before the day), if any. */
+  forfeitAll?: "HOUSEHOLD_REMOVED" | "MISUSE" | null;
+}
+
+const isOpen = (p: ClosingPeriod) => p.status === "PENDING" || p.status === "DUE" || p.status === "OVERDUE";
+
+/**
+ * The status a period takes at the close of `on` (step `mark_due`): a PENDING or DUE period whose
+ * due date has come is PAID when nothing is left on it (settled on its due date), OVERDUE from due
+ * date + grace + 1, DUE before that. OVERDUE, PAID and CLOSED periods keep theirs (a repayment
+ * moves them).
+ */
+export function periodStatusAtClose(p: ClosingPeriod, graceDays: number, on: string): ClosingPeriod {
+  if ((p.status !== "PENDING" && p.status !== "DUE") || p.dueDate > on) return p;
+  if (isSettled(p)) return { ...p, status: "PAID", settledOn: p.dueDate };
+  return { ...p, status: isOverdueOn(p, graceDays, on) ? "OVERDUE" : "DUE" };
+}
+
+/**
+ * A TO_BANK share lost at the close of `on` (step `subsidy_forfeits`, household-interest.ts): the
+ * household's part unpaid past due date + grace, or every open share of a loan whose household is
+ * REMOVED or that has a misuse finding. The share moves back into what the household owes.
+ */
+export function forfeitAtClose(p: ClosingPeriod, loan: ClosingLoan, on: string): ClosingPeriod {
+  if (!p.interestSubsidy.gt(0) || !isOpen(p)) return p;
+  const late = isOverdueOn(p, loan.graceDays, on) && p.interestPaid.lt(p.interestDue);
+  if (!late && !loan.forfeitAll) return p;
+  return { ...p, interestDue: p.interestDue.plus(p.interestSubsidy), interestSubsidy: new D(0), subsidyForfeited: loan.forfeitAll ?? "LATE_INTEREST" };
+}
+
+/**
+ * One business date of the close of business over one loan's periods, in the order of its steps:
+ * statuses (`mark_due`), lost subsidy shares (`subsidy_forfeits`), then penalty on every OVERDUE
+ * period of an active loan through `on` (`accrue_penalty`, from the day after `penaltyThrough`).
+ * The loan's standing afterwards is `loanStanding(result, graceDays, on)`. A gap is closed date by
+ * date, so a caller runs this for each date in order.
+ */
+export function closeOfBusinessDay(loan: ClosingLoan, periods: ClosingPeriod[], on: string): ClosingPeriod[] {
+  return periods.map((p0) => {
+    let p = periodStatusAtClose(p0, loan.graceDays, on);
+    p = forfeitAtClose(p, loan, on);
+    if (!loan.active || p.status !== "OVERDUE" || !isOverdueOn(p, loan.graceDays, on)) return p;
+    if (p.penaltyThrough !== null && p.penaltyThrough >= on) return p;
+    return { ...p, ...accruePenalty(p, { annualRate: loan.annualRate, markup: loan.penaltyMarkup, graceDays: loan.graceDays, through: on }) };
+  });
+}
 
 export interface PeriodAllocation {
   seq: number;

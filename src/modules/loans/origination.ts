@@ -29,7 +29,7 @@ export interface EligibilityInput {
   replacing?: Dec;
 }
 
-/** DOMAIN §3: the household's credit line and the 50,000 household cap. Returns the rating used. */
+/** docs/DOMAIN.md#credit-line: the household's credit line and the 50,000 household cap. Returns the rating used. */
 export async function checkCredit(db: Db, e: EligibilityInput): Promise<string | null> {
   const credit = await creditLineFor(db, e.householdId, e.on);
   if (!credit || !credit.rating_id || new D(credit.line).lte(0)) {
@@ -151,7 +151,7 @@ export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
   requireRole(ctx.actor, ...BANK_STAFF);
   const loan = await loadForChange(trx, ctx, id);
   expectStatus(loan, "APPROVED");
-  await runDisbursementChecks(trx, loan); // circuit breaker and risk-fund lending cap, registered by the risk fund (DOMAIN §6)
+  await runDisbursementChecks(trx, loan); // circuit breaker and risk-fund lending cap, registered by the risk fund (docs/DOMAIN.md#risk-fund)
   const on = ctx.clock.today();
   await lockHousehold(trx, loan.household_id);
   await checkHouseholdAndBorrower(trx, loan.household_id, loan.borrower_member_id, loan.applied_on);

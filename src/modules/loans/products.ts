@@ -76,7 +76,7 @@ export async function createProduct(trx: Knex.Transaction, ctx: Ctx, input: z.in
   if (!ctx.actor.countyCodes.includes(input.county_code)) throw notFound("county");
   if (!(await trx("banks").where({ id: bankId }).first())) throw notFound("bank");
   if (new D(input.max_amount).gt(HOUSEHOLD_CAP)) {
-    throw new AppError("VALIDATION_FAILED", "max_amount is at most 50000.00", [{ path: "body.max_amount", message: "at most 50000.00 (DOMAIN §4)" }]);
+    throw new AppError("VALIDATION_FAILED", "max_amount is at most 50000.00", [{ path: "body.max_amount", message: "at most 50000.00, the household cap" }]);
   }
   if (input.rate_rule === "FIXED" && !input.fixed_rate) {
     throw new AppError("VALIDATION_FAILED", "fixed_rate is required with rate_rule FIXED", [{ path: "body.fixed_rate", message: "required" }]);

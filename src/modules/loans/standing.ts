@@ -7,15 +7,12 @@ import {
   accruePenalty,
   accruedInCurrentPeriod,
   amountDue,
-  daysPastDue,
   dpdBucket,
   isOverdueOn,
   isSettled,
+  loanStanding,
   overdueFrom,
   type PeriodState,
-  unpaidInterest,
-  unpaidPenalty,
-  unpaidPrincipal,
 } from "./model.js";
 import { addDays, daysBetween } from "../../lib/dates.js";
 import { type LoanRow, periodsOf, type PeriodRow, toState } from "./queries.js";
@@ -43,17 +40,8 @@ export function statesAsOf(loan: LoanRow, rows: PeriodRow[], on: string): Period
 }
 
 export function standingOf(loan: LoanRow, states: PeriodState[], on: string): Standing {
-  let overduePrincipal = new D(0);
-  let overdueInterest = new D(0);
-  let penalty = new D(0);
-  for (const s of states) {
-    penalty = penalty.plus(unpaidPenalty(s));
-    if (isOverdueOn(s, loan.grace_days, on)) {
-      overduePrincipal = overduePrincipal.plus(unpaidPrincipal(s));
-      overdueInterest = overdueInterest.plus(unpaidInterest(s));
-    }
-  }
-  return { dpd: daysPastDue(states, loan.grace_days, on), overduePrincipal, overdueInterest, penalty };
+  const st = loanStanding(states, loan.grace_days, on);
+  return { dpd: st.dpd, overduePrincipal: st.overduePrincipal, overdueInterest: st.overdueInterest, penalty: st.penaltyDue };
 }
 
 /** The period interest is accruing in on a date (the first one not yet due). */

@@ -44,6 +44,55 @@ export function forfeitReason(f: ForfeitFacts): ForfeitReason | null {
   return null;
 }
 
+/** Interest a repayment allocated to a period, with the date it was paid. */
+export interface InterestPayment {
+  seq: number;
+  paidOn: string;
+  interest: Dec;
+}
+
+/** What decides whether a period's interest came in time, as the loans module stores it. */
+export interface PeriodPayment {
+  seq: number;
+  /** The household's part as stored now (the whole interest once a share is forfeited). */
+  interestDue: Dec;
+  /** Due date + grace days + 1: the first day the period is late. */
+  overdueFrom: string;
+  /** The day the period was settled as a whole (null while not). */
+  settledOn: string | null;
+}
+
+/**
+ * True when the period's interest was paid in full before `overdueFrom` (docs/DOMAIN.md#interest-subsidy, LATE_INTEREST
+ * otherwise): nothing owed, the period settled as a whole before then, or the interest the
+ * repayments dated before then allocated to it covers what is owed.
+ */
+export function interestPaidInTime(p: PeriodPayment, payments: InterestPayment[]): boolean {
+  if (p.interestDue.isZero()) return true;
+  if (p.settledOn !== null && p.settledOn < p.overdueFrom) return true;
+  const inTime = payments.filter((x) => x.seq === p.seq && x.paidOn < p.overdueFrom).reduce((s, x) => s.plus(x.interest), new D(0));
+  return inTime.gte(p.interestDue);
+}
+
+/** What decides whether a period belongs in a quarter's batch. */
+export interface ClaimCandidate extends PeriodPayment {
+  dueDate: string;
+  interestPaid: Dec;
+  /** CLOSED: written off (nothing more will be paid on it). */
+  closed: boolean;
+}
+
+/**
+ * Whether a period not yet in any batch belongs in the batch of `quarter` generated on `today`:
+ * due on or before the quarter's end, its grace days not over before the quarter began (an
+ * earlier batch could not decide it), and decided one way or the other — its household part paid,
+ * past due date + grace, or closed.
+ */
+export function belongsToBatch(p: ClaimCandidate, quarter: { start: string; end: string }, today: string): boolean {
+  if (p.dueDate > quarter.end || p.overdueFrom <= quarter.start) return false;
+  return p.interestPaid.gte(p.interestDue) || p.overdueFrom <= today || p.closed;
+}
+
 /** The claimed amount of a period: its subsidy, or zero when forfeited. */
 export function claimedSubsidy(c: SubsidyComputation, reason: ForfeitReason | null): Dec {
   return reason ? new D(0) : c.subsidy;
