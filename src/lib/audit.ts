@@ -67,7 +67,7 @@ async function lockChainHead(trx: Knex.Transaction, scope: string): Promise<{ ch
   return { chain, head: locked.rows[0] };
 }
 
-interface HashedFields {
+export interface HashedFields {
   chain: string;
   seq: number;
   occurred_at: string;
@@ -248,10 +248,11 @@ export interface WalkResult {
   lastHash: string;
 }
 
-function recompute(key: Buffer, head: ChainHeadRow, r: AuditRow, seq: number): string {
-  const fields: HashedFields = {
+/** A stored row's hashed fields, as its hash was computed (timestamps as ISO strings). */
+export function hashedFieldsOf(r: Omit<HashedFields, "occurred_at" | "seq"> & { seq: number | string; occurred_at: Date | string }): HashedFields {
+  return {
     chain: r.chain,
-    seq,
+    seq: Number(r.seq),
     occurred_at: new Date(r.occurred_at).toISOString(),
     actor_id: r.actor_id,
     actor_role: r.actor_role,
@@ -263,6 +264,10 @@ function recompute(key: Buffer, head: ChainHeadRow, r: AuditRow, seq: number): s
     before: r.before,
     after: r.after,
   };
+}
+
+function recompute(key: Buffer, head: ChainHeadRow, r: AuditRow, seq: number): string {
+  const fields = { ...hashedFieldsOf(r), seq };
   return seq < Number(head.keyed_from_seq) ? legacyAuditHash(r.prev_hash, fields) : auditHash(key, r.prev_hash, fields);
 }
 

@@ -2,7 +2,7 @@ import { createHash, createPublicKey, generateKeyPairSync, verify } from "node:c
 import type { Knex } from "knex";
 import { describe, expect, it } from "vitest";
 import { markLegacyChains } from "../../db/migrations/20261201000200_audit_seals.js";
-import { type AuditActor, appendAudit, auditHash, legacyAuditHash, verifyAuditChain } from "../../src/lib/audit.js";
+import { type AuditActor, appendAudit, auditHash, hashedFieldsOf, legacyAuditHash, verifyAuditChain } from "../../src/lib/audit.js";
 import { auditKeysOf } from "../../src/lib/audit-keys.js";
 import { type SealFile, sealAuditChains, signSeal, verifyAgainstSeal } from "../../src/lib/audit-seal.js";
 import { canonicalJson } from "../../src/lib/canonical-json.js";
@@ -41,20 +41,7 @@ interface Row {
   prev_hash: string;
   hash: string;
 }
-const fieldsOf = (r: Row) => ({
-  chain: r.chain,
-  seq: Number(r.seq),
-  occurred_at: new Date(r.occurred_at).toISOString(),
-  actor_id: r.actor_id,
-  actor_role: r.actor_role,
-  action: r.action,
-  entity_type: r.entity_type,
-  entity_id: r.entity_id,
-  county_code: r.county_code,
-  request_id: r.request_id,
-  before: r.before,
-  after: r.after,
-});
+const fieldsOf = (r: Row) => hashedFieldsOf(r);
 
 /**
  * What someone with database superuser access (and no audit key) would do: switch the append-only

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import { describe, expect, it } from "vitest";
-import { type AuditActor, appendAudit, auditHash, CHAINS_PER_SCOPE, chainsOf, legacyAuditHash, verifyAuditChain } from "../../src/lib/audit.js";
+import { type AuditActor, appendAudit, auditHash, CHAINS_PER_SCOPE, chainsOf, hashedFieldsOf, legacyAuditHash, verifyAuditChain } from "../../src/lib/audit.js";
 import { USERS } from "../helpers/fixture.js";
 import { onPostgres, TEST_AUDIT_KEYS, useTestApp } from "../helpers/harness.js";
 
@@ -58,20 +58,7 @@ describe("audit hash chain", () => {
   it("hashes each row with HMAC-SHA256 under the audit key, so a row rehashed without the key is found", async () => {
     const ids = await chainOf("100010", 3);
     const rows = await t.db("audit_log").where({ chain: "100010" }).orderBy("seq");
-    const fields = (r: (typeof rows)[number]) => ({
-      chain: r.chain,
-      seq: Number(r.seq),
-      occurred_at: new Date(r.occurred_at).toISOString(),
-      actor_id: r.actor_id,
-      actor_role: r.actor_role,
-      action: r.action,
-      entity_type: r.entity_type,
-      entity_id: r.entity_id,
-      county_code: r.county_code,
-      request_id: r.request_id,
-      before: r.before,
-      after: r.after,
-    });
+    const fields = (r: (typeof rows)[number]) => hashedFieldsOf(r);
     for (const r of rows) {
       expect(r.hash).toBe(auditHash(TEST_AUDIT_KEYS.hmacKey, r.prev_hash, fields(r)));
       expect(r.hash).not.toBe(legacyAuditHash(r.prev_hash, fields(r)));
