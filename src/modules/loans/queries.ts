@@ -149,7 +149,8 @@ export function toState(p: PeriodRow): PeriodState {
   };
 }
 
-export function periodRows(loan: { id: string; county_code: string; grace_days: number }, periods: Period[], overdueFrom: (due: string) => string, extra: Partial<PeriodRow> = {}) {
+/** New schedule rows as stored: nothing paid, no penalty, PENDING (a first row may carry `extra`). */
+export function periodRows(loan: { id: string; county_code: string; grace_days: number }, periods: Period[], overdueFrom: (due: string) => string, extra: Partial<PeriodRow> = {}): PeriodRow[] {
   return periods.map((p, k) => ({
     loan_id: loan.id,
     seq: p.seq,
@@ -162,6 +163,18 @@ export function periodRows(loan: { id: string; county_code: string; grace_days: 
     opening_principal: p.openingPrincipal.toFixed(2),
     principal_due: p.principal.toFixed(2),
     interest_due: p.interest.toFixed(2),
+    interest_subsidy: "0.00",
+    subsidy_forfeited: null,
+    principal_paid: "0.00",
+    interest_paid: "0.00",
+    penalty_accrued: "0.0000000000",
+    penalty_paid: "0.00",
+    penalty_through: null,
+    carried_interest: null,
+    carried_through: null,
+    frame_days: null,
+    status: "PENDING",
+    settled_on: null,
     ...(k === 0 ? extra : {}),
   }));
 }
@@ -171,6 +184,37 @@ export async function insertPeriods(trx: Knex.Transaction, rows: object[]): Prom
   const stored: PeriodRow[] = [];
   for (let i = 0; i < rows.length; i += 500) stored.push(...(await trx("loan_schedule_periods").insert(rows.slice(i, i + 500)).returning<PeriodRow[]>("*")));
   return stored.sort((a, b) => a.seq - b.seq);
+}
+
+const PERIOD_COLUMNS = [
+  "loan_id", "seq", "county_code", "accrual_start", "accrual_end", "due_date", "overdue_from", "days", "opening_principal", "principal_due",
+  "interest_due", "interest_subsidy", "subsidy_forfeited", "principal_paid", "interest_paid", "penalty_accrued", "penalty_paid", "penalty_through",
+  "carried_interest", "carried_through", "frame_days", "status", "settled_on",
+] as const satisfies readonly (keyof PeriodRow)[];
+
+/** The rows of `after` that differ from `before` (same seq) or are new. */
+export function changedPeriods(before: readonly PeriodRow[], after: readonly PeriodRow[]): PeriodRow[] {
+  const old = new Map(before.map((r) => [r.seq, r]));
+  return after.filter((r) => {
+    const o = old.get(r.seq);
+    return !o || PERIOD_COLUMNS.some((c) => String(o[c] ?? "") !== String(r[c] ?? ""));
+  });
+}
+
+/**
+ * Writes a loan's schedule as computed: `after` is the whole schedule, `before` what is stored.
+ * Changed and new periods go in one upsert, periods beyond the new last one in one delete.
+ */
+export async function savePeriods(trx: Knex.Transaction, loanId: string, before: readonly PeriodRow[], after: readonly PeriodRow[]): Promise<void> {
+  const last = after.length > 0 ? after[after.length - 1].seq : 0;
+  if (before.some((r) => r.seq > last)) await trx("loan_schedule_periods").where({ loan_id: loanId }).andWhere("seq", ">", last).delete();
+  const writes = changedPeriods(before, after);
+  if (writes.length === 0) return;
+  const cols = PERIOD_COLUMNS.filter((c) => c !== "loan_id" && c !== "seq" && c !== "county_code");
+  await trx("loan_schedule_periods")
+    .insert(writes.map((r) => Object.fromEntries(PERIOD_COLUMNS.map((c) => [c, r[c]]))))
+    .onConflict(["loan_id", "seq"])
+    .merge([...cols]);
 }
 
 export async function productById(db: Db, id: string): Promise<ProductRow | undefined> {

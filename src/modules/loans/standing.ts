@@ -15,7 +15,7 @@ import {
   type PeriodState,
 } from "./model.js";
 import { addDays, daysBetween } from "../../lib/dates.js";
-import { type LoanRow, periodsOf, type PeriodRow, toState } from "./queries.js";
+import { type LoanRow, periodsOf, type PeriodRow, savePeriods, toState } from "./queries.js";
 import { fmt } from "./common.js";
 
 type Db = Knex | Knex.Transaction;
@@ -77,30 +77,33 @@ export function frameDaysOf(cur: PeriodRow): number {
 }
 
 /**
- * Ends the current period on `on` (payoff, renewal): later periods go, and the current one is
- * settled with all principal not yet due and the interest to date (the household's part paid, the
- * TO_BANK share kept for the claim, the scheduled length kept for the subsidy's pro-rating).
+ * The current period ended on `on` (payoff, renewal): settled with all principal not yet due and
+ * the interest to date (the household's part paid, the TO_BANK share kept for the claim, the
+ * scheduled length kept for the subsidy's pro-rating). Later periods go.
  */
-export async function endCurrentPeriod(trx: Knex.Transaction, loan: LoanRow, rows: PeriodRow[], cur: PeriodRow, on: string, accrued: { household: Dec; share: Dec }): Promise<PeriodRow> {
+export function endedPeriod(loan: LoanRow, rows: PeriodRow[], cur: PeriodRow, on: string, accrued: { household: Dec; share: Dec }): PeriodRow {
   const principal = Money.sum(rows.filter((r) => r.due_date > on).map((r) => new D(r.principal_due)));
-  await trx("loan_schedule_periods").where({ loan_id: loan.id }).andWhere("seq", ">", cur.seq).delete();
-  const [ended] = await trx("loan_schedule_periods")
-    .where({ loan_id: loan.id, seq: cur.seq })
-    .update({
-      accrual_end: on,
-      due_date: on,
-      overdue_from: overdueFrom(on, loan.grace_days),
-      days: daysBetween(cur.accrual_start, on),
-      principal_due: fmt(principal),
-      principal_paid: fmt(principal),
-      interest_due: fmt(accrued.household),
-      interest_subsidy: fmt(accrued.share),
-      interest_paid: fmt(accrued.household),
-      frame_days: frameDaysOf(cur),
-      status: "PAID",
-      settled_on: on,
-    })
-    .returning<PeriodRow[]>("*");
+  return {
+    ...cur,
+    accrual_end: on,
+    due_date: on,
+    overdue_from: overdueFrom(on, loan.grace_days),
+    days: daysBetween(cur.accrual_start, on),
+    principal_due: fmt(principal),
+    principal_paid: fmt(principal),
+    interest_due: fmt(accrued.household),
+    interest_subsidy: fmt(accrued.share),
+    interest_paid: fmt(accrued.household),
+    frame_days: frameDaysOf(cur),
+    status: "PAID",
+    settled_on: on,
+  };
+}
+
+/** `endedPeriod`, written: the schedule ends with it. */
+export async function endCurrentPeriod(trx: Knex.Transaction, loan: LoanRow, rows: PeriodRow[], cur: PeriodRow, on: string, accrued: { household: Dec; share: Dec }): Promise<PeriodRow> {
+  const ended = endedPeriod(loan, rows, cur, on, accrued);
+  await savePeriods(trx, loan.id, rows, [...rows.filter((r) => r.seq < cur.seq), ended]);
   return ended;
 }
 
