@@ -1,4 +1,4 @@
-import { AppError } from "../lib/errors.js";
+import { AppError, constraintError } from "../lib/errors.js";
 
 /** The error type and the catalogue of codes live in lib (every layer throws them); this adds what HTTP needs. */
 export * from "../lib/errors.js";
@@ -10,7 +10,7 @@ export function fromPostgres(err: unknown): AppError | undefined {
   const message = "message" in err ? String((err as { message: unknown }).message) : "";
   switch (code) {
     case "23505":
-      return new AppError("CONFLICT", "A record with these values already exists");
+      return constraintError("constraint" in err ? String((err as { constraint: unknown }).constraint) : undefined) ?? new AppError("CONFLICT", "A record with these values already exists");
     case "23503":
       return new AppError("RULE_VIOLATION", "A referenced record does not exist");
     case "23514":

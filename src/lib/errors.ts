@@ -67,3 +67,15 @@ export function allErrorCodes(): Record<string, { status: number; title: string;
 export function errorTitle(code: string): string {
   return allErrorCodes()[code]?.title ?? code;
 }
+
+/** Unique constraints whose violation has its own code (e.g. a bank reference recorded once), by constraint name. */
+const constraintCodes = new Map<string, { code: string; detail: string; status: number }>();
+
+export function registerConstraintCodes(codes: Record<string, { code: string; detail: string; status: number }>): void {
+  for (const [name, c] of Object.entries(codes)) constraintCodes.set(name, c);
+}
+
+export function constraintError(constraint: string | undefined): AppError | undefined {
+  const c = constraint ? constraintCodes.get(constraint) : undefined;
+  return c ? new AppError(c.code, c.detail, undefined, c.status) : undefined;
+}

@@ -34,6 +34,13 @@ registerErrorCodes({
   LOAN_RENEWAL_WINDOW: { status: 422, title: "Outside the renewal window", description: "Renewal (无还本续贷) is possible from 30 days before maturity through the maturity date." },
   LOAN_RENEWAL_OVERDUE: { status: 422, title: "Renewal of an overdue loan", description: "A loan with overdue amounts cannot be renewed." },
   LOAN_WRITE_OFF_NOT_NPL: { status: 422, title: "Not non-performing", description: "Only a non-performing loan (DPD > 90) may be written off." },
+  VALUE_DATE_IN_FUTURE: { status: 422, title: "Value date in the future", description: "A value date (起息日) is today or earlier." },
+  VALUE_DATE_BEFORE_LATEST: { status: 422, title: "Value date before the latest", description: "A value date may not be earlier than the latest value date already on the loan: history is not reordered (correct it by a reversal and a new entry)." },
+  VALUE_DATE_TOO_OLD: { status: 422, title: "Value date too far back", description: "The value date is more days back than the county allows (30 unless set)." },
+  VALUE_DATE_NO_HISTORY: { status: 422, title: "No history to back-date over", description: "The loan's schedule before the last close of business was not recorded (a loan from before value dates); enter the payment with today's date." },
+  DUPLICATE_BANK_REFERENCE: { status: 409, title: "Bank reference already recorded", description: "This bank's transaction reference (流水号) is already recorded on a repayment; a payment is never applied twice." },
+  REVERSAL_NOT_LATEST: { status: 422, title: "Not the latest repayment", description: "Only the latest repayment of a loan that is not already reversed may be reversed." },
+  REVERSAL_NOT_ALLOWED: { status: 422, title: "Repayment cannot be reversed", description: "A trustee's payment or a renewal's interest is reversed through its own operation, not here." },
   LOAN_PRODUCT_VERSION_CONFLICT: { status: 409, title: "Product version conflict", description: "Another version of this product was created at the same time; retry." },
 });
 

@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import { affectedRows } from "../../db/knex.js";
 import type { JobRegistry } from "../../jobs/job-registry.js";
 import { forfeitSubsidyShares } from "./household-interest.js";
+import { markClosed } from "./value-dates.js";
 
 /**
  * The loans module's steps of the close of business (日终), as set-based SQL over the whole
@@ -175,4 +176,6 @@ export function registerLoanJobs(registry: JobRegistry): void {
       run: async (trx, { businessDate }) => ({ rows: await s.run(trx, businessDate) }),
     }),
   );
+  // The date the loans' steps have closed, for value-dated operations entered afterwards (value-dates.ts).
+  registry.step({ job: "close_of_business", name: "loans_closed_through", order: 750, module: "loans", run: async (trx, { businessDate }) => ({ rows: await markClosed(trx, businessDate) }) });
 }

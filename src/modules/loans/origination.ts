@@ -11,7 +11,9 @@ import { creditLineFor } from "./credit.js";
 import { runDisbursementChecks } from "./operations.js";
 import { splitInterest, subsidyTermsOf } from "./household-interest.js";
 import { ageOn, buildSchedule, maturityOf, overdueFrom, type RepaymentMethod } from "./model.js";
-import { householdExposure, insertPeriods, type LoanRow, periodRows, productById, type ProductRow } from "./queries.js";
+import { householdExposure, insertPeriods, type LoanRow, periodRows, type PeriodRow, productById, type ProductRow, savePeriods, toState } from "./queries.js";
+import { standingColumns } from "./standing.js";
+import { checkValueDate, closeDates, closedThrough, daysBackOf, forfeitAllOf, saveScheduleBase } from "./value-dates.js";
 import type { Decision, Disburse, LoanApply } from "./schemas.js";
 import { BANK_STAFF, ELIGIBLE_HOUSEHOLD, expectStatus, fmt, HOUSEHOLD_CAP, loadForChange, saveLoan } from "./common.js";
 import { priceLoan } from "./products.js";
@@ -152,7 +154,9 @@ export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
   const loan = await loadForChange(trx, ctx, id);
   expectStatus(loan, "APPROVED");
   await runDisbursementChecks(trx, loan); // circuit breaker and risk-fund lending cap, registered by the risk fund (docs/DOMAIN.md#risk-fund)
-  const on = ctx.clock.today();
+  const today = ctx.clock.today();
+  const on = input.value_date ?? today;
+  if (on < today) checkValueDate(on, { today, latest: loan.decided_on, daysBack: await daysBackOf(trx, loan.county_code) });
   await lockHousehold(trx, loan.household_id);
   await checkHouseholdAndBorrower(trx, loan.household_id, loan.borrower_member_id, loan.applied_on);
   const ratingId = await checkCredit(trx, { householdId: loan.household_id, amount: new D(loan.amount), on, excludeLoanId: loan.id });
@@ -160,9 +164,10 @@ export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
   const periods = buildSchedule({ method: loan.repayment_method, principal: loan.amount, annualRate: loan.annual_rate!, disbursedOn: on, maturityDate: maturity });
   const terms = await subsidyTermsOf(trx, { ...loan, disbursed_on: on });
   const rows = splitInterest(terms, periodRows(loan, periods, (due) => overdueFrom(due, loan.grace_days)));
-  await insertPeriods(trx, rows);
+  const stored = await insertPeriods(trx, rows);
+  await saveScheduleBase(trx, loan, on, "DISBURSEMENT", stored);
   const first = periods[0];
-  const row = await saveLoan(
+  let row = await saveLoan(
     trx,
     id,
     {
@@ -179,6 +184,8 @@ export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
     },
     ctx.clock.now(),
   );
+  const closed = on < today ? await closedThrough(trx) : null;
+  if (closed && on <= closed) row = await closeSinceValueDate(trx, ctx, row, stored, on, closed);
   await postJournalEntry(trx, {
     countyCode: loan.county_code,
     entryDate: on,
@@ -195,4 +202,12 @@ export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
   const view = loanView(row);
   await appendAudit(trx, ctx, { action: "loan.disburse", entityType: "loan", entityId: id, countyCode: loan.county_code, before: { status: loan.status }, after: { ...view, periods: periods.length } });
   return view;
+}
+
+/** A loan disbursed with a value date the close of business has already passed: its closes since, as they would have run. */
+async function closeSinceValueDate(trx: Knex.Transaction, ctx: Ctx, loan: LoanRow, stored: PeriodRow[], on: string, closed: string): Promise<LoanRow> {
+  const standing = standingColumns(loan, stored.map(toState), stored, on);
+  const after = closeDates(loan, stored, standing, on, closed, await forfeitAllOf(trx, loan));
+  await savePeriods(trx, loan.id, stored, after.rows);
+  return saveLoan(trx, loan.id, after.standing, ctx.clock.now());
 }

@@ -25,6 +25,7 @@ import { BANK_STAFF, expectStatus, fmt, iso, loadForChange, saveLoan } from "./c
 import { checkCredit, checkHouseholdAndBorrower, checkProduct, checkProductLimits } from "./origination.js";
 import { priceLoan } from "./products.js";
 import { rescheduleFuture } from "./repayment.js";
+import { saveScheduleBase } from "./value-dates.js";
 import { accruedToDate, currentPeriod, endCurrentPeriod, isActive, periodsAsOf, standingColumns, statesAsOf, termsFor } from "./standing.js";
 import { loanView } from "./views.js";
 import { lockHousehold } from "../register/index.js";
@@ -42,6 +43,7 @@ export async function extend(trx: Knex.Transaction, ctx: Ctx, id: string, input:
   const maturity = maturityOf(loan.disbursed_on!, loan.term_months + input.months);
   const balance = Money.sum(rows.filter((r) => r.due_date > on).map((r) => new D(r.principal_due).minus(r.principal_paid)));
   const after = await rescheduleFuture(trx, loan, rows, on, { balance, maturity });
+  await saveScheduleBase(trx, loan, on, "EXTENSION", after);
   const standing = standingColumns(loan, after.map(toState), after, on);
   const row = await saveLoan(trx, id, { status: "EXTENDED", maturity_date: maturity, extended_on: on, extension_months: input.months, decision_note: input.reason, ...standing }, ctx.clock.now());
   const view = loanView(row);
@@ -141,7 +143,7 @@ export async function renew(trx: Knex.Transaction, ctx: Ctx, id: string, input: 
     .returning<LoanRow[]>("*");
   const periods = buildSchedule({ method, principal: balance, annualRate: price.rate, disbursedOn: on, maturityDate: maturity });
   const newRows = splitInterest(await subsidyTermsOf(trx, created), periodRows(created, periods, (due) => overdueFrom(due, created.grace_days)));
-  await insertPeriods(trx, newRows);
+  await saveScheduleBase(trx, created, on, "DISBURSEMENT", await insertPeriods(trx, newRows));
   const newLoan = await saveLoan(trx, created.id, { cur_period_start: periods[0].accrualStart, cur_period_end: periods[0].accrualEnd, cur_period_interest: newRows[0].interest_due }, ctx.clock.now());
   const oldLoan = await saveLoan(
     trx,
@@ -170,6 +172,7 @@ export async function renew(trx: Knex.Transaction, ctx: Ctx, id: string, input: 
     county_code: loan.county_code,
     bank_id: loan.bank_id,
     paid_on: on,
+    entered_on: on,
     amount: fmt(balance.plus(interest).plus(penalty)),
     penalty: fmt(penalty),
     interest: fmt(interest),

@@ -29,6 +29,8 @@ import {
   RenewResult,
   Repayment,
   RepaymentCreate,
+  RepaymentParam,
+  RepaymentReversal,
   RepaymentList,
   Schedule,
   WriteOff,
@@ -101,6 +103,19 @@ doc({
   roles: BANK,
   idempotent: "required",
 });
+doc({
+  method: "post",
+  path: "/loans/:id/repayments/:repaymentId/reversal",
+  tag: TAG,
+  summary: "Reverse a repayment (冲正)",
+  description:
+    "Only the latest repayment of the loan not already reversed (REVERSAL_NOT_LATEST), not a trustee's payment (REVERSAL_NOT_ALLOWED). The schedule returns to what it was at the start of the repayment's value date and is brought forward to the last closed business date; the principal goes back on the loan (a loan the payment closed reopens); a reversing journal entry is posted. The bank reference stays recorded.",
+  params: RepaymentParam,
+  body: RepaymentReversal,
+  response: Repayment,
+  roles: "bank_manager (own bank)",
+  idempotent: "required",
+});
 doc({ method: "get", path: "/loans/:id/repayments", tag: TAG, summary: "Repayments of a loan", params: IdParam, query: ListQuery, response: RepaymentList, roles: READERS });
 doc({ method: "post", path: "/loans/:id/collection-actions", tag: TAG, summary: "Record a collection action (催收)", params: IdParam, body: CollectionActionCreate, response: CollectionAction, status: 201, roles: `${BANK}, village_officer (own village)` });
 
@@ -150,6 +165,17 @@ export function loanRoutes(deps: Deps): Router {
   r.post(
     "/loans/:id/repayments",
     command(db, async (req, trx) => ({ status: 201, body: await svc.repay(trx, ctxOf(req, clock), id(req.params), parse(RepaymentCreate, req.body)) }), { requireKey: true }),
+  );
+  r.post(
+    "/loans/:id/repayments/:repaymentId/reversal",
+    command(
+      db,
+      async (req, trx) => {
+        const p = parse(RepaymentParam, req.params, "params");
+        return { status: 200, body: await svc.reverseRepayment(trx, ctxOf(req, clock), p.id, p.repaymentId, parse(RepaymentReversal, req.body)) };
+      },
+      { requireKey: true },
+    ),
   );
   r.get("/loans/:id/repayments", async (req, res) => {
     res.json(await svc.listRepayments(db, ctxOf(req, clock), id(req.params), parse(ListQuery, req.query, "query")));

@@ -2,6 +2,7 @@ import { Amount, CountyCode, IsoDate, ListQuery, RateStr, Uuid, z } from "../../
 import { DPD_BUCKETS, LOAN_STATUSES, PURPOSES, REPAYMENT_METHODS } from "./model.js";
 
 export const IdParam = z.object({ id: Uuid });
+export const RepaymentParam = z.object({ id: Uuid, repaymentId: Uuid });
 
 const Method = z.enum(REPAYMENT_METHODS).openapi({ description: "BULLET_QUARTERLY 到期还本、按季结息; EQUAL_INSTALLMENT 等额本息; EQUAL_PRINCIPAL 等额本金" });
 const PurposeEnum = z.enum(PURPOSES).openapi({ description: "Production purposes only: PLANTING 种植, BREEDING 养殖, PROCESSING 加工, RURAL_TOURISM 乡村旅游, COMMERCE 商贸流通" });
@@ -98,7 +99,10 @@ export const LoanApply = z
   .openapi("LoanApply");
 
 export const Decision = z.object({ note: z.string().trim().max(500).optional() }).strict().openapi("LoanDecision");
-export const Disburse = z.object({ reference: z.string().trim().max(100).optional() }).strict().openapi("LoanDisburse");
+const ValueDate = IsoDate.optional().openapi({
+  description: "起息日 value date: the business date the money moved (default today, Asia/Shanghai). Not in the future, not before the loan's latest value date, at most the county's days back (30 unless set).",
+});
+export const Disburse = z.object({ reference: z.string().trim().max(100).optional(), value_date: ValueDate }).strict().openapi("LoanDisburse");
 export const Extend = z
   .object({ months: z.number().int().min(1).max(12).openapi({ description: "展期: at most 12 months, once, before maturity" }), reason: z.string().trim().min(1).max(500) })
   .strict()
@@ -117,10 +121,15 @@ export const RepaymentCreate = z
   .object({
     amount: Amount.refine((s) => Number(s) > 0, "must be more than zero"),
     source: z.enum(["BORROWER", "TRUSTEE", "OTHER"]).default("BORROWER"),
-    reference: z.string().trim().max(100).optional().openapi({ description: "Bank transaction reference" }),
+    reference: z.string().trim().min(1).max(100).optional().openapi({ description: "银行流水号 bank transaction reference: recorded once per bank for ever; the same reference again is a 409 DUPLICATE_BANK_REFERENCE" }),
+    value_date: ValueDate,
   })
   .strict()
   .openapi("RepaymentCreate");
+export const RepaymentReversal = z
+  .object({ reason: z.string().trim().min(1).max(500).openapi({ description: "冲正原因 why the repayment is reversed" }) })
+  .strict()
+  .openapi("RepaymentReversal");
 export const CollectionActionCreate = z
   .object({
     method: z.enum(["PHONE", "VISIT", "LETTER", "VILLAGE_MEDIATION", "LEGAL"]).openapi({ description: "催收方式: phone, home visit, letter, village mediation, legal action" }),
@@ -229,7 +238,8 @@ export const Repayment = z
   .object({
     id: Uuid,
     loan_id: Uuid,
-    paid_on: z.string(),
+    paid_on: z.string().openapi({ description: "起息日 value date" }),
+    entered_on: z.string().openapi({ description: "The business date it was entered on" }),
     amount: z.string(),
     penalty: z.string(),
     interest: z.string(),
@@ -240,6 +250,9 @@ export const Repayment = z
     reference: z.string().nullable(),
     allocation: z.array(z.object({ seq: z.number().int(), penalty: z.string(), interest: z.string(), principal: z.string() })),
     journal_entry_id: Uuid.nullable(),
+    reversed_at: z.string().nullable().openapi({ description: "冲正 when the repayment was reversed" }),
+    reversal_reason: z.string().nullable(),
+    reversal_entry_id: Uuid.nullable(),
     loan: z.object({ status: z.string(), outstanding_principal: z.string(), dpd: z.number().int() }).optional(),
     created_at: z.string(),
   })

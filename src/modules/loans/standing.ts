@@ -83,12 +83,14 @@ export function frameDaysOf(cur: PeriodRow): number {
  */
 export function endedPeriod(loan: LoanRow, rows: PeriodRow[], cur: PeriodRow, on: string, accrued: { household: Dec; share: Dec }): PeriodRow {
   const principal = Money.sum(rows.filter((r) => r.due_date > on).map((r) => new D(r.principal_due)));
+  // A period that has not begun yet (a bullet loan paid off on the settlement day it was disbursed on) ends where it starts.
+  const end = on > cur.accrual_start ? on : cur.accrual_start;
   return {
     ...cur,
-    accrual_end: on,
+    accrual_end: end,
     due_date: on,
     overdue_from: overdueFrom(on, loan.grace_days),
-    days: daysBetween(cur.accrual_start, on),
+    days: daysBetween(cur.accrual_start, end),
     principal_due: fmt(principal),
     principal_paid: fmt(principal),
     interest_due: fmt(accrued.household),

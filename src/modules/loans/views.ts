@@ -179,6 +179,11 @@ export interface RepaymentRow {
   reference: string | null;
   allocation: { seq: number; penalty: string; interest: string; principal: string }[] | string;
   journal_entry_id: string | null;
+  entered_on?: string;
+  reversed_at?: Date | null;
+  reversal_reason?: string | null;
+  reversal_entry_id?: string | null;
+  schedule_before?: unknown;
   created_at: Date;
 }
 
@@ -197,6 +202,10 @@ export function repaymentView(r: RepaymentRow) {
     reference: r.reference,
     allocation: typeof r.allocation === "string" ? JSON.parse(r.allocation) : r.allocation,
     journal_entry_id: r.journal_entry_id,
+    entered_on: r.entered_on ?? r.paid_on,
+    reversed_at: r.reversed_at ? iso(r.reversed_at) : null,
+    reversal_reason: r.reversal_reason ?? null,
+    reversal_entry_id: r.reversal_entry_id ?? null,
     created_at: iso(r.created_at),
   };
 }
