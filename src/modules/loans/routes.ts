@@ -81,6 +81,7 @@ doc({
   params: IdParam,
   query: ScheduleQuery,
   response: Schedule,
+  html: true,
   roles: READERS,
 });
 doc({
@@ -96,6 +97,7 @@ doc({
   ].join("\n\n"),
   body: SchedulePreviewCreate,
   response: SchedulePreview,
+  html: true,
   roles: `${BANK}; admin, regulator, finance_officer, village_officer (the products of their counties)`,
   idempotent: "none",
 });
