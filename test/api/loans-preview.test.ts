@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { LPR_HISTORY } from "../../db/seeds/lpr-history.js";
 import { expectProblem } from "../helpers/expect.js";
 import { useTestApp } from "../helpers/harness.js";
-import { disbursedLoan, household, product } from "./loans-helpers.js";
+import { disbursedLoan, household, key, product } from "./loans-helpers.js";
 
 const t = useTestApp({ today: "2026-11-30" });
 const API = "/api/v1";
@@ -221,6 +221,14 @@ describe("product versions that begin in the past", () => {
     // A loan disbursed on that past date under the back-dated version has the preview's rate and schedule.
     const { stored } = await previewMatchesDisbursement(backDated.id, { on: "2020-03-01", amount: "10000.00", term: 12, method: "BULLET_QUARTERLY", mode: "TO_HOUSEHOLD" });
     expect(stored[0].due_date).toBe("2020-03-20");
+
+    // A renewal takes the version in force, not the highest number (the back-dated version 2).
+    t.clock.set("2025-04-25");
+    const loan = await disbursedLoan(t, { product_id: current.id, amount: "8000.00", term_months: 1, repayment_method: "BULLET_QUARTERLY" });
+    t.clock.set("2025-05-20");
+    const renewed = await t.as("manager").post(`${API}/loans/${loan.id}/renew`, { term_months: 12, reason: "无还本续贷" }, key());
+    expect(renewed.status, JSON.stringify(renewed.body)).toBe(201);
+    expect(renewed.body.new_loan).toMatchObject({ product_id: current.id, annual_rate: "0.03", lpr_date: "2025-05-20" }); // priced today, the day the LPR fell to 3.00%
   });
 });
 

@@ -7,7 +7,7 @@ import { page } from "../../http/pagination.js";
 import { appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { D, Rate } from "../../lib/money.js";
-import { lprOn, type ProductRow } from "./queries.js";
+import { lprOn, type ProductRow, versionsInForce } from "./queries.js";
 import type { LoanProductCreate, LoanProductQuery, RateTableCreate, RateTableQuery } from "./schemas.js";
 import { HOUSEHOLD_CAP, LOAN_READERS, fmt, iso, rateFmt } from "./common.js";
 
@@ -134,22 +134,13 @@ export async function listProducts(db: Db, actor: Actor, q: z.infer<typeof LoanP
   return { items: rows.map(productView), next_cursor };
 }
 
-/**
- * The version of a product code in force on a date: of the versions whose effective date is on or
- * before it, the one with the latest effective date, the highest version among equal dates. Versions
- * may be created with an effective date in the past (to carry loans disbursed before the platform),
- * so the version number alone does not say which one was in force.
- */
+/** `versionsInForce` (queries.ts) as a correlated subquery on `loan_products`: the id of the version in force on `?`. */
 const IN_FORCE_SQL = `SELECT p2.id FROM loan_products p2
   WHERE p2.bank_id = loan_products.bank_id AND p2.county_code = loan_products.county_code AND p2.code = loan_products.code AND p2.effective_from <= ?::date
   ORDER BY p2.effective_from DESC, p2.version DESC LIMIT 1`;
 
 export async function productInForce(db: Db, actor: Actor, key: { bankId: string; countyCode: string; code: string }, on: string): Promise<ProductRow | undefined> {
-  return productScope(db("loan_products"), actor)
-    .where({ bank_id: key.bankId, county_code: key.countyCode, code: key.code })
-    .andWhere("effective_from", "<=", on)
-    .orderBy([{ column: "effective_from", order: "desc" }, { column: "version", order: "desc" }])
-    .first<ProductRow | undefined>();
+  return productScope(versionsInForce(db, key, on), actor).first<ProductRow | undefined>();
 }
 
 export async function getProduct(db: Db, actor: Actor, id: string) {

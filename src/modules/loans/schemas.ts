@@ -113,7 +113,7 @@ export const Renew = z
   .object({
     term_months: z.number().int().min(1).max(36),
     repayment_method: Method.optional(),
-    product_id: Uuid.optional().openapi({ description: "Defaults to the latest version of the old loan's product" }),
+    product_id: Uuid.optional().openapi({ description: "Defaults to the version of the old loan's product code in force today (latest effective date, then highest version)" }),
     reason: z.string().trim().min(1).max(500),
   })
   .strict()
