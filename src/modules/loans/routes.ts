@@ -50,7 +50,8 @@ doc({
   path: "/loan-products",
   tag: TAG,
   summary: "Create a loan product, or the next version of a product code",
-  description: "Limits, rate rule (1-year LPR for terms ≤ 12 months, 5-year above, fixed for the contract), repayment methods, penalty markup (罚息上浮, default +50%), grace days, allowed purposes, and the interest subsidy policy (贴息).",
+  description:
+    "Limits, rate rule (1-year LPR for terms ≤ 12 months, 5-year above, fixed for the contract), repayment methods, penalty markup (罚息上浮, default +50%), grace days, allowed purposes, and the interest subsidy policy (贴息). `effective_from` may be in the past (a version for loans disbursed before the platform): the version of a code in force on a date is the one with the latest effective date on or before it (`GET /loan-products?in_force_on=`), and a loan under it is priced on the LPR in force on its own date.",
   body: LoanProductCreate,
   response: LoanProduct,
   status: 201,
