@@ -171,22 +171,27 @@ export interface PrintHeader {
 /** The schedule as an A4 page for the browser's print: Chinese labels, the annualised rates, the borrower's name masked. */
 export function scheduleHtml(v: PreviewView, h: PrintHeader): string {
   const e = (s: string | number | null | undefined) => escapeHtml(s === null || s === undefined ? "—" : String(s));
-  const pct = (r: string) => percentLabel(r);
-  const facts: [string, string][] = [
-    ...(h.borrower ? ([["借款人", `${h.borrower.name}（${h.borrower.id_number}）`], ["户编号", h.borrower.household_no]] as [string, string][]) : []),
-    ...(h.bank ? ([["贷款银行", h.bank]] as [string, string][]) : []),
-    ...(h.contract ? ([["贷款编号", h.contract]] as [string, string][]) : []),
+  const facts: [string, string][] = [];
+  if (h.borrower) facts.push(["借款人", `${h.borrower.name}（${h.borrower.id_number}）`], ["户编号", h.borrower.household_no]);
+  if (h.bank) facts.push(["贷款银行", h.bank]);
+  if (h.contract) facts.push(["贷款编号", h.contract]);
+  facts.push(
     ["贷款产品", v.product ? `${v.product.name}（${v.product.code} 第${v.product.version}版，${v.product.effective_from}起）` : "—"],
     ["贷款金额", `${v.amount} 元`],
     ["期限", `${v.term_months} 个月`],
     ["还款方式", METHOD_LABELS[v.repayment_method] ?? v.repayment_method],
-    ["合同年利率", `${pct(v.annual_rate)}（${BASIS_LABELS[v.rate_basis] ?? v.rate_basis}${v.lpr_date ? `，${v.lpr_date}公布` : ""}）`],
+    ["合同年利率", `${percentLabel(v.annual_rate)}（${BASIS_LABELS[v.rate_basis] ?? v.rate_basis}${v.lpr_date ? `，${v.lpr_date}公布` : ""}）`],
     ["放款日", v.disbursement_date],
     ["到期日", v.maturity_date],
-    ["贴息政策", v.subsidy ? `贴息比例 ${pct(v.subsidy.ratio)}，贴息利率 ${pct(v.subsidy.rate)}，贴息期 ${v.subsidy.term_months} 个月，本金上限 ${v.subsidy.principal_cap} 元；${MODE_LABELS[v.subsidy.mode] ?? v.subsidy.mode}` : "无"],
-    ["年化利率（合同）", pct(v.annualised_rate.contract)],
-    ["年化利率（扣除贴息后农户自担）", pct(v.annualised_rate.household)],
-  ];
+    [
+      "贴息政策",
+      v.subsidy
+        ? `贴息比例 ${percentLabel(v.subsidy.ratio)}，贴息利率 ${percentLabel(v.subsidy.rate)}，贴息期 ${v.subsidy.term_months} 个月，本金上限 ${v.subsidy.principal_cap} 元；${MODE_LABELS[v.subsidy.mode] ?? v.subsidy.mode}`
+        : "无",
+    ],
+    ["年化利率（合同）", percentLabel(v.annualised_rate.contract)],
+    ["年化利率（扣除贴息后农户自担）", percentLabel(v.annualised_rate.household)],
+  );
   const factRows = facts.map(([k, x]) => `<tr><th>${e(k)}</th><td>${e(x)}</td></tr>`).join("");
   const rows = v.periods
     .map(
