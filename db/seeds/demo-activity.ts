@@ -21,6 +21,7 @@ import { OperatorCreate, PaymentCreate, TrusteeshipCreate } from "../../src/modu
 import { createOperator, createTrusteeship, recordPayment } from "../../src/modules/trusteeship/service.js";
 import { DEMO_BANKS, DEMO_COUNTY, DEMO_OPERATOR_ID, FIRST_VILLAGE, rng } from "./demo.js";
 import { addDays } from "../../src/lib/dates.js";
+import { LPR_HISTORY } from "./lpr-history.js";
 
 /**
  * Business activity of the demo county, so every role has something to look at on the first
@@ -135,11 +136,8 @@ export async function seedDemoActivity(deps: Pick<Deps, "db" | "pii" | "clock">)
     );
 
     // ---------- LPR and the poverty loan product ----------
-    for (const [date, y1, y5] of [
-      ["2024-10-21", "0.0310", "0.0360"],
-      ["2025-05-20", "0.0300", "0.0350"],
-    ] as const) {
-      if (date <= today) await createRateTable(trx, by("admin", date), RateTableCreate.parse({ publication_date: date, lpr_1y: y1, lpr_5y: y5, note: "全国银行间同业拆借中心公布" }));
+    for (const r of LPR_HISTORY) {
+      if (r.publication_date <= today) await createRateTable(trx, by("admin", r.publication_date), RateTableCreate.parse({ ...r, note: "全国银行间同业拆借中心公布" }));
     }
     const productFrom = ago(430);
     const product = await createProduct(

@@ -1,6 +1,6 @@
+import { escapeHtml } from "../lib/html.js";
 import { allErrorCodes } from "./errors.js";
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
 /** Escaped text with `code` spans (the descriptions use Markdown's backticks). */
 const inline = (s: string) => escapeHtml(s).replace(/`([^`]+)`/g, "<code>$1</code>");
 

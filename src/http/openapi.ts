@@ -34,6 +34,8 @@ export interface RouteDoc {
   idempotent?: "required" | "accepted" | "none";
   public?: boolean;
   errors?: number[];
+  /** The success answer may also be a printable HTML page (`?format=html` or `Accept: text/html`). */
+  html?: boolean;
 }
 
 /** Documents one route; the schemas are the same objects the handler validates with. */
@@ -42,7 +44,7 @@ export function doc(d: RouteDoc): void {
   const responses: RouteConfig["responses"] = {
     [d.status ?? 200]: {
       description: "Success",
-      ...(d.response ? { content: { "application/json": { schema: d.response } } } : {}),
+      ...(d.response ? { content: { "application/json": { schema: d.response }, ...(d.html ? { "text/html": { schema: { type: "string" as const, description: "A printable page (A4) for the browser's print" } } } : {}) } } : {}),
     },
   };
   const errs = d.errors ?? (d.public ? [400] : [400, 401, 403, 404, ...(d.method === "get" ? [] : [409, 422])]);

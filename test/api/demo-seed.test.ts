@@ -89,4 +89,14 @@ describe("demo county month-end figures", () => {
     expect(earlyMonths.length).toBeGreaterThan(3);
     for (const r of earlyMonths) expect(r.overdue, r.month).toBe("0.0000");
   });
+
+  it("has the LPR since the 2019 reform, for loans priced years back, and an audit log that verifies", async () => {
+    const login = await http.post("/api/v1/auth/token").send({ username: "regulator", password: DEMO_PASSWORD });
+    const auth = { authorization: `Bearer ${login.body.access_token}` };
+    expect((await http.get("/api/v1/rate-tables?on=2020-03-01").set(auth)).body.items[0]).toMatchObject({ publication_date: "2020-02-20", lpr_1y: "0.0405", lpr_5y: "0.0475" });
+    expect((await http.get("/api/v1/rate-tables?on=2019-08-19").set(auth)).body.items).toEqual([]);
+    const verify = await http.get("/api/v1/audit-log/verify").set(auth);
+    expect(verify.status).toBe(200);
+    expect(verify.body.ok, JSON.stringify(verify.body).slice(0, 500)).toBe(true);
+  });
 });

@@ -26,14 +26,34 @@ export interface SubsidyTerms {
   loan: SubsidyLoan;
 }
 
-interface TermsRow {
+/** The subsidy policy columns of a product version. */
+export interface PolicyColumns {
   subsidy_ratio: string;
   subsidy_rate_cap: string | null;
   subsidy_term_months: number;
   subsidy_principal_cap: string;
-  subsidy_mode: SubsidyMode;
+  subsidy_mode: string;
+}
+
+interface TermsRow extends PolicyColumns {
   lpr_1y: string | null;
   lpr_5y: string | null;
+}
+
+/** The subsidy terms of a loan under a product version's policy (pure: a disbursement and a preview build them the same way). */
+export function termsFrom(policy: PolicyColumns, loan: SubsidyLoan): SubsidyTerms {
+  const mode = policy.subsidy_mode as SubsidyMode;
+  return {
+    mode,
+    policy: {
+      ratio: new D(policy.subsidy_ratio),
+      rateCap: policy.subsidy_rate_cap === null ? null : new D(policy.subsidy_rate_cap),
+      termMonths: policy.subsidy_term_months,
+      principalCap: new D(policy.subsidy_principal_cap),
+      mode,
+    },
+    loan,
+  };
 }
 
 /** The subsidy policy of a disbursed loan's product and what the formula needs of the loan; null without a product. */
@@ -48,17 +68,7 @@ export async function subsidyTermsOf(
     .first<TermsRow | undefined>("pr.subsidy_ratio", "pr.subsidy_rate_cap", "pr.subsidy_term_months", "pr.subsidy_principal_cap", "pr.subsidy_mode", "r.lpr_1y", "r.lpr_5y");
   if (!r) return null;
   const lpr = loan.rate_basis === "LPR_1Y" ? r.lpr_1y : loan.rate_basis === "LPR_5Y" ? r.lpr_5y : null;
-  return {
-    mode: r.subsidy_mode,
-    policy: {
-      ratio: new D(r.subsidy_ratio),
-      rateCap: r.subsidy_rate_cap === null ? null : new D(r.subsidy_rate_cap),
-      termMonths: r.subsidy_term_months,
-      principalCap: new D(r.subsidy_principal_cap),
-      mode: r.subsidy_mode,
-    },
-    loan: { method: loan.repayment_method, annualRate: new D(loan.annual_rate), pricedLpr: lpr === null ? null : new D(lpr), disbursedOn: loan.disbursed_on, amount: new D(loan.amount) },
-  };
+  return termsFrom(r, { method: loan.repayment_method, annualRate: new D(loan.annual_rate), pricedLpr: lpr === null ? null : new D(lpr), disbursedOn: loan.disbursed_on, amount: new D(loan.amount) });
 }
 
 /** What a period needs to be split: its dates, opening principal, carried interest and its contract interest. */
@@ -73,7 +83,16 @@ export interface SplittablePeriod {
 
 /** The subsidy share of a period's contract interest: zero unless the loan's policy is TO_BANK. */
 export function subsidyShare(terms: SubsidyTerms | null, p: SplittablePeriod, contractInterest: Dec): Dec {
-  if (!terms || terms.mode !== "TO_BANK" || contractInterest.lte(0)) return new D(0);
+  if (!terms || terms.mode !== "TO_BANK") return new D(0);
+  return policyShare(terms, p, contractInterest);
+}
+
+/**
+ * The subsidy of a period under the policy whatever its mode: what the bank claims (TO_BANK) or
+ * what the county reimburses the household (TO_HOUSEHOLD, 先缴后补).
+ */
+export function policyShare(terms: SubsidyTerms | null, p: SplittablePeriod, contractInterest: Dec): Dec {
+  if (!terms || contractInterest.lte(0)) return new D(0);
   return periodSubsidy(
     terms.loan,
     {

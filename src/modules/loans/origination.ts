@@ -9,7 +9,7 @@ import { ACCOUNTS, postJournalEntry } from "../../lib/ledger.js";
 import { type Dec, D } from "../../lib/money.js";
 import { creditLineFor } from "./credit.js";
 import { runDisbursementChecks } from "./operations.js";
-import { splitInterest, subsidyTermsOf } from "./household-interest.js";
+import { splitInterest, type SubsidyTerms, subsidyTermsOf } from "./household-interest.js";
 import { ageOn, buildSchedule, maturityOf, overdueFrom, type RepaymentMethod } from "./model.js";
 import { householdExposure, insertPeriods, type LoanRow, periodRows, type PeriodRow, productById, type ProductRow, savePeriods, toState } from "./queries.js";
 import { standingColumns } from "./standing.js";
@@ -149,6 +149,21 @@ export async function cancel(trx: Knex.Transaction, ctx: Ctx, id: string, input:
   return view;
 }
 
+/** What a disbursement needs of a loan to write its schedule. */
+export type ScheduledLoan = Pick<LoanRow, "id" | "county_code" | "grace_days" | "amount" | "repayment_method" | "term_months"> & { annual_rate: string };
+
+/**
+ * The schedule a disbursement on `on` writes: maturity, the periods of the method, and the stored
+ * rows with the contract interest split into the household's part and the TO_BANK subsidy share.
+ * The schedule preview (preview.ts) calls this same function, so a preview is what a disbursement writes.
+ */
+export function disbursementSchedule(loan: ScheduledLoan, terms: SubsidyTerms | null, on: string) {
+  const maturity = maturityOf(on, loan.term_months);
+  const periods = buildSchedule({ method: loan.repayment_method, principal: loan.amount, annualRate: loan.annual_rate, disbursedOn: on, maturityDate: maturity });
+  const rows = splitInterest(terms, periodRows(loan, periods, (due) => overdueFrom(due, loan.grace_days)));
+  return { maturity, periods, rows };
+}
+
 export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, input: z.infer<typeof Disburse>) {
   requireRole(ctx.actor, ...BANK_STAFF);
   const loan = await loadForChange(trx, ctx, id);
@@ -160,10 +175,8 @@ export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
   await lockHousehold(trx, loan.household_id);
   await checkHouseholdAndBorrower(trx, loan.household_id, loan.borrower_member_id, loan.applied_on);
   const ratingId = await checkCredit(trx, { householdId: loan.household_id, amount: new D(loan.amount), on, excludeLoanId: loan.id });
-  const maturity = maturityOf(on, loan.term_months);
-  const periods = buildSchedule({ method: loan.repayment_method, principal: loan.amount, annualRate: loan.annual_rate!, disbursedOn: on, maturityDate: maturity });
   const terms = await subsidyTermsOf(trx, { ...loan, disbursed_on: on });
-  const rows = splitInterest(terms, periodRows(loan, periods, (due) => overdueFrom(due, loan.grace_days)));
+  const { maturity, periods, rows } = disbursementSchedule({ ...loan, annual_rate: loan.annual_rate! }, terms, on);
   const stored = await insertPeriods(trx, rows);
   await saveScheduleBase(trx, loan, on, "DISBURSEMENT", stored);
   const first = periods[0];

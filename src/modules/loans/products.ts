@@ -7,7 +7,7 @@ import { page } from "../../http/pagination.js";
 import { appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { D, Rate } from "../../lib/money.js";
-import { lprOn, type ProductRow } from "./queries.js";
+import { lprOn, type ProductRow, versionsInForce } from "./queries.js";
 import type { LoanProductCreate, LoanProductQuery, RateTableCreate, RateTableQuery } from "./schemas.js";
 import { HOUSEHOLD_CAP, LOAN_READERS, fmt, iso, rateFmt } from "./common.js";
 
@@ -129,8 +129,18 @@ export async function listProducts(db: Db, actor: Actor, q: z.infer<typeof LoanP
   if (q.latest === "true") {
     query.whereRaw(`version = (SELECT max(p2.version) FROM loan_products p2 WHERE p2.bank_id = loan_products.bank_id AND p2.county_code = loan_products.county_code AND p2.code = loan_products.code)`);
   }
+  if (q.in_force_on) query.whereRaw(`loan_products.id = (${IN_FORCE_SQL})`, [q.in_force_on]);
   const { rows, next_cursor } = await page<ProductRow & Record<string, unknown>>(query, "id", (r) => r.id, q.limit, q.cursor);
   return { items: rows.map(productView), next_cursor };
+}
+
+/** `versionsInForce` (queries.ts) as a correlated subquery on `loan_products`: the id of the version in force on `?`. */
+const IN_FORCE_SQL = `SELECT p2.id FROM loan_products p2
+  WHERE p2.bank_id = loan_products.bank_id AND p2.county_code = loan_products.county_code AND p2.code = loan_products.code AND p2.effective_from <= ?::date
+  ORDER BY p2.effective_from DESC, p2.version DESC LIMIT 1`;
+
+export async function productInForce(db: Db, actor: Actor, key: { bankId: string; countyCode: string; code: string }, on: string): Promise<ProductRow | undefined> {
+  return productScope(versionsInForce(db, key, on), actor).first<ProductRow | undefined>();
 }
 
 export async function getProduct(db: Db, actor: Actor, id: string) {
@@ -140,13 +150,17 @@ export async function getProduct(db: Db, actor: Actor, id: string) {
   return productView(row);
 }
 
-/** The contract rate of a product for a term on a date: LPR (1y ≤ 12 months, 5y above) + spread, or fixed. */
-export async function priceLoan(db: Db, product: ProductRow, termMonths: number, on: string): Promise<{ rate: string; basis: string; lprDate: string | null }> {
-  if (product.rate_rule === "FIXED") return { rate: Rate.format(product.fixed_rate!), basis: "FIXED", lprDate: null };
+/**
+ * The contract rate of a product for a term on a date: LPR (1y ≤ 12 months, 5y above) + spread, or
+ * fixed. The LPR is the one in force on that date in the rate table, whatever the date — a loan
+ * priced on a date years back takes that date's LPR. `lpr` is the LPR priced on (null when fixed).
+ */
+export async function priceLoan(db: Db, product: ProductRow, termMonths: number, on: string): Promise<{ rate: string; basis: string; lprDate: string | null; lpr: string | null }> {
+  if (product.rate_rule === "FIXED") return { rate: Rate.format(product.fixed_rate!), basis: "FIXED", lprDate: null, lpr: null };
   const lpr = await lprOn(db, on);
   if (!lpr) throw new AppError("LOAN_NO_RATE_TABLE", `No LPR is published on or before ${on}; an admin adds it under /rate-tables`);
   const base = termMonths <= 12 ? lpr.lpr_1y : lpr.lpr_5y;
   const rate = new D(base).plus(product.rate_spread);
   if (rate.lte(0)) throw new AppError("RULE_VIOLATION", "The product's spread makes the rate zero or negative");
-  return { rate: Rate.format(rate), basis: termMonths <= 12 ? "LPR_1Y" : "LPR_5Y", lprDate: lpr.publication_date };
+  return { rate: Rate.format(rate), basis: termMonths <= 12 ? "LPR_1Y" : "LPR_5Y", lprDate: lpr.publication_date, lpr: Rate.format(base) };
 }

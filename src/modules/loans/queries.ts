@@ -221,6 +221,18 @@ export async function productById(db: Db, id: string): Promise<ProductRow | unde
   return db("loan_products").where({ id }).first<ProductRow | undefined>();
 }
 
+/**
+ * The versions of a product code effective on a date, the one in force first: the latest effective
+ * date on or before it, the highest version among equal dates (a version may be back-dated, so the
+ * highest number is not always the one in force).
+ */
+export function versionsInForce(db: Db, key: { bankId: string; countyCode: string; code: string }, on: string): Knex.QueryBuilder {
+  return db("loan_products")
+    .where({ bank_id: key.bankId, county_code: key.countyCode, code: key.code })
+    .andWhere("effective_from", "<=", on)
+    .orderBy([{ column: "effective_from", order: "desc" }, { column: "version", order: "desc" }]);
+}
+
 /** The LPR table in force on a date: the latest published on or before it. */
 export async function lprOn(db: Db, date: string): Promise<{ publication_date: string; lpr_1y: string; lpr_5y: string } | undefined> {
   return db("rate_tables").where("publication_date", "<=", date).orderBy("publication_date", "desc").first();

@@ -7,22 +7,20 @@ import { appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { ACCOUNTS, postJournalEntry } from "../../lib/ledger.js";
 import { D, Money } from "../../lib/money.js";
-import { splitInterest, subsidyTermsOf } from "./household-interest.js";
+import { subsidyTermsOf } from "./household-interest.js";
 import {
-  buildSchedule,
   daysPastDue,
   dpdBucket,
   isNonPerforming,
   maturityOf,
-  overdueFrom,
   unpaidInterest,
   unpaidPenalty,
 } from "./model.js";
 import { addDays } from "../../lib/dates.js";
-import { findLoan, insertPeriods, type LoanRow, periodRows, productById, toState } from "./queries.js";
+import { findLoan, insertPeriods, type LoanRow, productById, toState, versionsInForce } from "./queries.js";
 import type { CollectionActionCreate, Extend, Renew, WriteOff } from "./schemas.js";
 import { BANK_STAFF, expectStatus, fmt, iso, loadForChange, saveLoan } from "./common.js";
-import { checkCredit, checkHouseholdAndBorrower, checkProduct, checkProductLimits } from "./origination.js";
+import { checkCredit, checkHouseholdAndBorrower, checkProduct, checkProductLimits, disbursementSchedule } from "./origination.js";
 import { priceLoan } from "./products.js";
 import { rescheduleFuture } from "./repayment.js";
 import { saveScheduleBase } from "./value-dates.js";
@@ -64,13 +62,7 @@ export async function renew(trx: Knex.Transaction, ctx: Ctx, id: string, input: 
   if (daysPastDue(states, loan.grace_days, on) > 0) throw new AppError("LOAN_RENEWAL_OVERDUE", "The loan has overdue amounts; a renewal is for a performing loan");
   await lockHousehold(trx, loan.household_id);
   const oldProduct = loan.product_id ? await productById(trx, loan.product_id) : undefined;
-  const productId =
-    input.product_id ??
-    (await trx("loan_products")
-      .where({ bank_id: loan.bank_id, county_code: loan.county_code, code: oldProduct?.code ?? "" })
-      .andWhere("effective_from", "<=", on)
-      .orderBy("version", "desc")
-      .first<{ id: string } | undefined>())?.id;
+  const productId = input.product_id ?? (await versionsInForce(trx, { bankId: loan.bank_id, countyCode: loan.county_code, code: oldProduct?.code ?? "" }, on).first<{ id: string } | undefined>())?.id;
   const product = checkProduct(productId ? await productById(trx, productId) : undefined, { bankId: loan.bank_id, countyCode: loan.county_code, on });
   const method = input.repayment_method ?? (product.repayment_methods.includes(loan.repayment_method) ? loan.repayment_method : product.repayment_methods[0]);
   const balance = new D(loan.outstanding_principal);
@@ -141,8 +133,7 @@ export async function renew(trx: Knex.Transaction, ctx: Ctx, id: string, input: 
       standing_date: on,
     })
     .returning<LoanRow[]>("*");
-  const periods = buildSchedule({ method, principal: balance, annualRate: price.rate, disbursedOn: on, maturityDate: maturity });
-  const newRows = splitInterest(await subsidyTermsOf(trx, created), periodRows(created, periods, (due) => overdueFrom(due, created.grace_days)));
+  const { periods, rows: newRows } = disbursementSchedule({ ...created, annual_rate: price.rate }, await subsidyTermsOf(trx, created), on);
   await saveScheduleBase(trx, created, on, "DISBURSEMENT", await insertPeriods(trx, newRows));
   const newLoan = await saveLoan(trx, created.id, { cur_period_start: periods[0].accrualStart, cur_period_end: periods[0].accrualEnd, cur_period_interest: newRows[0].interest_due }, ctx.clock.now());
   const oldLoan = await saveLoan(

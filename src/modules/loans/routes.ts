@@ -1,4 +1,4 @@
-import { Router } from "express";
+import { type Request, Router } from "express";
 import type { Deps } from "../../deps.js";
 import { actorOf, requireRole } from "../../http/auth.js";
 import { command } from "../../http/command.js";
@@ -33,6 +33,9 @@ import {
   RepaymentReversal,
   RepaymentList,
   Schedule,
+  SchedulePreview,
+  SchedulePreviewCreate,
+  ScheduleQuery,
   WriteOff,
 } from "./schemas.js";
 import * as svc from "./service.js";
@@ -49,7 +52,8 @@ doc({
   path: "/loan-products",
   tag: TAG,
   summary: "Create a loan product, or the next version of a product code",
-  description: "Limits, rate rule (1-year LPR for terms ≤ 12 months, 5-year above, fixed for the contract), repayment methods, penalty markup (罚息上浮, default +50%), grace days, allowed purposes, and the interest subsidy policy (贴息).",
+  description:
+    "Limits, rate rule (1-year LPR for terms ≤ 12 months, 5-year above, fixed for the contract), repayment methods, penalty markup (罚息上浮, default +50%), grace days, allowed purposes, and the interest subsidy policy (贴息). `effective_from` may be in the past (a version for loans disbursed before the platform): the version of a code in force on a date is the one with the latest effective date on or before it (`GET /loan-products?in_force_on=`), and a loan under it is priced on the LPR in force on its own date.",
   body: LoanProductCreate,
   response: LoanProduct,
   status: 201,
@@ -70,7 +74,36 @@ doc({
 });
 doc({ method: "get", path: "/loans", tag: TAG, summary: "List loans", query: LoanQuery, response: LoanList, roles: READERS });
 doc({ method: "get", path: "/loans/:id", tag: TAG, summary: "A loan with its standing today (days past due, overdue amounts, penalty, payoff amount)", params: IdParam, response: Loan, roles: READERS });
-doc({ method: "get", path: "/loans/:id/schedule", tag: TAG, summary: "The repayment schedule: every period's due date, days, principal, interest, paid, outstanding, overdue, penalty", params: IdParam, response: Schedule, roles: READERS });
+doc({
+  method: "get",
+  path: "/loans/:id/schedule",
+  tag: TAG,
+  summary: "The repayment schedule: every period's due date, days, principal, interest, paid, outstanding, overdue, penalty",
+  description:
+    "`?format=html` (or `Accept: text/html`): the printable schedule (还款计划表) for the browser's print — the stored plan with the contract interest, subsidy and household's part of every period, the annualised rates (年化利率) of the contract and of the household's part, the borrower's name and ID number masked. A loan not yet disbursed has no schedule (409; see `POST /loans/schedule-preview`).",
+  params: IdParam,
+  query: ScheduleQuery,
+  response: Schedule,
+  html: true,
+  roles: READERS,
+});
+doc({
+  method: "post",
+  path: "/loans/schedule-preview",
+  tag: TAG,
+  summary: "Schedule preview (试算) with the annualised rate (年化利率); stores nothing",
+  description: [
+    "For a product version (`product_id`), the version of a product code in force on the disbursement date (`product_code` + `county_code`), or an explicit `annual_rate` (with an optional `subsidy` policy): the schedule exactly as a disbursement on `disbursement_date` (any date, past or future) would write it — the same schedule and subsidy-split code — with totals, the subsidy of every period under the policy, and the annualised rate of the contract and of the household's own part after the subsidy (People's Bank of China announcement [2021] No. 3).",
+    "The annualised rate is the XIRR of the household's cash flows on actual/365 dates (the amount received on the disbursement date, each period's payment on its due date), a fraction rounded half-up to four places. A product's rate is priced on the LPR in force on the disbursement date.",
+    "Refused with the codes an application uses: LOAN_ABOVE_PRODUCT_AMOUNT, LOAN_ABOVE_PRODUCT_TERM, LOAN_METHOD_NOT_OFFERED, LOAN_PURPOSE_NOT_ALLOWED, LOAN_PRODUCT_NOT_AVAILABLE (not in force on the date), LOAN_NO_RATE_TABLE, LOAN_ABOVE_HOUSEHOLD_CAP (explicit rate above 50,000); a term above 36 months is a 400; an unknown product 404.",
+    "`format: \"html\"` (or `Accept: text/html`) answers the printable preview (贷款还款计划试算表).",
+  ].join("\n\n"),
+  body: SchedulePreviewCreate,
+  response: SchedulePreview,
+  html: true,
+  roles: `${BANK}; admin, regulator, finance_officer, village_officer (the products of their counties)`,
+  idempotent: "none",
+});
 doc({ method: "post", path: "/loans/:id/approve", tag: TAG, summary: "Approve an application (maker-checker: not the officer who took it)", params: IdParam, body: Decision, response: Loan, roles: "bank_manager (own bank)" });
 doc({ method: "post", path: "/loans/:id/reject", tag: TAG, summary: "Reject an application", params: IdParam, body: Decision, response: Loan, roles: "bank_manager (own bank)" });
 doc({ method: "post", path: "/loans/:id/cancel", tag: TAG, summary: "Cancel an application not yet disbursed", params: IdParam, body: Decision, response: Loan, roles: BANK });
@@ -145,8 +178,18 @@ export function loanRoutes(deps: Deps): Router {
   r.get("/loans/:id", async (req, res) => {
     res.json(await svc.getLoan(db, ctxOf(req, clock), id(req.params)));
   });
+  const wantsHtml = (req: Request, format: "json" | "html" | undefined) => format === "html" || (!format && req.accepts(["application/json", "text/html"]) === "text/html");
   r.get("/loans/:id/schedule", async (req, res) => {
-    res.json(await svc.getSchedule(db, ctxOf(req, clock), id(req.params)));
+    const q = parse(ScheduleQuery, req.query, "query");
+    if (wantsHtml(req, q.format)) res.type("text/html; charset=utf-8").send(await svc.loanScheduleHtml(db, ctxOf(req, clock), id(req.params)));
+    else res.json(await svc.getSchedule(db, ctxOf(req, clock), id(req.params)));
+  });
+  // Stores nothing, so no command() and no Idempotency-Key: the same request answers the same.
+  r.post("/loans/schedule-preview", async (req, res) => {
+    const input = parse(SchedulePreviewCreate, req.body);
+    const view = await svc.previewSchedule(db, actorOf(req), input);
+    if (wantsHtml(req, input.format)) res.type("text/html; charset=utf-8").send(svc.previewHtml(view));
+    else res.json(view);
   });
   for (const decision of ["approve", "reject"] as const) {
     r.post(`/loans/:id/${decision}`, command(db, async (req, trx) => ({ status: 200, body: await svc.decide(trx, ctxOf(req, clock), id(req.params), decision, parse(Decision, req.body ?? {})) })));

@@ -79,7 +79,13 @@ export const LoanProduct = z
     created_at: z.string(),
   })
   .openapi("LoanProduct");
-export const LoanProductQuery = ListQuery.extend({ bank_id: Uuid.optional(), county_code: CountyCode.optional(), code: z.string().max(40).optional(), latest: z.enum(["true", "false"]).optional() });
+export const LoanProductQuery = ListQuery.extend({
+  bank_id: Uuid.optional(),
+  county_code: CountyCode.optional(),
+  code: z.string().max(40).optional(),
+  latest: z.enum(["true", "false"]).optional(),
+  in_force_on: IsoDate.optional().openapi({ description: "Only the version of each product code in force on this date: the latest effective date on or before it (the highest version among equal dates)" }),
+});
 export const LoanProductList = z.object({ items: z.array(LoanProduct), next_cursor: z.string().nullable() }).openapi("LoanProductList");
 
 // ---------- loans ----------
@@ -111,7 +117,7 @@ export const Renew = z
   .object({
     term_months: z.number().int().min(1).max(36),
     repayment_method: Method.optional(),
-    product_id: Uuid.optional().openapi({ description: "Defaults to the latest version of the old loan's product" }),
+    product_id: Uuid.optional().openapi({ description: "Defaults to the version of the old loan's product code in force today (latest effective date, then highest version)" }),
     reason: z.string().trim().min(1).max(500),
   })
   .strict()
@@ -265,3 +271,88 @@ export const CollectionAction = z
 
 export const RenewResult = z.object({ old_loan: Loan, new_loan: Loan, interest_collected: z.string() }).openapi("LoanRenewResult");
 
+
+// ---------- schedule preview (试算) ----------
+
+export const SchedulePreviewCreate = z
+  .object({
+    product_id: Uuid.optional().openapi({ description: "A product version: used as it is (it must be in force on the disbursement date)" }),
+    product_code: z.string().max(40).optional().openapi({ description: "A product code: the version in force on the disbursement date is used (with `county_code`; `bank_id` for callers outside a bank)" }),
+    county_code: CountyCode.optional(),
+    bank_id: Uuid.optional().openapi({ description: "With `product_code`: defaults to the caller's bank" }),
+    annual_rate: RateStr.optional().openapi({ description: "Instead of a product: an explicit contract rate (fixed), e.g. \"0.0345\"" }),
+    subsidy: SubsidyPolicy.optional().openapi({ description: "With `annual_rate`: the subsidy policy to split the interest by (none: no subsidy)" }),
+    amount: Amount.refine((s) => Number(s) > 0, "must be more than zero"),
+    term_months: z.number().int().min(1).max(36),
+    repayment_method: Method.optional().openapi({ description: "Defaults to the product's first method (BULLET_QUARTERLY with an explicit rate)" }),
+    disbursement_date: IsoDate.openapi({ description: "Any date, past or future: the schedule is what a disbursement on that date writes" }),
+    purpose: PurposeEnum.optional().openapi({ description: "Checked against the product's purposes when given" }),
+    format: z.enum(["json", "html"]).optional().openapi({ description: "html: the printable schedule (also with `Accept: text/html`)" }),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    const sources = [v.product_id, v.product_code, v.annual_rate].filter((x) => x !== undefined).length;
+    if (sources !== 1) ctx.addIssue({ code: "custom", path: ["product_id"], message: "give exactly one of product_id, product_code or annual_rate" });
+    if (v.product_code !== undefined && v.county_code === undefined) ctx.addIssue({ code: "custom", path: ["county_code"], message: "required with product_code" });
+    if (v.subsidy !== undefined && v.annual_rate === undefined) ctx.addIssue({ code: "custom", path: ["subsidy"], message: "only with annual_rate (a product brings its own policy)" });
+    if (v.annual_rate !== undefined && !(Number(v.annual_rate) > 0 && Number(v.annual_rate) < 1)) ctx.addIssue({ code: "custom", path: ["annual_rate"], message: "more than 0 and less than 1" });
+  })
+  .openapi("SchedulePreviewRequest", { description: "试算: a product version (or a product code and the version in force on the date), or an explicit rate" });
+
+export const PreviewPeriod = z
+  .object({
+    seq: z.number().int(),
+    accrual_start: z.string(),
+    accrual_end: z.string().openapi({ description: "Exclusive (算头不算尾)" }),
+    due_date: z.string(),
+    days: z.number().int(),
+    opening_principal: z.string(),
+    principal: z.string(),
+    interest: z.string().openapi({ description: "Contract interest of the period (合同利息)" }),
+    interest_subsidy: z.string().openapi({ description: "Subsidy of the period under the policy (贴息): claimed by the bank (TO_BANK) or reimbursed to the household (TO_HOUSEHOLD)" }),
+    household_interest: z.string().openapi({ description: "The household's own interest after the subsidy: interest − interest_subsidy" }),
+    interest_due: z.string().openapi({ description: "Interest the schedule charges the household on the due date, as a disbursement stores it (TO_BANK: the household's part; otherwise all of it)" }),
+    payment: z.string().openapi({ description: "Due on the due date: principal + interest_due (应还金额)" }),
+  })
+  .openapi("SchedulePreviewPeriod");
+
+const RatePair = z
+  .object({
+    contract: z.string().openapi({ description: "Of the contract's cash flows: the amount received, principal and contract interest paid" }),
+    household: z.string().openapi({ description: "Of the household's own part: principal and interest less the subsidy" }),
+  })
+  .openapi("AnnualisedRate", {
+    description: "年化利率 (People's Bank of China announcement [2021] No. 3): XIRR on actual/365 dates from the disbursement date, as a fraction rounded half-up to four places (two places of a percent), e.g. \"0.0354\" = 3.54%",
+  });
+
+export const SchedulePreview = z
+  .object({
+    product: z.object({ id: Uuid, code: z.string(), version: z.number().int(), name: z.string(), effective_from: z.string() }).nullable(),
+    amount: z.string(),
+    term_months: z.number().int(),
+    repayment_method: z.string(),
+    annual_rate: z.string(),
+    rate_basis: z.string().openapi({ description: "LPR_1Y, LPR_5Y or FIXED" }),
+    lpr_date: z.string().nullable().openapi({ description: "Publication date of the LPR priced on (the one in force on the disbursement date)" }),
+    disbursement_date: z.string(),
+    maturity_date: z.string(),
+    subsidy: z
+      .object({ mode: z.string(), ratio: z.string(), rate_cap: z.string().nullable(), rate: z.string().openapi({ description: "Rate the subsidy is computed at: min(contract rate, cap)" }), term_months: z.number().int(), principal_cap: z.string() })
+      .nullable(),
+    periods: z.array(PreviewPeriod),
+    totals: z.object({
+      principal: z.string(),
+      interest: z.string(),
+      interest_subsidy: z.string(),
+      household_interest: z.string(),
+      interest_due: z.string(),
+      payment: z.string(),
+      days: z.number().int(),
+    }),
+    annualised_rate: RatePair,
+  })
+  .openapi("SchedulePreview", { description: "The schedule a disbursement on the date would write; nothing is stored" });
+
+export const ScheduleQuery = z.object({
+  format: z.enum(["json", "html"]).optional().openapi({ description: "html: the printable schedule with the annualised rates (also with `Accept: text/html`)" }),
+});

@@ -8,9 +8,11 @@
  * - restructuring.ts  extension (展期), renewal (无还本续贷), write-off, collection actions
  * - standing.ts       a loan's schedule state and standing (DPD, overdue) as of a date
  * - views.ts          what readers see: loans, schedules, repayments
+ * - preview.ts        the schedule preview (试算) with the annualised rate, and the printable schedule
  * - reconciliation.ts the ledger check of principal receivable against outstanding principal
  */
 export * from "./origination.js";
+export * from "./preview.js";
 export * from "./products.js";
 export * from "./reconciliation.js";
 export * from "./repayment.js";

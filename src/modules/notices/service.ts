@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import { type Actor, requireRole } from "../../http/auth.js";
 import { Money } from "../../lib/money.js";
+import { escapeHtml, printablePage } from "../../lib/html.js";
 import { maskName } from "../../lib/pii.js";
 
 type Db = Knex | Knex.Transaction;
@@ -139,7 +140,7 @@ export async function listNotices(db: Db, actor: Actor, kind: NoticeKind | undef
   return { items: out, next_cursor: null };
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+const esc = escapeHtml;
 
 /** A printable page (A4) of notices, one per sheet, to post in the village. */
 export function noticesHtml(notices: Notice[]): string {
@@ -158,15 +159,11 @@ export function noticesHtml(notices: Notice[]): string {
 <p class="foot">${esc(n.village_name)}（${esc(n.village_code)}）· 共 ${n.entries.length} 户</p></section>`;
     })
     .join("\n");
-  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>公示</title>
-<style>
-body{font-family:"Noto Serif CJK SC","SimSun",serif;margin:0}
-.sheet{padding:20mm;page-break-after:always}
+  return printablePage(
+    "公示",
+    sheets || "<p>本期无公示事项。</p>",
+    `.sheet{padding:20mm;page-break-after:always}
 h1{text-align:center;font-size:22pt}
-table{width:100%;border-collapse:collapse;font-size:11pt}
-th,td{border:1px solid #000;padding:4px 6px}
-.num{text-align:right}
-.foot{text-align:right;margin-top:12px}
-@media print{@page{size:A4}}
-</style></head><body>${sheets || "<p>本期无公示事项。</p>"}</body></html>`;
+.foot{text-align:right;margin-top:12px}`,
+  );
 }

@@ -3,5 +3,5 @@
  * Anything not listed here is the module's own (checked by `npm run deps`).
  */
 export { registerRoutes } from "./routes.js";
-export { householdScope, lockCounty, lockHousehold } from "./queries.js";
+export { borrowerAndBank, householdScope, lockCounty, lockHousehold } from "./queries.js";
 export { recordIdNumberLookup } from "./service.js";

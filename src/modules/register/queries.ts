@@ -110,3 +110,15 @@ export async function lockHousehold(trx: Knex.Transaction, id: string): Promise<
 export async function lockCounty(trx: Knex.Transaction, countyCode: string): Promise<void> {
   await trx("divisions").where({ code: countyCode }).forUpdate().first("code");
 }
+
+/**
+ * What a printed document shows of a borrower and its lender (a loan's schedule): the member's
+ * name and masked ID number, the household number and the bank's name. The caller masks the name.
+ */
+export async function borrowerAndBank(db: Db, memberId: string, bankId: string): Promise<{ name: string | null; id_number_masked: string | null; household_no: string | null; bank_name: string | null }> {
+  const [m, b] = await Promise.all([
+    db("household_members as m").join("households as h", "h.id", "m.household_id").where("m.id", memberId).first<{ name: string; id_number_masked: string; household_no: string } | undefined>("m.name", "m.id_number_masked", "h.household_no"),
+    db("banks").where({ id: bankId }).first<{ name: string } | undefined>("name"),
+  ]);
+  return { name: m?.name ?? null, id_number_masked: m?.id_number_masked ?? null, household_no: m?.household_no ?? null, bank_name: b?.name ?? null };
+}
