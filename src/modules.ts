@@ -17,6 +17,7 @@ import { reportsRoutes } from "./modules/reports/index.js";
 import { riskFundRoutes } from "./modules/riskfund/index.js";
 import { subsidyRoutes } from "./modules/subsidies/index.js";
 import { trusteeshipRoutes } from "./modules/trusteeship/index.js";
+import { worklistRoutes } from "./modules/worklist/index.js";
 
 export const routes = {
   assetRoutes,
@@ -35,4 +36,5 @@ export const routes = {
   subsidyRoutes,
   trusteeshipRoutes,
   usersRoutes,
+  worklistRoutes,
 };

@@ -34,6 +34,7 @@ registerErrorCodes({
   LOAN_RENEWAL_WINDOW: { status: 422, title: "Outside the renewal window", description: "Renewal (无还本续贷) is possible from 30 days before maturity through the maturity date." },
   LOAN_RENEWAL_OVERDUE: { status: 422, title: "Renewal of an overdue loan", description: "A loan with overdue amounts cannot be renewed." },
   LOAN_WRITE_OFF_NOT_NPL: { status: 422, title: "Not non-performing", description: "Only a non-performing loan (DPD > 90) may be written off." },
+  LOAN_CONTRACT_NO_TAKEN: { status: 409, title: "Contract number taken", description: "Another loan of this bank already has this contract number (合同号); a bank's contract numbers are unique for ever." },
   LOAN_PRODUCT_VERSION_CONFLICT: { status: 409, title: "Product version conflict", description: "Another version of this product was created at the same time; retry." },
 });
 

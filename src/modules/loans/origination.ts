@@ -147,6 +147,12 @@ export async function cancel(trx: Knex.Transaction, ctx: Ctx, id: string, input:
   return view;
 }
 
+/** A bank's contract numbers are unique for ever (the unique index says so too; this names the field). */
+async function expectContractNoFree(trx: Knex.Transaction, bankId: string, contractNo: string): Promise<void> {
+  const taken = await trx("loans").where({ bank_id: bankId, contract_no: contractNo }).first("id");
+  if (taken) throw new AppError("LOAN_CONTRACT_NO_TAKEN", `Contract number ${contractNo} is already used by another loan of this bank`, [{ path: "body.contract_no", message: "already used by another loan of this bank" }]);
+}
+
 export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, input: z.infer<typeof Disburse>) {
   requireRole(ctx.actor, ...BANK_STAFF);
   const loan = await loadForChange(trx, ctx, id);
@@ -161,6 +167,7 @@ export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
   const terms = await subsidyTermsOf(trx, { ...loan, disbursed_on: on });
   const rows = splitInterest(terms, periodRows(loan, periods, (due) => overdueFrom(due, loan.grace_days)));
   await insertPeriods(trx, rows);
+  if (input.contract_no !== undefined) await expectContractNoFree(trx, loan.bank_id, input.contract_no);
   const first = periods[0];
   const row = await saveLoan(
     trx,
@@ -176,6 +183,7 @@ export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
       cur_period_end: first.accrualEnd,
       cur_period_interest: rows[0].interest_due,
       standing_date: on,
+      ...(input.contract_no !== undefined ? { contract_no: input.contract_no } : {}),
     },
     ctx.clock.now(),
   );

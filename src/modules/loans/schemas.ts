@@ -98,7 +98,21 @@ export const LoanApply = z
   .openapi("LoanApply");
 
 export const Decision = z.object({ note: z.string().trim().max(500).optional() }).strict().openapi("LoanDecision");
-export const Disburse = z.object({ reference: z.string().trim().max(100).optional() }).strict().openapi("LoanDisburse");
+/** The bank's contract number (合同号): what its core system and its files know the loan by; unique per bank. */
+export const ContractNo = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[^\s\u0000-\u001f]+(?: [^\s\u0000-\u001f]+)*$/, "printable characters, no leading, trailing or double spaces")
+  .openapi({ description: "The bank's contract number (合同号), unique per bank", example: "QZ-FP-2025-000123" });
+export const Disburse = z
+  .object({
+    reference: z.string().trim().max(100).optional(),
+    contract_no: ContractNo.optional().openapi({ description: "The bank's contract number (合同号), unique per bank for ever; its files (balance statements) name the loan by it" }),
+  })
+  .strict()
+  .openapi("LoanDisburse");
 export const Extend = z
   .object({ months: z.number().int().min(1).max(12).openapi({ description: "展期: at most 12 months, once, before maturity" }), reason: z.string().trim().min(1).max(500) })
   .strict()
@@ -138,6 +152,7 @@ export const LoanQuery = ListQuery.extend({
   county_code: CountyCode.optional(),
   village_code: z.string().regex(/^\d{12}$/).optional(),
   dpd_bucket: z.enum(DPD_BUCKETS).optional(),
+  contract_no: ContractNo.optional(),
 });
 
 export const Loan = z
@@ -149,6 +164,7 @@ export const Loan = z
     household_id: Uuid,
     borrower_member_id: Uuid,
     product_id: Uuid.nullable(),
+    contract_no: z.string().nullable().openapi({ description: "The bank's contract number (合同号), given at disbursement" }),
     status: z.enum(LOAN_STATUSES),
     amount: z.string(),
     outstanding_principal: z.string(),
