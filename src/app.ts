@@ -93,6 +93,7 @@ export function createApp(deps: Deps): Express {
   api.use(routes.oversightRoutes(deps));
   api.use(routes.loanRoutes(deps));
   api.use(routes.worklistRoutes(deps));
+  api.use(routes.bankFileRoutes(deps));
   api.use(routes.reportsRoutes(deps));
   api.use(routes.noticesRoutes(deps));
   api.use(routes.trusteeshipRoutes(deps));

@@ -5,6 +5,7 @@
  * anything that serves requests or runs jobs imports this file first.
  */
 import { assetRoutes } from "./modules/assets/index.js";
+import { bankFileRoutes } from "./modules/bankfiles/index.js";
 import { authRoutes, sessionRoutes, usersRoutes } from "./modules/auth/index.js";
 import { distributionRoutes } from "./modules/distributions/index.js";
 import { loanRoutes } from "./modules/loans/index.js";
@@ -22,6 +23,7 @@ import { worklistRoutes } from "./modules/worklist/index.js";
 export const routes = {
   assetRoutes,
   authRoutes,
+  bankFileRoutes,
   distributionRoutes,
   loanRoutes,
   noticesRoutes,

@@ -43,7 +43,8 @@ export async function up(knex: Knex): Promise<void> {
     // 100,000 rows), like subsidy claim lines, and a per-row trigger would dominate it.
     t.uuid("statement_id").notNullable();
     t.string("county_code", 6).notNullable();
-    t.integer("seq").notNullable(); // file row number (1 = first data row); the file's lacks follow, numbered on
+    t.integer("seq").notNullable(); // 1, 2, …: the file's rows in file order, then the loans the file lacks
+    t.integer("file_row"); // the file's row (1 = first data row); NULL for MISSING_FROM_FILE
     t.text("outcome").notNullable(); // DIFFERS, UNKNOWN, MISSING_FROM_FILE
     t.text("contract_no");
     t.uuid("loan_id"); // the platform's loan; for UNKNOWN, the loan id the file gave (if it named one)
@@ -56,7 +57,8 @@ export async function up(knex: Knex): Promise<void> {
     outcome IN ('DIFFERS', 'UNKNOWN', 'MISSING_FROM_FILE')
     AND (outcome <> 'DIFFERS' OR (loan_id IS NOT NULL AND difference = bank_principal - platform_principal AND difference <> 0))
     AND (outcome <> 'UNKNOWN' OR (platform_principal IS NULL AND bank_principal IS NOT NULL))
-    AND (outcome <> 'MISSING_FROM_FILE' OR (loan_id IS NOT NULL AND bank_principal IS NULL)))`);
+    AND (outcome <> 'MISSING_FROM_FILE' OR (loan_id IS NOT NULL AND bank_principal IS NULL AND file_row IS NULL))
+    AND (outcome = 'MISSING_FROM_FILE' OR file_row IS NOT NULL))`);
 }
 
 export async function down(): Promise<void> {

@@ -150,7 +150,7 @@ export async function cancel(trx: Knex.Transaction, ctx: Ctx, id: string, input:
 /** A bank's contract numbers are unique for ever (the unique index says so too; this names the field). */
 async function expectContractNoFree(trx: Knex.Transaction, bankId: string, contractNo: string): Promise<void> {
   const taken = await trx("loans").where({ bank_id: bankId, contract_no: contractNo }).first("id");
-  if (taken) throw new AppError("LOAN_CONTRACT_NO_TAKEN", `Contract number ${contractNo} is already used by another loan of this bank`, [{ path: "body.contract_no", message: "already used by another loan of this bank" }]);
+  if (taken) throw new AppError("LOAN_CONTRACT_NO_TAKEN", `Contract number ${contractNo} is already used by another loan of this bank`, [{ path: "body.contract_no", message: "already used by another loan of this bank" }], 409);
 }
 
 export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, input: z.infer<typeof Disburse>) {
