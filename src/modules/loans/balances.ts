@@ -113,14 +113,8 @@ export async function compareBankBalances(db: Db, scope: { bankId: string; count
 /** knex's binding types take arrays without NULL elements; both drivers send a null element as SQL NULL. */
 const withNulls = (values: (string | null)[]) => values as unknown as string[];
 
-interface RawException {
-  line: number | null;
-  outcome: BalanceOutcome;
-  contract_no: string | null;
-  loan_id: string | null;
-  bank_principal: string | null;
-  platform_principal: string | null;
-}
+/** An exception as the statement returns it: the figures as numeric text, no difference yet. */
+type RawException = Omit<BalanceException, "difference">;
 
 function exceptionOf(e: RawException): BalanceException {
   const bank = e.bank_principal === null ? null : Money.of(e.bank_principal);
