@@ -230,6 +230,20 @@ describe("POST /balance-statements", () => {
     expect(queries).toBeLessThan(25);
   });
 
+  it("a file sent again with its Idempotency-Key replays the first answer; another date with the key is refused", async () => {
+    const k = key();
+    const csv = "contract_no,outstanding_principal\nHT-A,15000.00\n";
+    const statements = async () => Number((await t.db("balance_statements").count<{ count: string }[]>("* as count"))[0].count);
+    const before = await statements();
+    const first = await ok(await postFile("text/csv", csv, `?as_of=${TODAY}`).set("Idempotency-Key", k));
+    const again = await postFile("text/csv", csv, `?as_of=${TODAY}`).set("Idempotency-Key", k);
+    expect(again.status).toBe(201);
+    expect(again.headers["idempotent-replayed"]).toBe("true");
+    expect(again.body.id).toBe(first.id);
+    expectProblem(await postFile("text/csv", csv, "?as_of=2025-06-01").set("Idempotency-Key", k), 422, "IDEMPOTENCY_KEY_REUSED");
+    expect(await statements()).toBe(before + 1);
+  });
+
   it("refuses bad input whole with problem+json and records nothing", async () => {
     const before = (await t.db("balance_statements").count<{ count: string }[]>("* as count"))[0].count;
     const bad = await postFile("text/csv", "contract_no,outstanding_principal\nHT-A,12.345\n,100.00\nHT-B,-5\nHT-A,1.00\n", `?as_of=${TODAY}`);
