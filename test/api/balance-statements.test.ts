@@ -283,5 +283,15 @@ describe("POST /balance-statements", () => {
     expect((await t.as("officer").get(`${API}/loans?contract_no=HT-B`)).body.items.map((l: { id: string }) => l.id)).toEqual([L.B]);
     // Another bank may use the same number.
     expect((await t.as("officer").post(`${API}/loans/${a.body.id}/disburse`, { contract_no: "HT-OTHER" }, key())).status).toBe(200);
+
+    // A renewal (无还本续贷) is a new contract: it may carry its own number, under the same rule.
+    const short = await disburseOn("2025-05-20", { product_id: p.id, amount: "2000.00", term_months: 1 }, "HT-S");
+    t.clock.set(TODAY);
+    expectProblem(await t.as("manager").post(`${API}/loans/${short}/renew`, { term_months: 12, reason: "生产周期未结束，续贷", contract_no: "HT-A" }, key()), 409, "LOAN_CONTRACT_NO_TAKEN");
+    const renewed = await t.as("manager").post(`${API}/loans/${short}/renew`, { term_months: 12, reason: "生产周期未结束，续贷", contract_no: "HT-S2" }, key());
+    expect(renewed.status, JSON.stringify(renewed.body)).toBe(201);
+    const newId = renewed.body.new_loan.id;
+    expect(renewed.body.new_loan.contract_no).toBe("HT-S2");
+    expect((await t.as("officer").get(`${API}/loans?contract_no=HT-S2`)).body.items).toEqual([expect.objectContaining({ id: newId, status: "DISBURSED", amount: "2000.00" })]);
   });
 });

@@ -1,6 +1,6 @@
 /** Constants and error codes shared by the stages of a loan's life. */
 import type { Knex } from "knex";
-import { invalidState, notFound, registerErrorCodes } from "../../http/errors.js";
+import { AppError, invalidState, notFound, registerErrorCodes } from "../../http/errors.js";
 import type { Ctx } from "../../lib/context.js";
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
 import type { LoanStatus } from "./model.js";
@@ -58,4 +58,10 @@ export async function saveLoan(trx: Knex.Transaction, id: string, changes: Recor
     .update({ ...changes, updated_at: now, version: trx.raw("version + 1") })
     .returning<LoanRow[]>("*");
   return row;
+}
+
+/** A bank's contract numbers are unique for ever (the unique index says so too; this names the field). */
+export async function expectContractNoFree(trx: Knex.Transaction, bankId: string, contractNo: string): Promise<void> {
+  const taken = await trx("loans").where({ bank_id: bankId, contract_no: contractNo }).first("id");
+  if (taken) throw new AppError("LOAN_CONTRACT_NO_TAKEN", `Contract number ${contractNo} is already used by another loan of this bank`, [{ path: "body.contract_no", message: "already used by another loan of this bank" }], 409);
 }

@@ -13,7 +13,7 @@ import { splitInterest, subsidyTermsOf } from "./household-interest.js";
 import { ageOn, buildSchedule, maturityOf, overdueFrom, type RepaymentMethod } from "./model.js";
 import { householdExposure, insertPeriods, type LoanRow, periodRows, productById, type ProductRow } from "./queries.js";
 import type { Decision, Disburse, LoanApply } from "./schemas.js";
-import { BANK_STAFF, ELIGIBLE_HOUSEHOLD, expectStatus, fmt, HOUSEHOLD_CAP, loadForChange, saveLoan } from "./common.js";
+import { BANK_STAFF, ELIGIBLE_HOUSEHOLD, expectContractNoFree, expectStatus, fmt, HOUSEHOLD_CAP, loadForChange, saveLoan } from "./common.js";
 import { priceLoan } from "./products.js";
 import { loanView } from "./views.js";
 import { lockHousehold } from "../register/index.js";
@@ -145,12 +145,6 @@ export async function cancel(trx: Knex.Transaction, ctx: Ctx, id: string, input:
   const view = loanView(row);
   await appendAudit(trx, ctx, { action: "loan.cancel", entityType: "loan", entityId: id, countyCode: loan.county_code, before: { status: loan.status }, after: view });
   return view;
-}
-
-/** A bank's contract numbers are unique for ever (the unique index says so too; this names the field). */
-async function expectContractNoFree(trx: Knex.Transaction, bankId: string, contractNo: string): Promise<void> {
-  const taken = await trx("loans").where({ bank_id: bankId, contract_no: contractNo }).first("id");
-  if (taken) throw new AppError("LOAN_CONTRACT_NO_TAKEN", `Contract number ${contractNo} is already used by another loan of this bank`, [{ path: "body.contract_no", message: "already used by another loan of this bank" }], 409);
 }
 
 export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, input: z.infer<typeof Disburse>) {

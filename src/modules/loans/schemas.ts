@@ -123,6 +123,7 @@ export const Renew = z
     repayment_method: Method.optional(),
     product_id: Uuid.optional().openapi({ description: "Defaults to the latest version of the old loan's product" }),
     reason: z.string().trim().min(1).max(500),
+    contract_no: ContractNo.optional().openapi({ description: "The new loan's contract number (合同号), unique per bank" }),
   })
   .strict()
   .openapi("LoanRenew", { description: "无还本续贷: a new loan takes over the balance without the principal being repaid first; the old loan's interest to date is collected" });
