@@ -155,6 +155,7 @@ describe("POST /balance-statements", () => {
       ["文件缺少", "MISSING_FROM_FILE", "", "HT-C", L.C, "", "8000.00", ""],
     ]);
     expect((await t.as("officer").get(`${API}/balance-statements/${fromCsv.id}?format=csv`)).text).toBe(dl.text);
+    expectProblem(await t.as("officer").get(`${API}/balance-statements/${fromCsv.id}.csv?limit=5`), 400, "UNKNOWN_QUERY_PARAMETER");
 
     const xl = await t.as("officer").get(`${API}/balance-statements/${fromCsv.id}.xlsx`).buffer(true).parse(binary);
     expect(xl.status).toBe(200);

@@ -1,4 +1,4 @@
-import { Router } from "express";
+import { type Request, type Response, Router } from "express";
 import type { Deps } from "../../deps.js";
 import { actorOf } from "../../http/auth.js";
 import { command } from "../../http/command.js";
@@ -7,11 +7,13 @@ import { exportFormat, sendDownload } from "../../http/formats.js";
 import { doc } from "../../http/openapi.js";
 import { fileBody, uploadOf } from "../../http/upload.js";
 import { parse } from "../../http/validate.js";
+import { z } from "../../http/zod.js";
 import { statementCsv, statementXlsx } from "./export.js";
 import { IdParam, LinesQuery, Statement, StatementCreate, StatementFileQuery, StatementList, StatementListQuery } from "./schemas.js";
 import { createStatement, getStatement, listStatements, readStatementInput, statementWithAllLines } from "./service.js";
 
 const TAG = "Bank files 银行文件对接";
+const NoQuery = z.object({});
 const BANK = "loan_officer, bank_manager (own bank, own counties); other roles 403";
 
 doc({
@@ -49,7 +51,7 @@ doc({ method: "get", path: "/balance-statements/:id.xlsx", tag: TAG, summary: "A
 export function bankFileRoutes(deps: Deps): Router {
   const { db, clock } = deps;
   const r = Router();
-  const download = async (req: Parameters<Parameters<typeof r.get>[1]>[0], res: Parameters<Parameters<typeof r.get>[1]>[1], format: "csv" | "xlsx") => {
+  const download = async (req: Request, res: Response, format: "csv" | "xlsx") => {
     const s = await statementWithAllLines(db, actorOf(req), parse(IdParam, req.params, "params").id);
     sendDownload(res, format, `balance-statement-${s.as_of}-${s.id.slice(0, 8)}`, format === "csv" ? statementCsv(s) : await statementXlsx(s));
   };
@@ -65,8 +67,9 @@ export function bankFileRoutes(deps: Deps): Router {
   r.get("/balance-statements", async (req, res) => {
     res.json(await listStatements(db, actorOf(req), parse(StatementListQuery, req.query, "query")));
   });
-  r.get("/balance-statements/:id.csv", (req, res) => download(req, res, "csv"));
-  r.get("/balance-statements/:id.xlsx", (req, res) => download(req, res, "xlsx"));
+  // The .csv and .xlsx paths take no query parameters.
+  r.get("/balance-statements/:id.csv", (req, res) => download(req, res, parse(NoQuery, req.query, "query") && "csv"));
+  r.get("/balance-statements/:id.xlsx", (req, res) => download(req, res, parse(NoQuery, req.query, "query") && "xlsx"));
   r.get("/balance-statements/:id", async (req, res) => {
     const q = parse(LinesQuery, req.query, "query");
     const format = exportFormat(req, q.format);

@@ -101,7 +101,7 @@ export async function worklistOf(db: Db, actor: Actor, opts: { today: string; da
     db("loan_schedule_periods as p")
       .join("loans as l", "l.id", "p.loan_id")
       .whereIn("l.status", OPEN)
-      .whereNotIn("p.status", ["PAID", "CLOSED"])
+      .whereIn("p.status", ["PENDING", "DUE", "OVERDUE"]) // the open periods' partial index (loan_schedule_periods_open)
       .where("p.due_date", "<=", until)
       .where("p.overdue_from", ">", opts.today)
       .whereRaw("p.principal_due + p.interest_due > p.principal_paid + p.interest_paid")
