@@ -7,7 +7,7 @@ export const WorklistQuery = z.object({
     .min(1)
     .max(60)
     .default(7)
-    .openapi({ description: "Instalments due from today through today + days (1-60, default 7)", example: "7" }),
+    .openapi({ description: "Instalments due from today through today + days (1-60, default 7)", example: 7 }),
   format: z.enum(["json", "csv", "xlsx"]).optional().openapi({ description: "Or the Accept header: text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" }),
 });
 
