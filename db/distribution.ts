@@ -75,6 +75,9 @@ export const DISTRIBUTION: Record<string, Distribution> = {
   distribution_incomes: BY_COUNTY,
   distribution_shares: BY_COUNTY,
   distribution_objections: BY_COUNTY,
+  // bank files
+  balance_statements: BY_COUNTY,
+  balance_statement_lines: BY_COUNTY,
   // cross-module mechanisms
   alerts: BY_COUNTY,
   journal_entries: BY_COUNTY,

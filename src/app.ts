@@ -92,6 +92,8 @@ export function createApp(deps: Deps): Express {
   api.use(routes.ratingsRoutes(deps));
   api.use(routes.oversightRoutes(deps));
   api.use(routes.loanRoutes(deps));
+  api.use(routes.worklistRoutes(deps));
+  api.use(routes.bankFileRoutes(deps));
   api.use(routes.reportsRoutes(deps));
   api.use(routes.noticesRoutes(deps));
   api.use(routes.trusteeshipRoutes(deps));

@@ -26,6 +26,8 @@ const ConfigSchema = z.object({
   SEED_DEMO: bool.optional(),
   BODY_LIMIT: z.string().default("1mb"),
   BODY_MAX_DEPTH: z.coerce.number().int().min(2).max(1000).default(32),
+  // Files (CSV, XLSX) a route takes instead of JSON, e.g. a bank's balance file.
+  UPLOAD_LIMIT: z.string().default("32mb"),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
   LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1).default(900),
   TZ_BUSINESS: z.literal("Asia/Shanghai").default("Asia/Shanghai"),

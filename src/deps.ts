@@ -15,6 +15,8 @@ export interface Deps {
     bodyLimit: string;
     /** How deeply a JSON body may nest objects and arrays (`BODY_MAX_DEPTH`; 32 when not given). */
     bodyMaxDepth?: number;
+    /** Largest CSV or XLSX file a route that takes files reads (`UPLOAD_LIMIT`; 32mb when not given). */
+    uploadLimit?: string;
     loginMaxFailures: number;
     loginLockSeconds: number;
   };

@@ -5,6 +5,7 @@
  * anything that serves requests or runs jobs imports this file first.
  */
 import { assetRoutes } from "./modules/assets/index.js";
+import { bankFileRoutes } from "./modules/bankfiles/index.js";
 import { authRoutes, sessionRoutes, usersRoutes } from "./modules/auth/index.js";
 import { distributionRoutes } from "./modules/distributions/index.js";
 import { loanRoutes } from "./modules/loans/index.js";
@@ -17,10 +18,12 @@ import { reportsRoutes } from "./modules/reports/index.js";
 import { riskFundRoutes } from "./modules/riskfund/index.js";
 import { subsidyRoutes } from "./modules/subsidies/index.js";
 import { trusteeshipRoutes } from "./modules/trusteeship/index.js";
+import { worklistRoutes } from "./modules/worklist/index.js";
 
 export const routes = {
   assetRoutes,
   authRoutes,
+  bankFileRoutes,
   distributionRoutes,
   loanRoutes,
   noticesRoutes,
@@ -35,4 +38,5 @@ export const routes = {
   subsidyRoutes,
   trusteeshipRoutes,
   usersRoutes,
+  worklistRoutes,
 };

@@ -69,6 +69,15 @@ function replay(req: Request, res: Response, stored: StoredResponse, hash: strin
 }
 
 /**
+ * What the idempotency hash covers: the JSON body, or a file body's bytes (by their hash) with the
+ * query string that goes with it (a file's date comes as a query parameter).
+ */
+function requestText(req: Request): string {
+  if (!Buffer.isBuffer(req.body)) return canonicalJson(req.body ?? null);
+  return `file:${createHash("sha256").update(req.body).digest("hex")}?${canonicalJson(req.query)}`;
+}
+
+/**
  * Runs a state-changing handler in one database transaction. With an `Idempotency-Key` header,
  * the first successful response is stored (sealed) in that same transaction, so a retry with the same key
  * and body replays it (header `Idempotent-Replayed: true`) and changes nothing again, even when the
@@ -90,7 +99,7 @@ export function command(
     }
     const owner = req.actor ? `${req.actor.kind}:${req.actor.userId}` : "anonymous";
     const path = `${req.baseUrl}${req.path}`;
-    const hash = createHash("sha256").update(`${req.method} ${path}\n${canonicalJson(req.body ?? null)}`).digest("hex");
+    const hash = createHash("sha256").update(`${req.method} ${path}\n${requestText(req)}`).digest("hex");
     if (key) {
       const prior = await findKey(db, owner, key);
       if (prior) return replay(req, res, prior, hash);

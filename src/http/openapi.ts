@@ -36,6 +36,8 @@ export interface RouteDoc {
   errors?: number[];
   /** The success answer may also be a printable HTML page (`?format=html` or `Accept: text/html`). */
   html?: boolean;
+  /** The body may also be a CSV (`text/csv`) or XLSX file instead of the JSON `body` (see http/upload.ts). */
+  files?: { description: string };
 }
 
 /** Documents one route; the schemas are the same objects the handler validates with. */
@@ -65,7 +67,22 @@ export function doc(d: RouteDoc): void {
     request: {
       ...(d.params ? { params: d.params as never } : {}),
       ...(d.query ? { query: d.query as never } : {}),
-      ...(d.body ? { body: { content: { "application/json": { schema: d.body } }, required: true } } : {}),
+      ...(d.body
+        ? {
+            body: {
+              content: {
+                "application/json": { schema: d.body },
+                ...(d.files
+                  ? {
+                      "text/csv": { schema: { type: "string", description: d.files.description } },
+                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": { schema: { type: "string", format: "binary", description: d.files.description } },
+                    }
+                  : {}),
+              },
+              required: true,
+            },
+          }
+        : {}),
     },
     responses,
   });

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from "express";
 import type { Logger } from "pino";
 import { AppError, errorTitle, fromPostgres } from "./errors.js";
+import { FILE_TYPES, takesFiles } from "./upload.js";
 
 function bodyParserError(err: unknown): AppError | undefined {
   if (typeof err !== "object" || err === null || !("type" in err)) return undefined;
@@ -56,10 +57,11 @@ export const notFoundHandler: RequestHandler = (req) => {
   throw new AppError("NOT_FOUND", `No route ${req.method} ${req.path}`);
 };
 
-/** JSON bodies only on write requests that carry one. */
+/** JSON bodies only on write requests that carry one; CSV or XLSX too where a route takes files (`doc({ files: true })`). */
 export const requireJson: RequestHandler = (req, _res, next) => {
   const hasBody = Number(req.header("content-length") ?? 0) > 0 || req.header("transfer-encoding") !== undefined;
   if (["POST", "PATCH", "PUT"].includes(req.method) && hasBody && !req.is("application/json")) {
+    if (req.is([...FILE_TYPES]) && takesFiles(req.method, req.path)) return next();
     throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json");
   }
   next();

@@ -41,6 +41,8 @@ export const TABLE_OWNERS: Record<string, string> = {
   job_schedules: "jobs",
   sessions: "auth",
   loan_portfolio_daily: "loans",
+  balance_statements: "bankfiles",
+  balance_statement_lines: "bankfiles",
   scorecards: "ratings",
   scorecard_grades: "ratings",
   ratings: "ratings",

@@ -1,6 +1,6 @@
 /** Constants and error codes shared by the stages of a loan's life. */
 import type { Knex } from "knex";
-import { invalidState, notFound, registerErrorCodes } from "../../http/errors.js";
+import { AppError, invalidState, notFound, registerErrorCodes } from "../../http/errors.js";
 import type { Ctx } from "../../lib/context.js";
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
 import type { LoanStatus } from "./model.js";
@@ -41,6 +41,7 @@ registerErrorCodes({
   DUPLICATE_BANK_REFERENCE: { status: 409, title: "Bank reference already recorded", description: "This bank's transaction reference (流水号) is already recorded on a repayment; a payment is never applied twice." },
   REVERSAL_NOT_LATEST: { status: 422, title: "Not the latest repayment", description: "Only the latest repayment of a loan that is not already reversed may be reversed." },
   REVERSAL_NOT_ALLOWED: { status: 422, title: "Repayment cannot be reversed", description: "A trustee's payment or a renewal's interest is reversed through its own operation, not here." },
+  LOAN_CONTRACT_NO_TAKEN: { status: 409, title: "Contract number taken", description: "Another loan of this bank already has this contract number (合同号); a bank's contract numbers are unique for ever." },
   LOAN_PRODUCT_VERSION_CONFLICT: { status: 409, title: "Product version conflict", description: "Another version of this product was created at the same time; retry." },
 });
 
@@ -64,4 +65,10 @@ export async function saveLoan(trx: Knex.Transaction, id: string, changes: Recor
     .update({ ...changes, updated_at: now, version: trx.raw("version + 1") })
     .returning<LoanRow[]>("*");
   return row;
+}
+
+/** A bank's contract numbers are unique for ever (the unique index says so too; this names the field). */
+export async function expectContractNoFree(trx: Knex.Transaction, bankId: string, contractNo: string): Promise<void> {
+  const taken = await trx("loans").where({ bank_id: bankId, contract_no: contractNo }).first("id");
+  if (taken) throw new AppError("LOAN_CONTRACT_NO_TAKEN", `Contract number ${contractNo} is already used by another loan of this bank`, [{ path: "body.contract_no", message: "already used by another loan of this bank" }], 409);
 }

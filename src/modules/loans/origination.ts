@@ -15,7 +15,7 @@ import { householdExposure, insertPeriods, type LoanRow, periodRows, type Period
 import { standingColumns } from "./standing.js";
 import { checkValueDate, closeDates, closedThrough, daysBackOf, forfeitAllOf, saveScheduleBase } from "./value-dates.js";
 import type { Decision, Disburse, LoanApply } from "./schemas.js";
-import { BANK_STAFF, ELIGIBLE_HOUSEHOLD, expectStatus, fmt, HOUSEHOLD_CAP, loadForChange, saveLoan } from "./common.js";
+import { BANK_STAFF, ELIGIBLE_HOUSEHOLD, expectContractNoFree, expectStatus, fmt, HOUSEHOLD_CAP, loadForChange, saveLoan } from "./common.js";
 import { priceLoan } from "./products.js";
 import { loanView } from "./views.js";
 import { lockHousehold } from "../register/index.js";
@@ -179,6 +179,7 @@ export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
   const { maturity, periods, rows } = disbursementSchedule({ ...loan, annual_rate: loan.annual_rate! }, terms, on);
   const stored = await insertPeriods(trx, rows);
   await saveScheduleBase(trx, loan, on, "DISBURSEMENT", stored);
+  if (input.contract_no !== undefined) await expectContractNoFree(trx, loan.bank_id, input.contract_no);
   const first = periods[0];
   let row = await saveLoan(
     trx,
@@ -194,6 +195,7 @@ export async function disburse(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
       cur_period_end: first.accrualEnd,
       cur_period_interest: rows[0].interest_due,
       standing_date: on,
+      ...(input.contract_no !== undefined ? { contract_no: input.contract_no } : {}),
     },
     ctx.clock.now(),
   );

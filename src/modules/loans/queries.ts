@@ -13,6 +13,8 @@ export interface LoanRow {
   household_id: string;
   borrower_member_id: string;
   product_id: string | null;
+  /** The bank's contract number (合同号), unique per bank; given at disbursement. */
+  contract_no: string | null;
   status: string;
   amount: string;
   outstanding_principal: string;

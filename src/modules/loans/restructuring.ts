@@ -19,7 +19,7 @@ import {
 import { addDays } from "../../lib/dates.js";
 import { findLoan, insertPeriods, type LoanRow, productById, toState, versionsInForce } from "./queries.js";
 import type { CollectionActionCreate, Extend, Renew, WriteOff } from "./schemas.js";
-import { BANK_STAFF, expectStatus, fmt, iso, loadForChange, saveLoan } from "./common.js";
+import { BANK_STAFF, expectContractNoFree, expectStatus, fmt, iso, loadForChange, saveLoan } from "./common.js";
 import { checkCredit, checkHouseholdAndBorrower, checkProduct, checkProductLimits, disbursementSchedule } from "./origination.js";
 import { priceLoan } from "./products.js";
 import { rescheduleFuture } from "./repayment.js";
@@ -100,6 +100,7 @@ export async function renew(trx: Knex.Transaction, ctx: Ctx, id: string, input: 
   }
 
   const maturity = maturityOf(on, input.term_months);
+  if (input.contract_no !== undefined) await expectContractNoFree(trx, loan.bank_id, input.contract_no);
   const [created] = await trx("loans")
     .insert({
       county_code: loan.county_code,
@@ -131,6 +132,7 @@ export async function renew(trx: Knex.Transaction, ctx: Ctx, id: string, input: 
       decision_note: input.reason,
       renewed_from_loan_id: loan.id,
       standing_date: on,
+      contract_no: input.contract_no ?? null,
     })
     .returning<LoanRow[]>("*");
   const { periods, rows: newRows } = disbursementSchedule({ ...created, annual_rate: price.rate }, await subsidyTermsOf(trx, created), on);

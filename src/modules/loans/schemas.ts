@@ -105,10 +105,25 @@ export const LoanApply = z
   .openapi("LoanApply");
 
 export const Decision = z.object({ note: z.string().trim().max(500).optional() }).strict().openapi("LoanDecision");
+/** The bank's contract number (合同号): what its core system and its files know the loan by; unique per bank. */
+export const ContractNo = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[^\s\u0000-\u001f]+(?: [^\s\u0000-\u001f]+)*$/, "printable characters, no leading, trailing or double spaces")
+  .openapi({ description: "The bank's contract number (合同号), unique per bank", example: "QZ-FP-2025-000123" });
 const ValueDate = IsoDate.optional().openapi({
   description: "起息日 value date: the business date the money moved (default today, Asia/Shanghai). Not in the future, not before the loan's latest value date, at most the county's days back (30 unless set).",
 });
-export const Disburse = z.object({ reference: z.string().trim().max(100).optional(), value_date: ValueDate }).strict().openapi("LoanDisburse");
+export const Disburse = z
+  .object({
+    reference: z.string().trim().max(100).optional(),
+    contract_no: ContractNo.optional().openapi({ description: "The bank's contract number (合同号), unique per bank for ever; its files (balance statements) name the loan by it" }),
+    value_date: ValueDate,
+  })
+  .strict()
+  .openapi("LoanDisburse");
 export const Extend = z
   .object({ months: z.number().int().min(1).max(12).openapi({ description: "展期: at most 12 months, once, before maturity" }), reason: z.string().trim().min(1).max(500) })
   .strict()
@@ -119,6 +134,7 @@ export const Renew = z
     repayment_method: Method.optional(),
     product_id: Uuid.optional().openapi({ description: "Defaults to the version of the old loan's product code in force today (latest effective date, then highest version)" }),
     reason: z.string().trim().min(1).max(500),
+    contract_no: ContractNo.optional().openapi({ description: "The new loan's contract number (合同号), unique per bank" }),
   })
   .strict()
   .openapi("LoanRenew", { description: "无还本续贷: a new loan takes over the balance without the principal being repaid first; the old loan's interest to date is collected" });
@@ -153,6 +169,7 @@ export const LoanQuery = ListQuery.extend({
   county_code: CountyCode.optional(),
   village_code: z.string().regex(/^\d{12}$/).optional(),
   dpd_bucket: z.enum(DPD_BUCKETS).optional(),
+  contract_no: ContractNo.optional(),
 });
 
 export const Loan = z
@@ -164,6 +181,7 @@ export const Loan = z
     household_id: Uuid,
     borrower_member_id: Uuid,
     product_id: Uuid.nullable(),
+    contract_no: z.string().nullable().openapi({ description: "The bank's contract number (合同号), given at disbursement" }),
     status: z.enum(LOAN_STATUSES),
     amount: z.string(),
     outstanding_principal: z.string(),

@@ -41,6 +41,7 @@ export function loanView(l: LoanRow, extra: { payoff?: Dec | null; on?: string }
     household_id: l.household_id,
     borrower_member_id: l.borrower_member_id,
     product_id: l.product_id,
+    contract_no: l.contract_no,
     status: l.status as LoanStatus,
     amount: fmt(l.amount),
     outstanding_principal: fmt(l.outstanding_principal),
@@ -99,7 +100,7 @@ export async function listLoans(db: Db, ctx: Pick<Ctx, "actor" | "clock">, q: z.
   const { actor } = ctx;
   requireRole(actor, ...LOAN_READERS);
   const query = loanScope(db("loans").select("loans.*"), actor);
-  for (const k of ["status", "household_id", "bank_id", "county_code", "village_code", "dpd_bucket"] as const) {
+  for (const k of ["status", "household_id", "bank_id", "county_code", "village_code", "dpd_bucket", "contract_no"] as const) {
     if (q[k]) query.andWhere(`loans.${k}`, q[k]);
   }
   const { rows, next_cursor } = await page<LoanRow & Record<string, unknown>>(query, "loans.id", (r) => r.id, q.limit, q.cursor);

@@ -4,3 +4,4 @@
  */
 export { ratingsRoutes } from "./routes.js";
 export { creditLineOf } from "./service.js";
+export { type RatingDue, type RatingsWorklist, worklistOf } from "./worklist.js";

@@ -5,3 +5,4 @@
 export { registerRoutes } from "./routes.js";
 export { borrowerAndBank, householdScope, lockCounty, lockHousehold } from "./queries.js";
 export { recordIdNumberLookup } from "./service.js";
+export { contactsOf, type HouseholdContact } from "./contacts.js";
