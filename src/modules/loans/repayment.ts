@@ -11,11 +11,12 @@ import { addDays } from "../../lib/dates.js";
 import { AppError, registerConstraintCodes } from "../../lib/errors.js";
 import { withLateForfeits } from "./household-interest.js";
 import { findLoan, type LoanRow, lockLoan, periodsOf, type PeriodRow, savePeriods, toState } from "./queries.js";
-import { planNeedsTerms, planRepayment, rescheduledRows } from "./repayment-plan.js";
+import { planNeedsTerms, planRepayment, type RepaymentPlan, rescheduledRows } from "./repayment-plan.js";
+import type { SubsidyTerms } from "./household-interest.js";
 import type { RepaymentCreate, RepaymentReversal } from "./schemas.js";
 import { BANK_STAFF, fmt, iso, loadForChange, saveLoan } from "./common.js";
 import { currentPeriod, isActive, standingColumns, termsFor } from "./standing.js";
-import { checkValueDate, closeDates, closedThrough, daysBackOf, type ForfeitAllOn, forfeitAllOf, latestRepayment, type LatestRepayment, latestValueDate, scheduleBase } from "./value-dates.js";
+import { checkValueDate, closeDates, closedThrough, daysBackOf, type ForfeitAllOn, forfeitAllOf, latestRepayment, type LatestRepayment, latestValueDate, scheduleBase, type ScheduleBase } from "./value-dates.js";
 import { repaymentView, type RepaymentRow } from "./views.js";
 
 export interface RepaymentInput {
@@ -53,19 +54,10 @@ export async function applyRepayment(
 ) {
   const loan = opts.skipScope || !ctx.actor ? await lockLoan(trx, loanId) : await findLoan(trx, ctx.actor, loanId, { forUpdate: true });
   if (!loan) throw notFound("loan");
-  if (!isActive(loan)) throw invalidState(`The loan is ${loan.status}; only a disbursed or extended loan takes repayments`);
   const today = ctx.clock.today();
-  const on = input.value_date ?? today;
-  const amount = Money.of(input.amount);
   if (input.reference && input.source !== "TRUSTEE") await refuseRecordedReference(trx, loan.bank_id, input.reference);
   const stored = await periodsOf(trx, loanId);
-  // Entered after the close of business ran past its value date: the loan as it stood that day, brought forward after (value-dates.ts).
-  if (on > today) checkValueDate(on, { today, latest: null, daysBack: 0 });
-  const late = on < today ? await lateEntry(trx, loan, on, today) : null;
-  const rows = late ? late.rows : withLateForfeits(stored, on).rows;
-  const terms = planNeedsTerms(loan, rows, on, amount) ? await termsFor(trx, loan, currentPeriod(rows, on)) : null;
-  const plan = planRepayment(loan, rows, on, amount, terms);
-  const after = late && !plan.closed ? closeDates(loan, plan.periods, plan.standing, on, late.closedThrough, late.forfeitAll) : { rows: plan.periods, standing: plan.standing };
+  const { on, amount, rows, plan, after } = await decideRepayment(databaseSources(trx), loan, stored, input, today);
   await savePeriods(trx, loanId, stored, after.rows);
   const updated = await saveLoan(
     trx,
@@ -129,20 +121,86 @@ async function refuseRecordedReference(trx: Knex.Transaction, bankId: string, re
   if (seen) throw new AppError("DUPLICATE_BANK_REFERENCE", `银行流水号 ${reference} 已于 ${seen.paid_on} 入账 / bank reference ${reference} was already recorded (value date ${seen.paid_on})`, undefined, 409);
 }
 
+/** Where deciding a repayment reads what it needs: the database for one payment, what a bank file's chunk loaded at once for many. */
+export interface RepaymentSources {
+  closedThrough(): Promise<string | null>;
+  daysBack(countyCode: string): Promise<number>;
+  base(loan: LoanRow): Promise<ScheduleBase | undefined>;
+  latest(loan: LoanRow): Promise<LatestRepayment | undefined>;
+  /** The schedule a repayment was allocated over. */
+  scheduleBefore(repaymentId: string): Promise<PeriodRow[] | null>;
+  terms(loan: LoanRow, cur: PeriodRow | undefined): Promise<SubsidyTerms | null>;
+  forfeitAll(loan: LoanRow): Promise<ForfeitAllOn>;
+}
+
+export function databaseSources(trx: Knex.Transaction): RepaymentSources {
+  let closed: Promise<string | null> | undefined;
+  return {
+    closedThrough: () => (closed ??= closedThrough(trx)),
+    daysBack: (county) => daysBackOf(trx, county),
+    base: (loan) => scheduleBase(trx, loan.id),
+    latest: (loan) => latestRepayment(trx, loan.id),
+    scheduleBefore: async (id) => ((await trx("loan_repayments").where({ id }).first<{ schedule_before: PeriodRow[] | null }>("schedule_before"))?.schedule_before ?? null),
+    terms: (loan, cur) => termsFor(trx, loan, cur),
+    forfeitAll: (loan) => forfeitAllOf(trx, loan),
+  };
+}
+
+export interface RepaymentDecision {
+  on: string;
+  amount: Dec;
+  /** The periods the payment is allocated over (as of its value date). */
+  rows: PeriodRow[];
+  plan: RepaymentPlan;
+  /** The schedule and standing to store: the plan's, brought forward to the last closed date when entered late. */
+  after: { rows: PeriodRow[]; standing: RepaymentPlan["standing"] };
+}
+
 /**
- * A payment with a value date before today: checked against the loan's latest value date and the
- * county's days back; when the close of business has already run on or after the value date, the
- * loan's periods as they stood at the start of that date (before its close), and what bringing it
- * forward afterwards needs.
+ * Decides a payment on a loan without writing anything: its value date checked (not in the
+ * future; when before today, not before the loan's latest value date nor more than the county's
+ * days back), the periods it is allocated over (the stored ones, or — when the close of business
+ * has already run past the value date — the loan as it stood at the start of that date), the plan,
+ * and the schedule after it, closed date by date through the last closed date when entered late.
  */
-async function lateEntry(trx: Knex.Transaction, loan: LoanRow, on: string, today: string): Promise<{ rows: PeriodRow[]; closedThrough: string; forfeitAll: ForfeitAllOn } | null> {
-  const base = await scheduleBase(trx, loan.id);
-  const latest = await latestRepayment(trx, loan.id);
-  checkValueDate(on, { today, latest: latestValueDate(loan, base, latest), daysBack: await daysBackOf(trx, loan.county_code) });
-  const closed = await closedThrough(trx);
-  if (!closed || on > closed) return null;
-  const forfeitAll = await forfeitAllOf(trx, loan);
-  return { rows: await periodsAtStartOf(trx, loan, on, base, latest, forfeitAll), closedThrough: closed, forfeitAll };
+export async function decideRepayment(src: RepaymentSources, loan: LoanRow, stored: PeriodRow[], input: { amount: string; value_date?: string }, today: string): Promise<RepaymentDecision> {
+  if (!isActive(loan)) throw invalidState(`The loan is ${loan.status}; only a disbursed or extended loan takes repayments`);
+  const on = input.value_date ?? today;
+  const amount = Money.of(input.amount);
+  if (on > today) checkValueDate(on, { today, latest: null, daysBack: 0 });
+  let rows = withLateForfeits(stored, on).rows;
+  let late: { closed: string; forfeitAll: ForfeitAllOn } | null = null;
+  if (on < today) {
+    const base = await src.base(loan);
+    const latest = await src.latest(loan);
+    checkValueDate(on, { today, latest: latestValueDate(loan, base, latest), daysBack: await src.daysBack(loan.county_code) });
+    const closed = await src.closedThrough();
+    if (closed && on <= closed) {
+      // Shares lost for a misuse finding or a removed household matter only to a loan with subsidy shares.
+      const forfeitAll = stored.some((r) => new D(r.interest_subsidy).gt(0) || r.subsidy_forfeited) ? await src.forfeitAll(loan) : () => null;
+      late = { closed, forfeitAll };
+      rows = withLateForfeits(rewoundTo(stored, on) ?? (await periodsAtStartOf(src, loan, on, base, latest, forfeitAll)), on).rows;
+    }
+  }
+  const terms = planNeedsTerms(loan, rows, on, amount) ? await src.terms(loan, currentPeriod(rows, on)) : null;
+  const plan = planRepayment(loan, rows, on, amount, terms);
+  const after = late && !plan.closed ? closeDates(loan, plan.periods, plan.standing, on, late.closed, late.forfeitAll) : { rows: plan.periods, standing: plan.standing };
+  return { on, amount, rows, plan, after };
+}
+
+/**
+ * The stored periods taken back to the start of `on` without replaying, when the closes since did
+ * nothing but mark periods due: no period is overdue (so none accrued penalty or lost a subsidy
+ * share for lateness since), none accrued penalty on or after `on`, no share was lost to a misuse
+ * finding or a removal. Periods the closes marked due (or settled) on or after `on` go back to
+ * PENDING. Otherwise undefined (the loan is replayed from its base).
+ */
+export function rewoundTo(stored: PeriodRow[], on: string): PeriodRow[] | undefined {
+  for (const r of stored) {
+    if (r.status === "OVERDUE" || (r.penalty_through !== null && r.penalty_through >= on)) return undefined;
+    if (r.subsidy_forfeited === "MISUSE" || r.subsidy_forfeited === "HOUSEHOLD_REMOVED") return undefined;
+  }
+  return stored.map((r) => (r.due_date > on && (r.status === "DUE" || r.status === "PAID") ? { ...r, status: "PENDING", settled_on: null } : r));
 }
 
 /**
@@ -150,29 +208,22 @@ async function lateEntry(trx: Knex.Transaction, loan: LoanRow, on: string, today
  * (computed again over the schedule it was allocated on) or its schedule base, whichever is later,
  * closed date by date up to the day before.
  */
-export async function periodsAtStartOf(
-  trx: Knex.Transaction,
-  loan: LoanRow,
-  on: string,
-  base: Awaited<ReturnType<typeof scheduleBase>>,
-  latest: LatestRepayment | undefined,
-  forfeitAll: ForfeitAllOn,
-): Promise<PeriodRow[]> {
+export async function periodsAtStartOf(src: RepaymentSources, loan: LoanRow, on: string, base: ScheduleBase | undefined, latest: LatestRepayment | undefined, forfeitAll: ForfeitAllOn): Promise<PeriodRow[]> {
   let from: { rows: PeriodRow[]; standing: ReturnType<typeof standingColumns>; date: string };
   if (latest && (!base || latest.paid_on >= base.value_date)) {
-    if (!latest.schedule_before) throw new AppError("VALUE_DATE_NO_HISTORY", "该笔贷款最近一笔还款没有留存当时的还款计划，只能按今天入账 / the latest repayment predates value dates; enter this one as of today");
+    const before = await src.scheduleBefore(latest.id);
+    if (!before) throw new AppError("VALUE_DATE_NO_HISTORY", "该笔贷款最近一笔还款没有留存当时的还款计划，只能按今天入账 / the latest repayment predates value dates; enter this one as of today");
     const amount = new D(latest.amount);
-    const t = planNeedsTerms(loan, latest.schedule_before, latest.paid_on, amount) ? await termsFor(trx, loan, currentPeriod(latest.schedule_before, latest.paid_on)) : null;
+    const t = planNeedsTerms(loan, before, latest.paid_on, amount) ? await src.terms(loan, currentPeriod(before, latest.paid_on)) : null;
     // As it was computed then: the loan owed what this repayment took off it too.
-    const p = planRepayment({ ...loan, outstanding_principal: fmt(new D(loan.outstanding_principal).plus(latest.principal)) }, latest.schedule_before, latest.paid_on, amount, t);
+    const p = planRepayment({ ...loan, outstanding_principal: fmt(new D(loan.outstanding_principal).plus(latest.principal)) }, before, latest.paid_on, amount, t);
     from = { rows: p.periods, standing: p.standing, date: latest.paid_on };
   } else if (base) {
     from = { rows: base.periods, standing: standingColumns(loan, base.periods.map(toState), base.periods, base.value_date), date: base.value_date };
   } else {
     throw new AppError("VALUE_DATE_NO_HISTORY", "该笔贷款没有留存放款时的还款计划，只能按今天入账 / the loan predates value dates; enter the payment as of today");
   }
-  const rolled = closeDates(loan, from.rows, from.standing, from.date, addDays(on, -1), forfeitAll);
-  return withLateForfeits(rolled.rows, on).rows;
+  return closeDates(loan, from.rows, from.standing, from.date, addDays(on, -1), forfeitAll).rows;
 }
 
 export async function repay(trx: Knex.Transaction, ctx: Ctx, id: string, input: z.infer<typeof RepaymentCreate>) {

@@ -128,7 +128,12 @@ export interface LatestRepayment {
   paid_on: string;
   amount: string;
   principal: string;
-  schedule_before: PeriodRow[] | null;
+}
+
+export interface ScheduleBase {
+  value_date: string;
+  event: string;
+  periods: PeriodRow[];
 }
 
 /** The latest repayment not reversed (by value date, then entry), or undefined. */
@@ -137,10 +142,10 @@ export async function latestRepayment(db: Db, loanId: string): Promise<LatestRep
     .where({ loan_id: loanId })
     .whereNull("reversed_at")
     .orderBy([{ column: "paid_on", order: "desc" }, { column: "created_at", order: "desc" }])
-    .first<LatestRepayment | undefined>("id", db.raw("paid_on::text AS paid_on"), "amount", "principal", "schedule_before");
+    .first<LatestRepayment | undefined>("id", db.raw("paid_on::text AS paid_on"), "amount", "principal");
 }
 
-export async function scheduleBase(db: Db, loanId: string): Promise<{ value_date: string; event: string; periods: PeriodRow[] } | undefined> {
+export async function scheduleBase(db: Db, loanId: string): Promise<ScheduleBase | undefined> {
   return db("loan_schedule_bases").where({ loan_id: loanId }).first(db.raw("value_date::text AS value_date"), "event", "periods");
 }
 
