@@ -77,6 +77,8 @@ export const DISTRIBUTION: Record<string, Distribution> = {
   distribution_objections: BY_COUNTY,
   // bank files
   balance_statements: BY_COUNTY,
+  repayment_files: BY_COUNTY,
+  repayment_file_rows: BY_COUNTY,
   balance_statement_lines: BY_COUNTY,
   // cross-module mechanisms
   alerts: BY_COUNTY,
@@ -130,6 +132,7 @@ const SAME_COUNTY =
  * cross shards on Citus until both keys carry `county_code`. Do not add a key between counties here.
  */
 export const CROSS_SHARD_FOREIGN_KEYS: Record<string, string> = {
+  "repayment_file_rows.repayment_file_rows_file_id_foreign": SAME_COUNTY,
   "household_members.household_members_household_id_foreign": SAME_COUNTY,
   "household_incomes.household_incomes_household_id_foreign": SAME_COUNTY,
   "household_status_changes.household_status_changes_household_id_foreign": SAME_COUNTY,

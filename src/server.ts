@@ -6,6 +6,7 @@ import { migrateLatest } from "./db/knex.js";
 import { attestLegacyChains } from "./lib/audit.js";
 import { type JobScheduler, startJobScheduler } from "./jobs/scheduler.js";
 import { createLogger } from "./lib/logger.js";
+import { processInBackground, unfinishedRepaymentFiles } from "./modules/bankfiles/index.js";
 import { DEMO_PASSWORD, DEMO_USERS, isDemoSeeded, seedDemoCounty } from "../db/seeds/demo.js";
 
 /** How long in-flight requests may take to finish after SIGTERM before their connections are cut. */
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
     const port = (server.address() as { port: number }).port;
     logger.info({ port, docs: `http://localhost:${port}/docs` }, "listening");
     if (config.SCHEDULER === "on") scheduler = startJobScheduler(deps);
+    // Bank repayment files a stop interrupted carry on where they stopped.
+    void unfinishedRepaymentFiles(db).then((ids) => ids.forEach((id) => processInBackground(deps, id)));
     if (seeded) {
       const logins = DEMO_USERS.map((u) => ({ username: u.username, role: u.role, name: u.display_name }));
       logger.info({ logins }, "demo county seeded: these users log in with the demo password (README)");

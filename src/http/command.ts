@@ -12,6 +12,8 @@ export interface CommandResult {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** Work started once the transaction has committed (e.g. a file processed in the background); not run on a replay. */
+  afterCommit?: () => void;
 }
 
 export const KEY_TTL_HOURS = 24;
@@ -138,5 +140,6 @@ export function command(
     }
     if (result.headers) res.set(result.headers);
     res.status(result.status).json(result.body ?? null);
+    result.afterCommit?.();
   };
 }

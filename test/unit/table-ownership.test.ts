@@ -42,6 +42,8 @@ export const TABLE_OWNERS: Record<string, string> = {
   sessions: "auth",
   loan_portfolio_daily: "loans",
   balance_statements: "bankfiles",
+  repayment_files: "bankfiles",
+  repayment_file_rows: "bankfiles",
   balance_statement_lines: "bankfiles",
   scorecards: "ratings",
   scorecard_grades: "ratings",

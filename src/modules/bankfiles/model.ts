@@ -34,7 +34,7 @@ const CONTRACT_NO = /^[^\s\u0000-\u001f]+(?: [^\s\u0000-\u001f]+)*$/;
 /** Raw cells of one data row, by field (missing columns are undefined). */
 type RawRow = Partial<Record<keyof Omit<StatementRow, "line">, unknown>>;
 
-function text(v: unknown): string {
+export function text(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (typeof v === "number") return Number.isFinite(v) ? String(v) : "";
   if (typeof v === "string") return v.trim();
@@ -106,25 +106,26 @@ function rowsOf(table: unknown[][]): RawRow[] {
     });
 }
 
-/** 400 `BALANCE_FILE_UNREADABLE` (registered with the catalogue in service.ts). */
-const unreadable = (detail: string) => new AppError("BALANCE_FILE_UNREADABLE", detail, undefined, 400);
-
 const fileLine = (line: number, field: string) => `file.row[${line}].${field}`;
 
-export function rowsOfCsv(bytes: Buffer): StatementRow[] {
-  let table: string[][];
+/** A CSV file's lines as cells (UTF-8, a byte-order mark allowed). */
+export function csvTable(bytes: Buffer, code = "BALANCE_FILE_UNREADABLE"): unknown[][] {
   try {
-    table = parseCsv(bytes, { bom: true, relax_column_count: true, skip_empty_lines: true, trim: true }) as string[][];
+    return parseCsv(bytes, { bom: true, relax_column_count: true, skip_empty_lines: true, trim: true }) as string[][];
   } catch (e) {
-    throw unreadable(`The CSV could not be read: ${(e as Error).message.split("\n")[0].slice(0, 200)}`);
+    throw new AppError(code, `The CSV could not be read: ${(e as Error).message.split("\n")[0].slice(0, 200)}`, undefined, 400);
   }
-  return checkRows(rowsOf(table), fileLine);
+}
+
+export function rowsOfCsv(bytes: Buffer): StatementRow[] {
+  return checkRows(rowsOf(csvTable(bytes)), fileLine);
 }
 
 /** A cell's value as text or number (formula results, rich text and hyperlinks read as what they show). */
 function cellValue(v: ExcelJS.CellValue): unknown {
   if (v === null || v === undefined) return null;
   if (typeof v === "string" || typeof v === "number") return v;
+  if (v instanceof Date) return v;
   if (typeof v === "object") {
     if ("result" in v) return cellValue(v.result as ExcelJS.CellValue);
     if ("richText" in v) return v.richText.map((t) => t.text).join("");
@@ -133,22 +134,28 @@ function cellValue(v: ExcelJS.CellValue): unknown {
   return String(v);
 }
 
-/** The first worksheet of an XLSX workbook. */
-export async function rowsOfXlsx(bytes: Buffer): Promise<StatementRow[]> {
+/** The first worksheet of an XLSX workbook as cells. */
+export async function xlsxTable(bytes: Buffer, code = "BALANCE_FILE_UNREADABLE"): Promise<unknown[][]> {
+  const bad = (detail: string) => new AppError(code, detail, undefined, 400);
   const wb = new ExcelJS.Workbook();
   try {
     await wb.xlsx.load(bytes as unknown as Parameters<typeof wb.xlsx.load>[0]);
   } catch {
-    throw unreadable("The XLSX workbook could not be read");
+    throw bad("The XLSX workbook could not be read");
   }
   const ws = wb.worksheets[0];
-  if (!ws) throw unreadable("The XLSX workbook has no worksheet");
+  if (!ws) throw bad("The XLSX workbook has no worksheet");
   const table: unknown[][] = [];
   ws.eachRow({ includeEmpty: true }, (row) => {
     const values = row.values as ExcelJS.CellValue[];
     table.push(values.slice(1).map(cellValue));
   });
-  return checkRows(rowsOf(table), fileLine);
+  return table;
+}
+
+/** The first worksheet of an XLSX workbook. */
+export async function rowsOfXlsx(bytes: Buffer): Promise<StatementRow[]> {
+  return checkRows(rowsOf(await xlsxTable(bytes)), fileLine);
 }
 
 /** JSON rows (`rows[i]`), checked like a file's. */

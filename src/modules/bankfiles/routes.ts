@@ -8,8 +8,24 @@ import { doc } from "../../http/openapi.js";
 import { fileBody, uploadOf } from "../../http/upload.js";
 import { parse } from "../../http/validate.js";
 import { z } from "../../http/zod.js";
-import { statementCsv, statementXlsx } from "./export.js";
-import { IdParam, LinesQuery, Statement, StatementCreate, StatementFileQuery, StatementList, StatementListQuery } from "./schemas.js";
+import { repaymentFileCsv, repaymentFileXlsx, statementCsv, statementXlsx } from "./export.js";
+import { processInBackground, readRepaymentFile, receiveRepaymentFile, getRepaymentFile, listRepaymentFiles, repaymentFileWithAllRows } from "./repayment-files.js";
+import {
+  IdParam,
+  LinesQuery,
+  RepaymentFile,
+  RepaymentFileCreate,
+  RepaymentFileList,
+  RepaymentFileQuery,
+  RepaymentFileRowsQuery,
+  RepaymentFileWithRows,
+  Statement,
+  StatementCreate,
+  StatementFileQuery,
+  StatementList,
+  StatementListQuery,
+} from "./schemas.js";
+import { ListQuery } from "../../http/zod.js";
 import { createStatement, getStatement, listStatements, readStatementInput, statementWithAllLines } from "./service.js";
 
 const TAG = "Bank files 银行文件对接";
@@ -48,6 +64,38 @@ doc({
 doc({ method: "get", path: "/balance-statements/:id.csv", tag: TAG, summary: "A balance statement's lines as CSV", params: IdParam, roles: BANK });
 doc({ method: "get", path: "/balance-statements/:id.xlsx", tag: TAG, summary: "A balance statement as an XLSX workbook", params: IdParam, roles: BANK });
 
+doc({
+  method: "post",
+  path: "/repayment-files",
+  tag: TAG,
+  summary: "Send a repayment file (还款文件): the payments the bank's core system deducted, applied in the background",
+  description: [
+    "One row per payment: the contract number (合同号) or loan id, the value date (起息日, YYYY-MM-DD; the day the file arrives when empty), the amount and the bank reference (流水号). JSON (`rows`), or the file itself: `Content-Type: text/csv` (UTF-8, header line `contract_no,value_date,amount,reference` — Chinese headers 合同号 / 起息日 / 金额 / 流水号 are read too) or the XLSX media type (first worksheet, same header). `?county_code=` if you work in several counties.",
+    "The answer (202) is the file as received: rows that cannot be read are REFUSED at once (VALIDATION_FAILED), the others PENDING. They are then applied in the background in value-date then file order, each as a repayment with its value date (the same rules as `POST /loans/{id}/repayments`) or refused with the code that call would give (NOT_FOUND, INVALID_STATE for a closed loan, LOAN_OVERPAYMENT, VALUE_DATE_IN_FUTURE, …); a row whose bank reference is already recorded — by an earlier file, an overlapping one or a single repayment — is DUPLICATE and moves nothing. Follow the progress with `GET /repayment-files/{id}`; download the result as CSV or XLSX. A crash resumes where it stopped without applying a row twice.",
+  ].join("\n\n"),
+  query: RepaymentFileQuery,
+  body: RepaymentFileCreate,
+  files: { description: "The repayment file: CSV (UTF-8) or XLSX, header line contract_no (or loan_id), value_date, amount, reference" },
+  response: RepaymentFile,
+  status: 202,
+  roles: BANK,
+  idempotent: "required",
+});
+doc({ method: "get", path: "/repayment-files", tag: TAG, summary: "Repayment files of your bank", query: ListQuery, response: RepaymentFileList, roles: BANK });
+doc({
+  method: "get",
+  path: "/repayment-files/:id",
+  tag: TAG,
+  summary: "A repayment file: its progress and counts, and its rows' outcomes a page at a time (or all as CSV / XLSX)",
+  description: "`?format=csv|xlsx` (or `Accept: text/csv` / the XLSX media type, or the paths `.csv` / `.xlsx`): the result of every row, for the bank's own records; the workbook's header row is frozen with an autofilter.",
+  params: IdParam,
+  query: RepaymentFileRowsQuery,
+  response: RepaymentFileWithRows,
+  roles: BANK,
+});
+doc({ method: "get", path: "/repayment-files/:id.csv", tag: TAG, summary: "A repayment file's result as CSV", params: IdParam, roles: BANK });
+doc({ method: "get", path: "/repayment-files/:id.xlsx", tag: TAG, summary: "A repayment file's result as an XLSX workbook", params: IdParam, roles: BANK });
+
 export function bankFileRoutes(deps: Deps): Router {
   const { db, clock } = deps;
   const r = Router();
@@ -75,6 +123,34 @@ export function bankFileRoutes(deps: Deps): Router {
     const format = exportFormat(req, q.format);
     if (format !== "json") return download(req, res, format);
     res.json(await getStatement(db, actorOf(req), parse(IdParam, req.params, "params").id, q));
+  });
+  const result = async (req: Request, res: Response, format: "csv" | "xlsx") => {
+    const f = await repaymentFileWithAllRows(db, actorOf(req), parse(IdParam, req.params, "params").id);
+    sendDownload(res, format, `repayment-file-${f.received_on}-${f.id.slice(0, 8)}`, format === "csv" ? repaymentFileCsv(f) : await repaymentFileXlsx(f));
+  };
+  r.post(
+    "/repayment-files",
+    fileBody(deps.settings.uploadLimit),
+    command(
+      db,
+      async (req, trx) => {
+        const input = await readRepaymentFile(uploadOf(req));
+        const file = await receiveRepaymentFile(trx, ctxOf(req, clock), input, parse(RepaymentFileQuery, req.query, "query"));
+        return { status: 202, body: file, afterCommit: () => processInBackground(deps, file.id) };
+      },
+      { requireKey: true },
+    ),
+  );
+  r.get("/repayment-files", async (req, res) => {
+    res.json(await listRepaymentFiles(db, actorOf(req), parse(ListQuery, req.query, "query")));
+  });
+  r.get("/repayment-files/:id.csv", (req, res) => result(req, res, parse(NoQuery, req.query, "query") && "csv"));
+  r.get("/repayment-files/:id.xlsx", (req, res) => result(req, res, parse(NoQuery, req.query, "query") && "xlsx"));
+  r.get("/repayment-files/:id", async (req, res) => {
+    const q = parse(RepaymentFileRowsQuery, req.query, "query");
+    const format = exportFormat(req, q.format);
+    if (format !== "json") return result(req, res, format);
+    res.json(await getRepaymentFile(db, actorOf(req), parse(IdParam, req.params, "params").id, q));
   });
   return r;
 }

@@ -70,3 +70,58 @@ export const Statement = z
 
 export const StatementSummary = Statement.omit({ lines: true, next_cursor: true }).openapi("BalanceStatementSummary");
 export const StatementList = z.object({ items: z.array(StatementSummary), next_cursor: z.string().nullable() }).openapi("BalanceStatementList");
+
+const Payment = z
+  .object({
+    contract_no: z.string().max(200).optional().openapi({ description: "The bank's contract number (合同号)" }),
+    loan_id: z.string().max(200).optional().openapi({ description: "Or the platform's loan id" }),
+    value_date: z.string().max(40).optional().openapi({ description: "起息日 YYYY-MM-DD; the day the file arrives when absent" }),
+    amount: z.string().max(40).openapi({ description: "Yuan, e.g. \"345.67\"" }),
+    reference: z.string().max(200).openapi({ description: "银行流水号: recorded once per bank for ever" }),
+  })
+  .strict();
+export const RepaymentFileCreate = z.object({ rows: z.array(Payment).max(200_000) }).strict().openapi("RepaymentFileCreate");
+export const RepaymentFileQuery = z.object({ county_code: CountyCode.optional().openapi({ description: "The county of the loans; needed only when you work in several" }) });
+export const RepaymentFileRowsQuery = ListQuery.extend({
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
+  status: z.enum(["PENDING", "APPLIED", "REFUSED", "DUPLICATE"]).optional(),
+  format: z.enum(["json", "csv", "xlsx"]).optional().openapi({ description: "csv or xlsx: the result of every row as a download (limit and cursor do not apply)" }),
+});
+const FileRowView = z.object({
+  line: z.number().int(),
+  contract_no: z.string().nullable(),
+  loan_id: z.string().nullable(),
+  value_date: z.string().nullable(),
+  amount: z.string().nullable(),
+  reference: z.string().nullable(),
+  status: z.enum(["PENDING", "APPLIED", "REFUSED", "DUPLICATE"]).openapi({ description: "APPLIED 已入账; REFUSED 拒绝 (code: the API's own); DUPLICATE 流水号已入账, nothing moved; PENDING 待处理" }),
+  code: z.string().nullable(),
+  message: z.string().nullable(),
+  applied_loan_id: z.string().nullable(),
+  repayment_id: z.string().nullable(),
+  principal: z.string().nullable(),
+  interest: z.string().nullable(),
+  penalty: z.string().nullable(),
+});
+const FileFields = {
+  id: Uuid,
+  county_code: z.string(),
+  bank_id: z.string(),
+  status: z.enum(["RECEIVED", "PROCESSING", "DONE", "FAILED"]),
+  format: z.string(),
+  received_on: z.string(),
+  rows_total: z.number().int(),
+  rows_done: z.number().int(),
+  applied: z.number().int(),
+  refused: z.number().int(),
+  duplicates: z.number().int(),
+  progress: z.string().openapi({ description: "rows_done / rows_total, 0 to 1" }),
+  error: z.string().nullable(),
+  created_by: z.string(),
+  created_at: z.string().nullable(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+};
+export const RepaymentFile = z.object(FileFields).openapi("RepaymentFile");
+export const RepaymentFileWithRows = z.object({ ...FileFields, rows: z.array(FileRowView), next_cursor: z.string().nullable() }).openapi("RepaymentFileWithRows");
+export const RepaymentFileList = z.object({ items: z.array(RepaymentFile), next_cursor: z.string().nullable() }).openapi("RepaymentFileList");

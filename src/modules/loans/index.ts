@@ -19,6 +19,7 @@ export { findLoan, lockLoan, type LoanRow, periodsOf } from "./queries.js";
 export { forfeitSubsidyShares, subsidyTermsOf } from "./household-interest.js";
 export { registerLoanJobs } from "./jobs.js";
 export { type InstalmentDue, type LoanAwaiting, type LoansWorklist, OVERDUE_BUCKETS, type OverdueLoan, worklistOf } from "./worklist.js";
+export { applyRepaymentBatch, type BatchOutcome, type BatchPayment } from "./repayment-batch.js";
 export { type BalanceComparison, type BalanceException, type BalanceOutcome, type BalanceRow, compareBankBalances } from "./balances.js";
 export {
   daysInTerm,
