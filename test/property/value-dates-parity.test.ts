@@ -14,7 +14,8 @@ import { disbursedLoan, household, key, product, reconciliationOk, setupRates } 
  * days of close of business (run date by date, as the nightly job would):
  *   A  every payment entered on its date;
  *   B  every payment entered days later, with its value date;
- *   C  as A, then its last payment reversed (冲正) by the bank manager and entered again with its value date.
+ *   C  as A, then its last payment reversed (冲正) by the bank manager and entered again with its value date;
+ *   D  every payment sent late in a bank's repayment file (还款文件), with its value date, as B's.
  * At the end every period (statuses, amounts paid, penalty, subsidy shares), the loan's standing,
  * the repayments' allocation and the journal postings of the three are the same, and the ledger
  * reconciles with the loans.
@@ -94,7 +95,8 @@ async function runScenario(sc: Scenario) {
   });
   const amount = new D(sc.amountFen).div(100).toFixed(2);
   const spec = { product_id: p.id, amount, term_months: sc.termMonths, repayment_method: sc.method };
-  const [a, b, c] = [await disbursedLoan(t, { ...spec, household: await household(t) }), await disbursedLoan(t, { ...spec, household: await household(t) }), await disbursedLoan(t, { ...spec, household: await household(t) })];
+  const twin = async () => disbursedLoan(t, { ...spec, household: await household(t) });
+  const [a, b, c, d] = [await twin(), await twin(), await twin(), await twin()];
 
   // Value dates and B's entry dates (never before an earlier entry: history is not reordered).
   let vd = start;
@@ -105,7 +107,17 @@ async function runScenario(sc: Scenario) {
     return { ...x, vd, enteredOn: entered };
   });
   const amounts: (string | null)[] = [];
-  const outcomes = { a: [] as number[], b: [] as number[], c: [] as number[] };
+  const outcomes = { a: [] as number[], b: [] as number[], c: [] as number[], d: [] as number[] };
+  const payByFile = async (loanId: string, k: number, valueDate: string, ref: string) => {
+    const r = await t.as("officer").post("/api/v1/repayment-files", { rows: [{ loan_id: loanId, value_date: valueDate, amount: amounts[k], reference: ref }] }, key());
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    for (;;) {
+      const f = await t.as("officer").get(`/api/v1/repayment-files/${r.body.id}`);
+      if (f.body.status === "DONE") return f.body.rows[0].status === "APPLIED" ? 201 : 422;
+      expect(f.body.status).not.toBe("FAILED");
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  };
   const pay = async (loanId: string, k: number, valueDate: string | undefined, ref: string) => {
     const r = await t.as("officer").post(`/api/v1/loans/${loanId}/repayments`, { amount: amounts[k], reference: ref, ...(valueDate ? { value_date: valueDate } : {}) }, key());
     if (r.status >= 500) throw new Error(JSON.stringify(r.body));
@@ -126,7 +138,14 @@ async function runScenario(sc: Scenario) {
         outcomes.c.push(await pay(c.id, k, undefined, `C-${c.id}-${k}`));
       },
     });
-    actions.push({ date: x.enteredOn, order: 1, run: async () => void outcomes.b.push(await pay(b.id, k, x.vd, `B-${b.id}-${k}`)) });
+    actions.push({
+      date: x.enteredOn,
+      order: 1,
+      run: async () => {
+        outcomes.b.push(await pay(b.id, k, x.vd, `B-${b.id}-${k}`));
+        outcomes.d.push(await payByFile(d.id, k, x.vd, `D-${d.id}-${k}`));
+      },
+    });
   });
   actions.sort((x, y) => (x.date < y.date ? -1 : x.date > y.date ? 1 : x.order - y.order));
 
@@ -155,16 +174,18 @@ async function runScenario(sc: Scenario) {
   floor = addDays(end, 1);
 
   expect(outcomes.b, "B refused exactly what A refused").toEqual(outcomes.a);
-  const [sa, sb, scc] = [await loanState(a.id), await loanState(b.id), await loanState(c.id)];
+  expect(outcomes.d.map((x) => x === 201), "the file refused exactly what A refused").toEqual(outcomes.a.map((x) => x === 201));
+  const [sa, sb, scc, sd] = [await loanState(a.id), await loanState(b.id), await loanState(c.id), await loanState(d.id)];
   const where = JSON.stringify({ sc, plan, amounts });
   expect(sb, `late entry vs on time: ${where}`).toEqual(sa);
   expect(scc, `reversal and re-entry vs on time: ${where}`).toEqual(sa);
+  expect(sd, `repayment file vs on time: ${where}`).toEqual(sa);
   count(sa.loan.status);
   if (sa.periods.some((x) => new D(x.penalty).gt(0))) count("penalty");
   if (sa.periods.some((x) => x.subsidy_forfeited)) count("forfeit");
   if (outcomes.a.some((s) => s !== 201)) count("refused");
   // The twins leave the portfolio paid off, so later scenarios start from a performing book.
-  for (const id of [a.id, b.id, c.id]) {
+  for (const id of [a.id, b.id, c.id, d.id]) {
     const l = await t.as("officer").get(`/api/v1/loans/${id}`);
     if (l.body.status !== "REPAID") expect((await t.as("officer").post(`/api/v1/loans/${id}/repayments`, { amount: l.body.payoff_amount }, key())).status).toBe(201);
   }
