@@ -12,22 +12,22 @@ import { changeOwnPassword, endSession } from "./sessions.js";
 doc({
   method: "post",
   path: "/auth/logout",
+  operationId: "logout",
   tag: "Auth",
   summary: "End the calling token's session (its token answers 401 from the next request); 204",
   status: 204,
-  idempotent: "none",
   errors: [401],
 });
 doc({
   method: "post",
   path: "/auth/password",
+  operationId: "changePassword",
   tag: "Auth",
   summary: "Change your own password (current and new); every session of yours ends and a new token is answered",
   description:
     "Also the way out of a temporary password (`must_change_password`). A wrong current password is 422 `WRONG_PASSWORD`; the policy is that of POST /users (422 `WEAK_PASSWORD`), and the new password must differ from the current one.",
   body: PasswordChange,
   response: TokenResponse,
-  idempotent: "none",
   errors: [400, 401, 422],
 });
 

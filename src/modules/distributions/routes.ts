@@ -65,6 +65,7 @@ doc({ method: "post", path: "/distributions/:id/recompute", tag: TAG, summary: "
 doc({
   method: "post",
   path: "/distributions/:id/notice",
+  operationId: "publishDistributionNotice",
   tag: TAG,
   summary: "Put the list on public notice (公示): payable from notice date + 7 days",
   params: IdParam,
@@ -104,18 +105,17 @@ doc({
   body: PayBody,
   response: Distribution,
   roles: "admin",
-  idempotent: "required",
 });
 doc({
   method: "post",
   path: "/distributions/:id/returns",
+  operationId: "returnDistributionShares",
   tag: TAG,
   summary: "Give up failed payments: the shares go back from the pool to the collective",
   params: IdParam,
   body: ReturnBody,
   response: Distribution,
   roles: "admin",
-  idempotent: "required",
 });
 doc({
   method: "post",
@@ -126,7 +126,6 @@ doc({
   body: ReverseBody,
   response: Distribution,
   roles: "regulator",
-  idempotent: "required",
 });
 doc({
   method: "get",

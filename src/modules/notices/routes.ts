@@ -40,6 +40,7 @@ doc({
   description: "`?format=html` (or `Accept: text/html`) gives a printable A4 page to post in the village. Ratings and loans are never published.",
   query: NoticeQuery,
   response: NoticeList,
+  produces: ["html"],
   roles: "county staff in their counties; village officers their village",
 });
 

@@ -20,6 +20,7 @@ const IdParam = z.object({ id: z.string().uuid() });
 doc({
   method: "post",
   path: "/portal/token",
+  operationId: "portalLogin",
   tag: TAG,
   summary: "A partner's client credentials plus the household's (head's ID number and PIN) → a 15-minute read-only household token",
   description:
@@ -29,8 +30,8 @@ doc({
   public: true,
   errors: [400, 401, 429],
 });
-doc({ method: "post", path: "/portal/pin", tag: TAG, summary: "The household changes its PIN (through the partner)", body: PinChangeRequest, public: true, errors: [400, 401, 429] });
-doc({ method: "get", path: "/portal/me", tag: TAG, summary: "The household's own profile (masked)", response: PortalMe, errors: [401, 404, 429] });
+doc({ method: "post", path: "/portal/pin", operationId: "changePortalPin", tag: TAG, summary: "The household changes its PIN (through the partner)", body: PinChangeRequest, public: true, errors: [400, 401, 429] });
+doc({ method: "get", path: "/portal/me", operationId: "getPortalProfile", tag: TAG, summary: "The household's own profile (masked)", response: PortalMe, errors: [401, 404, 429] });
 const PortalLoans = z
   .object({
     as_of: z.string(),
@@ -134,6 +135,7 @@ doc({ method: "get", path: "/partners", tag: TAG, summary: "Partner portals serv
 doc({
   method: "post",
   path: "/partners/:client_id/rotate-secret",
+  operationId: "rotatePartnerSecret",
   tag: TAG,
   summary: "New client secret, shown once; the old secret and every household token issued through the partner stop at once",
   params: ClientIdParam,
@@ -152,7 +154,7 @@ doc({
   roles: "admin (a partner all of whose counties are the admin's)",
   errors: [400, 401, 403, 404, 409],
 });
-doc({ method: "post", path: "/households/:id/portal-pin", tag: TAG, summary: "Issue (or reset) a household's portal PIN; shown once. A re-issue ends the household's portal tokens at once", params: IdParam, response: PinIssueResponse, status: 201, roles: "village_officer (own village), admin" });
+doc({ method: "post", path: "/households/:id/portal-pin", operationId: "setHouseholdPortalPin", tag: TAG, summary: "Issue (or reset) a household's portal PIN; shown once. A re-issue ends the household's portal tokens at once", params: IdParam, response: PinIssueResponse, status: 201, roles: "village_officer (own village), admin" });
 
 const tooMany = (retryAfterSeconds: number) =>
   new AppError("TOO_MANY_REQUESTS", "Rate limit reached; slow down", undefined, 429, { "Retry-After": String(retryAfterSeconds) });

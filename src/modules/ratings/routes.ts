@@ -73,6 +73,7 @@ doc({
 doc({
   method: "post",
   path: "/ratings/bulk",
+  operationId: "bulkCreateRatings",
   tag: TAG,
   summary: "Rate many households at once (整村授信) from JSON rows or CSV",
   description:

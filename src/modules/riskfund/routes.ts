@@ -44,7 +44,6 @@ doc({
   response: Deposit,
   status: 201,
   roles: "admin, finance_officer (own counties)",
-  idempotent: "required",
 });
 doc({
   method: "post",
@@ -69,7 +68,6 @@ doc({
   params: IdParam,
   response: Compensation,
   roles: "finance_officer (own counties)",
-  idempotent: "required",
 });
 doc({
   method: "post",
@@ -81,7 +79,6 @@ doc({
   response: Recovery,
   status: 201,
   roles: BANK,
-  idempotent: "required",
 });
 doc({ method: "get", path: "/circuit-breakers", tag: TAG, summary: "Circuit-breaker trips and lifts (熔断)", query: BreakerQuery, response: BreakerList, roles: READERS });
 doc({
@@ -97,6 +94,7 @@ doc({
 doc({
   method: "post",
   path: "/jobs/circuit-breakers",
+  operationId: "runCircuitBreakersJob",
   tag: "Jobs",
   summary: "Evaluate every bank × county circuit breaker for a business date",
   description: "Also run by the close of business as its last step.",

@@ -46,7 +46,6 @@ doc({
   body: ClaimPay,
   response: Claim,
   roles: "finance_officer (own counties)",
-  idempotent: "required",
 });
 doc({
   method: "post",

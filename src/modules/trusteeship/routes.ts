@@ -94,7 +94,6 @@ doc({
   response: Trusteeship,
   status: 201,
   roles: "admin (own counties)",
-  idempotent: "required",
 });
 doc({ method: "get", path: "/trusteeships/:id", tag: TAG, summary: "A contract with its schedule, payments, paid amounts and arrears", params: IdParam, response: Trusteeship, roles: READERS });
 doc({
@@ -107,11 +106,11 @@ doc({
   response: PaymentResult,
   status: 201,
   roles: "operator (its own contracts), admin (on its behalf)",
-  idempotent: "required",
 });
 doc({
   method: "post",
   path: "/trusteeships/:id/principal-return",
+  operationId: "returnTrusteeshipPrincipal",
   tag: TAG,
   summary: "Return the whole principal at the end of the contract (repays the linked loan when there is one)",
   description:
@@ -121,18 +120,17 @@ doc({
   response: PaymentResult,
   status: 201,
   roles: "operator (its own contracts), admin (on its behalf)",
-  idempotent: "required",
 });
 doc({
   method: "post",
   path: "/jobs/trusteeship-arrears",
+  operationId: "runTrusteeshipArrearsJob",
   tag: TAG,
   summary: "Run the trusteeship arrears check for a business date (part of the close of business)",
   description: "Recognises returns fallen due, marks arrears, raises and clears arrears, loan-at-risk and exposure alerts for your counties. Idempotent for a date.",
   body: ArrearsJob,
   response: ArrearsJobResult,
   roles: "admin",
-  idempotent: "accepted",
 });
 
 export function trusteeshipRoutes(deps: Deps): Router {
