@@ -3,7 +3,9 @@ import type { Deps } from "../../deps.js";
 import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
 import { doc } from "../../http/openapi.js";
+import { pageList } from "../../http/pagination.js";
 import { parse } from "../../http/validate.js";
+import { ListQuery } from "../../http/zod.js";
 import {
   ApproveBody,
   Distribution,
@@ -133,6 +135,7 @@ doc({
   tag: TAG,
   summary: "A household's dividends: asset, period, weight and why, amount, status, paid date",
   params: IdParam,
+  query: ListQuery,
   response: DividendList,
   roles: "admin, village_officer (own village), regulator, finance_officer",
 });
@@ -195,7 +198,8 @@ export function distributionRoutes(deps: Deps): Router {
     command(db, async (req, trx) => ({ status: 200, body: await svc.reverseDistribution(trx, ctxOf(req, clock), id(req.params), parse(ReverseBody, req.body)) }), { requireKey: true }),
   );
   r.get("/households/:id/dividends", async (req, res) => {
-    res.json(await svc.householdDividends(db, ctxOf(req, clock), id(req.params)));
+    const q = parse(ListQuery, req.query, "query");
+    res.json(pageList(await svc.householdDividends(db, ctxOf(req, clock), id(req.params)), (d) => d.distribution_id, q));
   });
   return r;
 }

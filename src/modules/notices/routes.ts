@@ -3,11 +3,12 @@ import type { Deps } from "../../deps.js";
 import { actorOf } from "../../http/auth.js";
 import { doc } from "../../http/openapi.js";
 import { parse } from "../../http/validate.js";
-import { IsoDate, VillageCode, z } from "../../http/zod.js";
+import { IsoDate, ListQuery, VillageCode, z } from "../../http/zod.js";
+import { pageList } from "../../http/pagination.js";
 import { listNotices, NOTICE_KINDS, noticesHtml } from "./service.js";
 
 const TAG = "Notices 公示";
-const NoticeQuery = z.object({
+const NoticeQuery = ListQuery.extend({
   kind: z.enum(NOTICE_KINDS).optional(),
   village_code: VillageCode.optional(),
   from: IsoDate.optional().openapi({ description: "Notices that began on or after (default: 90 days ago)" }),
@@ -50,7 +51,7 @@ export function noticesRoutes(deps: Deps): Router {
     const q = parse(NoticeQuery, req.query, "query");
     const to = q.to ?? deps.clock.today();
     const from = q.from ?? new Date(new Date(`${to}T00:00:00Z`).getTime() - 90 * 86_400_000).toISOString().slice(0, 10);
-    const list = await listNotices(deps.db, actorOf(req), q.kind, q.village_code, from, to);
+    const list = pageList(await listNotices(deps.db, actorOf(req), q.kind, q.village_code, from, to), (n) => `${n.kind}:${n.ref}`, q);
     const html = q.format === "html" || (!q.format && req.accepts(["application/json", "text/html"]) === "text/html");
     if (html) res.type("text/html; charset=utf-8").send(noticesHtml(list.items));
     else res.json(list);

@@ -3,6 +3,7 @@ import type { Deps } from "../../deps.js";
 import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
 import { doc } from "../../http/openapi.js";
+import { pageList } from "../../http/pagination.js";
 import { parse } from "../../http/validate.js";
 import {
   ArrearsJob,
@@ -152,7 +153,8 @@ export function trusteeshipRoutes(deps: Deps): Router {
   });
 
   r.get("/trusteeship-policies", async (req, res) => {
-    res.json(await svc.listPolicies(db, ctxOf(req, clock), parse(PolicyQuery, req.query, "query")));
+    const q = parse(PolicyQuery, req.query, "query");
+    res.json(pageList(await svc.listPolicies(db, ctxOf(req, clock), q), (p) => p.id, q));
   });
   r.post(
     "/trusteeship-policies",
