@@ -121,6 +121,9 @@ describe("headers", () => {
     ]);
     expect(Object.keys(paths["/api/v1/notices"].get.responses["200"].content ?? {})).toEqual(["application/json", "text/html"]);
     expect(Object.keys(paths["/api/v1/loans"].get.responses["400"].content ?? {})).toEqual(["application/problem+json"]);
+    // The example answers captured from the demo county are shown on their operations.
+    const example = (paths["/api/v1/loans"].get.responses["200"].content?.["application/json"] as { example?: { items: unknown[] } }).example;
+    expect(example?.items.length).toBeGreaterThan(0);
   });
 });
 
