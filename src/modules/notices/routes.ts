@@ -38,7 +38,7 @@ doc({
   path: "/notices",
   tag: TAG,
   summary: "Public notices per village: poverty exits, subsidy recipients, distribution shares (names and ID numbers masked)",
-  description: "`?format=html` (or `Accept: text/html`) gives a printable A4 page to post in the village. Ratings and loans are never published.",
+  description: "`?format=html` (or `Accept: text/html`) gives a printable A4 page to post in the village, one sheet per notice of the page (paged by `limit` and `cursor` like every list). Ratings and loans are never published.",
   query: NoticeQuery,
   response: NoticeList,
   produces: ["html"],
