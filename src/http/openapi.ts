@@ -56,6 +56,12 @@ export interface RouteDoc {
   produces?: (keyof typeof MEDIA)[];
   /** Who may call it. */
   roles?: string;
+  /**
+   * Optional, and never needed: the document reads the Idempotency-Key rule from the handler
+   * (`command()`, `requireKey`). Where given it is checked against the handler (see
+   * `declaredIdempotency`): "none" for a POST whose handler is not a `command()`.
+   */
+  idempotent?: "required" | "accepted" | "none";
   public?: boolean;
   errors?: number[];
 }
@@ -106,6 +112,12 @@ export function operationIdOf(method: RouteDoc["method"], path: string): string 
 
 const MOUNT = "/api/v1";
 const operationIds = new Map<string, string>();
+const declared: { method: string; path: string; idempotent: NonNullable<RouteDoc["idempotent"]> }[] = [];
+
+/** The Idempotency-Key rules that `doc()` calls state, for the test that checks them against the handlers. */
+export function declaredIdempotency(): readonly { method: string; path: string; idempotent: NonNullable<RouteDoc["idempotent"]> }[] {
+  return declared;
+}
 
 /** Documents one route; the schemas are the same objects the handler validates with. */
 export function doc(d: RouteDoc): void {
@@ -114,6 +126,7 @@ export function doc(d: RouteDoc): void {
   const taken = operationIds.get(operationId);
   if (taken) throw new Error(`operationId ${operationId} of ${d.method.toUpperCase()} ${d.path} is already that of ${taken}: give one of them an explicit operationId`);
   operationIds.set(operationId, `${d.method.toUpperCase()} ${d.path}`);
+  if (d.idempotent) declared.push({ method: d.method.toUpperCase(), path, idempotent: d.idempotent });
   const success = d.status ?? 200;
   const content: Record<string, { schema: ZodType }> = {};
   if (d.response) content["application/json"] = { schema: d.response };

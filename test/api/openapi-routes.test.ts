@@ -1,6 +1,6 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect, it } from "vitest";
-import { openApiDocument, operationIdOf } from "../../src/http/openapi.js";
+import { declaredIdempotency, openApiDocument, operationIdOf } from "../../src/http/openapi.js";
 import { samePath, servedRoutes } from "../../src/http/route-table.js";
 import { useTestApp } from "../helpers/harness.js";
 
@@ -94,6 +94,11 @@ describe("headers", () => {
     expect(res.status).toBe(400);
     expect(res.body.code).toBe("IDEMPOTENCY_KEY_REQUIRED");
     expect(keyOf("POST", "/api/v1/loans/{id}/repayments")).toBe("required");
+    // A doc() that states the rule (it need not) states what the handler does.
+    for (const d of declaredIdempotency()) {
+      const served = routes.find((r) => r.method === d.method && samePath(r.path, d.path));
+      expect(served?.idempotencyKey ?? "none", `${d.method} ${d.path}: doc() says ${d.idempotent}`).toBe(d.idempotent);
+    }
   });
 
   it("declares Accept-Language on every operation and Retry-After on every 429", () => {

@@ -16,6 +16,7 @@ doc({
   tag: "Auth",
   summary: "End the calling token's session (its token answers 401 from the next request); 204",
   status: 204,
+  idempotent: "none",
   errors: [401],
 });
 doc({
@@ -28,6 +29,7 @@ doc({
     "Also the way out of a temporary password (`must_change_password`). A wrong current password is 422 `WRONG_PASSWORD`; the policy is that of POST /users (422 `WEAK_PASSWORD`), and the new password must differ from the current one.",
   body: PasswordChange,
   response: TokenResponse,
+  idempotent: "none",
   errors: [400, 401, 422],
 });
 

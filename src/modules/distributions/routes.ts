@@ -107,6 +107,7 @@ doc({
   body: PayBody,
   response: Distribution,
   roles: "admin",
+  idempotent: "required",
 });
 doc({
   method: "post",
@@ -118,6 +119,7 @@ doc({
   body: ReturnBody,
   response: Distribution,
   roles: "admin",
+  idempotent: "required",
 });
 doc({
   method: "post",
@@ -128,6 +130,7 @@ doc({
   body: ReverseBody,
   response: Distribution,
   roles: "regulator",
+  idempotent: "required",
 });
 doc({
   method: "get",

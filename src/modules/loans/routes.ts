@@ -72,7 +72,7 @@ doc({ method: "get", path: "/loans/:id/schedule", tag: TAG, summary: "The repaym
 doc({ method: "post", path: "/loans/:id/approve", tag: TAG, summary: "Approve an application (maker-checker: not the officer who took it)", params: IdParam, body: Decision, response: Loan, roles: "bank_manager (own bank)" });
 doc({ method: "post", path: "/loans/:id/reject", tag: TAG, summary: "Reject an application", params: IdParam, body: Decision, response: Loan, roles: "bank_manager (own bank)" });
 doc({ method: "post", path: "/loans/:id/cancel", tag: TAG, summary: "Cancel an application not yet disbursed", params: IdParam, body: Decision, response: Loan, roles: BANK });
-doc({ method: "post", path: "/loans/:id/disburse", tag: TAG, summary: "Disburse an approved loan (放款): builds the schedule, posts Dr 1301 / Cr 1001", params: IdParam, body: Disburse, response: Loan, roles: BANK });
+doc({ method: "post", path: "/loans/:id/disburse", tag: TAG, summary: "Disburse an approved loan (放款): builds the schedule, posts Dr 1301 / Cr 1001", params: IdParam, body: Disburse, response: Loan, roles: BANK, idempotent: "required" });
 doc({ method: "post", path: "/loans/:id/extend", tag: TAG, summary: "Extend (展期) once, ≤ 12 months, before maturity, with nothing overdue", params: IdParam, body: Extend, response: Loan, roles: "bank_manager (own bank)" });
 doc({
   method: "post",
@@ -85,8 +85,9 @@ doc({
   response: RenewResult,
   status: 201,
   roles: "bank_manager (own bank)",
+  idempotent: "required",
 });
-doc({ method: "post", path: "/loans/:id/write-off", tag: TAG, summary: "Write off a non-performing loan (核销, DPD > 90): Dr 5001 / Cr 1301", params: IdParam, body: WriteOff, response: Loan, roles: "bank_manager (own bank)" });
+doc({ method: "post", path: "/loans/:id/write-off", tag: TAG, summary: "Write off a non-performing loan (核销, DPD > 90): Dr 5001 / Cr 1301", params: IdParam, body: WriteOff, response: Loan, roles: "bank_manager (own bank)", idempotent: "required" });
 doc({
   method: "post",
   path: "/loans/:id/repayments",
@@ -98,6 +99,7 @@ doc({
   response: Repayment,
   status: 201,
   roles: BANK,
+  idempotent: "required",
 });
 doc({ method: "get", path: "/loans/:id/repayments", tag: TAG, summary: "Repayments of a loan", params: IdParam, query: ListQuery, response: RepaymentList, roles: READERS });
 doc({ method: "post", path: "/loans/:id/collection-actions", tag: TAG, summary: "Record a collection action (催收)", params: IdParam, body: CollectionActionCreate, response: CollectionAction, status: 201, roles: `${BANK}, village_officer (own village)` });

@@ -44,6 +44,7 @@ doc({
   response: Deposit,
   status: 201,
   roles: "admin, finance_officer (own counties)",
+  idempotent: "required",
 });
 doc({
   method: "post",
@@ -68,6 +69,7 @@ doc({
   params: IdParam,
   response: Compensation,
   roles: "finance_officer (own counties)",
+  idempotent: "required",
 });
 doc({
   method: "post",
@@ -79,6 +81,7 @@ doc({
   response: Recovery,
   status: 201,
   roles: BANK,
+  idempotent: "required",
 });
 doc({ method: "get", path: "/circuit-breakers", tag: TAG, summary: "Circuit-breaker trips and lifts (熔断)", query: BreakerQuery, response: BreakerList, roles: READERS });
 doc({

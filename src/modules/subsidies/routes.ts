@@ -46,6 +46,7 @@ doc({
   body: ClaimPay,
   response: Claim,
   roles: "finance_officer (own counties)",
+  idempotent: "required",
 });
 doc({
   method: "post",

@@ -95,6 +95,7 @@ doc({
   response: Trusteeship,
   status: 201,
   roles: "admin (own counties)",
+  idempotent: "required",
 });
 doc({ method: "get", path: "/trusteeships/:id", tag: TAG, summary: "A contract with its schedule, payments, paid amounts and arrears", params: IdParam, response: Trusteeship, roles: READERS });
 doc({
@@ -107,6 +108,7 @@ doc({
   response: PaymentResult,
   status: 201,
   roles: "operator (its own contracts), admin (on its behalf)",
+  idempotent: "required",
 });
 doc({
   method: "post",
@@ -121,6 +123,7 @@ doc({
   response: PaymentResult,
   status: 201,
   roles: "operator (its own contracts), admin (on its behalf)",
+  idempotent: "required",
 });
 doc({
   method: "post",
@@ -132,6 +135,7 @@ doc({
   body: ArrearsJob,
   response: ArrearsJobResult,
   roles: "admin",
+  idempotent: "accepted",
 });
 
 export function trusteeshipRoutes(deps: Deps): Router {
