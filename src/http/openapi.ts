@@ -80,7 +80,7 @@ function singular(word: string): string {
 const isPlural = (word: string) => singular(word) !== word;
 
 /**
- * The name derived from method and path: `GET /loans` listLoans, `GET /loans/:id` getLoan,
+ * The name derived from method and path: `GET /loans` listLoans, `GET /statements/:id.csv` getStatementCsv, `GET /loans/:id` getLoan,
  * `POST /loans` createLoan, `POST /loans/:id/repayments` createLoanRepayment, `GET /loans/:id/repayments`
  * listLoanRepayments, `POST /loans/:id/approve` approveLoan (a last segment that is not a plural noun is
  * read as a verb), `PATCH /users/:id` updateUser, `DELETE /x/:id` deleteX.
@@ -88,13 +88,15 @@ const isPlural = (word: string) => singular(word) !== word;
 export function operationIdOf(method: RouteDoc["method"], path: string): string {
   const parts = path.split("/").filter(Boolean);
   const endsWithParam = parts.length > 0 && parts[parts.length - 1].startsWith(":");
+  // A file form of a resource (`/statements/:id.csv`): getStatementCsv beside getStatement.
+  const format = endsWithParam ? pascal(/\.([A-Za-z0-9]+)$/.exec(parts[parts.length - 1])?.[1] ?? "") : "";
   const words = parts.filter((p) => !p.startsWith(":") && p !== "me"); // `/portal/me/loans`: listPortalLoans
   if (words.length === 0) return method;
   const last = words[words.length - 1];
   const before = words.slice(0, -1).map((w) => pascal(singular(w))).join("");
   if (endsWithParam) {
     const noun = before + pascal(singular(last));
-    return { get: "get", post: "create", patch: "update", put: "replace", delete: "delete" }[method] + noun;
+    return { get: "get", post: "create", patch: "update", put: "replace", delete: "delete" }[method] + noun + format;
   }
   switch (method) {
     case "get":

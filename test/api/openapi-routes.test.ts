@@ -74,6 +74,8 @@ describe("operation ids", () => {
     expect(operationIdOf("get", "/portal/me/loans")).toBe("listPortalLoans");
     expect(operationIdOf("get", "/subsidy-claims")).toBe("listSubsidyClaims");
     expect(operationIdOf("get", "/ratings/summary")).toBe("getRatingSummary");
+    expect(operationIdOf("get", "/balance-statements/:id.csv")).toBe("getBalanceStatementCsv");
+    expect(operationIdOf("get", "/balance-statements/:id")).toBe("getBalanceStatement");
   });
 });
 
