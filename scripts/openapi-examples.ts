@@ -89,6 +89,7 @@ const rich = (await db("distribution_shares as s")
   .join("households as h", "h.id", "s.household_id")
   .join("loans as l", "l.household_id", "h.id")
   .where("h.village_code", FIRST_VILLAGE)
+  .whereIn("l.status", ["DISBURSED", "EXTENDED"])
   .orderBy("h.household_no")
   .first("h.id")) as { id: string } | undefined;
 const portalHousehold = rich?.id ?? householdId;
@@ -97,7 +98,9 @@ const pin = ((await http.post(`${API}/households/${portalHousehold}/portal-pin`)
 const portal = keep("portalLogin", await http.post(`${API}/portal/token`).send({ client_id: partner.client_id, client_secret: partner.client_secret, id_number: headId, pin }));
 const household = `Bearer ${(portal as { access_token: string }).access_token}`;
 keep("getPortalProfile", await get(household, "/portal/me"));
-keep("listPortalLoans", await get(household, "/portal/me/loans"));
+const portalLoans = keep("listPortalLoans", await get(household, "/portal/me/loans"));
+const portalLoan = (portalLoans.items as { id: string }[])[0];
+if (portalLoan) keep("getPortalLoanSchedule", await get(household, `/portal/me/loans/${portalLoan.id}/schedule`));
 keep("listPortalDividends", await get(household, "/portal/me/dividends"));
 keep("listPortalSubsidies", await get(household, "/portal/me/subsidies"));
 keep("getPortalSummary", await get(household, `/portal/me/summary?year=${TODAY.slice(0, 4)}`));

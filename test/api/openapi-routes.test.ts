@@ -128,6 +128,13 @@ describe("headers", () => {
     ]);
     expect(Object.keys(paths["/api/v1/notices"].get.responses["200"].content ?? {})).toEqual(["application/json", "text/html"]);
     expect(Object.keys(paths["/api/v1/loans"].get.responses["400"].content ?? {})).toEqual(["application/problem+json"]);
+    // Every answer with a body says what it is.
+    for (const [path, item] of Object.entries(paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const [status, success] = Object.entries(op.responses).find(([s]) => s.startsWith("2")) ?? [];
+        if (status !== "204") expect(success?.content, `${method} ${path}`).toBeDefined();
+      }
+    }
     // The example answers captured from the demo county are shown on their operations.
     const example = (paths["/api/v1/loans"].get.responses["200"].content?.["application/json"] as { example?: { items: unknown[] } }).example;
     expect(example?.items.length).toBeGreaterThan(0);

@@ -10,6 +10,7 @@ import { sessionRegistry } from "../../http/sessions.js";
 import { pageList } from "../../http/pagination.js";
 import { parse } from "../../http/validate.js";
 import { ListQuery, z } from "../../http/zod.js";
+import { LoanSchedule } from "../loans/index.js";
 import { authenticateHousehold, householdOf } from "./auth.js";
 import { ClientIdParam, PartnerCreate, PartnerCreated, PartnerList, PartnerRevoked, PartnerSecretRotated, PinChangeRequest, PinIssueResponse, PortalMe, PortalTokenRequest, PortalTokenResponse } from "./schemas.js";
 import { portalDividends, portalLoanSchedule, portalLoans, portalReturns, portalSubsidies, portalSummary } from "./reads.js";
@@ -17,6 +18,7 @@ import * as svc from "./service.js";
 
 const TAG = "Portal 农户门户";
 const IdParam = z.object({ id: z.string().uuid() });
+const PinChanged = z.object({ changed: z.literal(true) }).openapi("PortalPinChanged");
 
 doc({
   method: "post",
@@ -31,7 +33,7 @@ doc({
   public: true,
   errors: [400, 401, 429],
 });
-doc({ method: "post", path: "/portal/pin", operationId: "changePortalPin", tag: TAG, summary: "The household changes its PIN (through the partner)", body: PinChangeRequest, public: true, errors: [400, 401, 429] });
+doc({ method: "post", path: "/portal/pin", operationId: "changePortalPin", tag: TAG, summary: "The household changes its PIN (through the partner)", body: PinChangeRequest, response: PinChanged, public: true, errors: [400, 401, 429] });
 doc({ method: "get", path: "/portal/me", operationId: "getPortalProfile", tag: TAG, summary: "The household's own profile (masked)", response: PortalMe, errors: [401, 404, 429] });
 const PortalLoans = z
   .object({
@@ -127,6 +129,7 @@ doc({
   summary: "The schedule of one of the household's loans (due dates, principal, interest, paid, outstanding, penalty)",
   description: "Another household's loan answers 404.",
   params: IdParam,
+  response: LoanSchedule,
   errors: [400, 401, 404, 429],
 });
 doc({ method: "get", path: "/portal/me/loans", tag: TAG, summary: "The household's poverty loans with the next amount due", query: ListQuery, response: PortalLoans, errors: [400, 401, 429] });
