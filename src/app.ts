@@ -9,15 +9,22 @@ import { authenticate, requirePasswordChanged } from "./http/auth.js";
 import { sessionRegistry } from "./http/sessions.js";
 import { jsonBody } from "./http/body.js";
 import { refuseQueryWhereNoneIsTaken } from "./http/query.js";
-import { openApiDocument } from "./http/openapi.js";
+import { doc, openApiDocument } from "./http/openapi.js";
+import { z } from "./http/zod.js";
 import { errorCodesPage } from "./http/error-codes-page.js";
-import { notFoundHandler, problemHandler, requireJson } from "./http/problem.js";
+import { methodNotAllowed, notFoundHandler, problemHandler, requireJson } from "./http/problem.js";
 import { requestId } from "./http/request-id.js";
 import { requestLog } from "./http/request-log.js";
 import { isMigrated } from "./db/knex.js";
 import { AppError } from "./http/errors.js";
 import { routes } from "./modules.js";
 import { jobRoutes } from "./jobs/routes.js";
+
+const TAG = "Service";
+const Status = z.object({ status: z.string() });
+doc({ root: true, method: "get", path: "/healthz", operationId: "getHealth", tag: TAG, summary: "Liveness: the process answers", response: Status, public: true, errors: [] });
+doc({ root: true, method: "get", path: "/readyz", operationId: "getReadiness", tag: TAG, summary: "Readiness: the database is reachable and migrated (503 SERVICE_UNAVAILABLE otherwise)", response: Status, public: true, errors: [503] });
+doc({ root: true, method: "get", path: "/openapi.json", operationId: "getOpenApiDocument", tag: TAG, summary: "This OpenAPI 3.1 document", response: z.record(z.string(), z.unknown()), public: true, errors: [] });
 
 // Chart.js's browser build, served from the installed package (its exports map hides the file).
 const CHART_JS = join(dirname(createRequire(import.meta.url).resolve("chart.js")), "chart.umd.js");
@@ -63,8 +70,8 @@ export function createApp(deps: Deps): Express {
     }
     res.json({ status: "ready" });
   });
-  app.get("/openapi.json", (_req, res) => {
-    res.json(openApiDocument());
+  app.get("/openapi.json", (req, res) => {
+    res.json(openApiDocument(req.app));
   });
   // The regulator dashboard and the reference household portal: static pages, no build step.
   const publicDir = fileURLToPath(new URL("../public/", import.meta.url));
@@ -104,6 +111,7 @@ export function createApp(deps: Deps): Express {
   api.use(jobRoutes(deps));
   app.use("/api/v1", api);
 
+  app.use(methodNotAllowed);
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));
   return app;

@@ -7,6 +7,7 @@ import { bufferAudit, flushAudit } from "../lib/audit.js";
 import { canonicalJson } from "../lib/canonical-json.js";
 import { Pii } from "../lib/pii.js";
 import { AppError } from "./errors.js";
+import { markIdempotent } from "./route-table.js";
 
 export interface CommandResult {
   status: number;
@@ -91,7 +92,7 @@ export function command(
   handler: (req: Request, trx: Knex.Transaction) => Promise<CommandResult>,
   opts: { requireKey?: boolean } = {},
 ): RequestHandler {
-  return async (req, res) => {
+  const handle: RequestHandler = async (req, res) => {
     const key = req.header("idempotency-key");
     if (key !== undefined && (key.length < 1 || key.length > 200)) {
       throw new AppError("VALIDATION_FAILED", "Idempotency-Key must be 1 to 200 characters", [{ path: "header.Idempotency-Key", message: "1 to 200 characters" }]);
@@ -142,4 +143,6 @@ export function command(
     res.status(result.status).json(result.body ?? null);
     result.afterCommit?.();
   };
+  // The OpenAPI document declares the header from this mark (http/route-table.ts), so it cannot drift.
+  return markIdempotent(handle, opts.requireKey ? "required" : "accepted");
 }

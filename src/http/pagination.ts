@@ -37,3 +37,26 @@ export async function page<T extends Record<string, unknown>>(
   const kept = more ? rows.slice(0, limit) : rows;
   return { rows: kept, next_cursor: more ? encodeCursor(keyOf(kept[kept.length - 1])) : null };
 }
+
+/**
+ * Pages a list read whole in its natural order (newest first, by county and version…): the cursor
+ * is the key of the last item of the page, the next page starts after it. Only for lists bounded by
+ * one household, one county's handful of versions or a window of notices, where reading every row
+ * costs less than it would to express their order as a keyset; a county-wide list uses `page`.
+ */
+export function pageList<L extends { items: unknown[] }>(
+  list: L,
+  keyOf: (item: L["items"][number]) => string,
+  q: { limit: number; cursor?: string },
+): L & { next_cursor: string | null } {
+  const after = decodeCursor(q.cursor);
+  let start = 0;
+  if (after !== undefined) {
+    const i = list.items.findIndex((x) => keyOf(x) === after);
+    if (i < 0) throw badCursor();
+    start = i + 1;
+  }
+  const items = list.items.slice(start, start + q.limit);
+  const more = start + q.limit < list.items.length;
+  return { ...list, items, next_cursor: more ? encodeCursor(keyOf(items[items.length - 1])) : null };
+}

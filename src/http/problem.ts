@@ -1,7 +1,8 @@
-import type { ErrorRequestHandler, Request, RequestHandler } from "express";
+import type { Application, ErrorRequestHandler, Request, RequestHandler } from "express";
 import type { Logger } from "pino";
 import { AppError, errorTitle, fromPostgres } from "./errors.js";
 import { FILE_TYPES, takesFiles } from "./upload.js";
+import { pathPattern, servedRoutes } from "./route-table.js";
 
 function bodyParserError(err: unknown): AppError | undefined {
   if (typeof err !== "object" || err === null || !("type" in err)) return undefined;
@@ -52,6 +53,25 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     send(req, res, new AppError("INTERNAL", `Unexpected error; quote request id ${req.requestId}`));
   };
 }
+
+const routeTables = new WeakMap<Application, { method: string; pattern: RegExp }[]>();
+
+/**
+ * A request that reached no route: if its path is served with other methods, 405 with the `Allow`
+ * header naming them (HEAD goes with GET, OPTIONS is answered by the router itself), else on to 404.
+ */
+export const methodNotAllowed: RequestHandler = (req, _res, next) => {
+  let table = routeTables.get(req.app);
+  if (!table) {
+    table = servedRoutes(req.app).routes.map((r) => ({ method: r.method, pattern: pathPattern(r.path) }));
+    routeTables.set(req.app, table);
+  }
+  const methods = new Set(table.filter((r) => r.pattern.test(req.path)).map((r) => r.method));
+  if (methods.size === 0) return next();
+  if (methods.has("GET")) methods.add("HEAD");
+  const allow = [...methods].sort().join(", ");
+  throw new AppError("METHOD_NOT_ALLOWED", `${req.method} is not served on ${req.path}; it serves ${allow}`, undefined, 405, { Allow: allow });
+};
 
 export const notFoundHandler: RequestHandler = (req) => {
   throw new AppError("NOT_FOUND", `No route ${req.method} ${req.path}`);

@@ -1,6 +1,7 @@
 import type { RequestHandler } from "express";
 import { AppError, type FieldError } from "./errors.js";
 import { registry } from "./openapi.js";
+import { pathPattern } from "./route-table.js";
 
 /**
  * Query strings are strict: a parameter a route does not take is a 400 naming it (a misspelt
@@ -87,12 +88,7 @@ function documentedRoutes(mount: string): DocumentedRoute[] {
   const out: DocumentedRoute[] = [];
   for (const d of registry.definitions) {
     if (d.type !== "route" || !d.route.path.startsWith(`${mount}/`)) continue;
-    const rel = d.route.path.slice(mount.length);
-    const source = rel
-      .split(/\{[^}]+\}/)
-      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-      .join("[^/]+");
-    out.push({ method: d.route.method.toUpperCase(), pattern: new RegExp(`^${source}/?$`), takesQuery: d.route.request?.query !== undefined });
+    out.push({ method: d.route.method.toUpperCase(), pattern: pathPattern(d.route.path.slice(mount.length)), takesQuery: d.route.request?.query !== undefined });
   }
   return out;
 }

@@ -18,6 +18,7 @@ const READERS = "admin, regulator, finance_officer (runs over the whole database
 doc({
   method: "post",
   path: "/jobs/close-of-business",
+  operationId: "runCloseOfBusinessJob",
   tag: TAG,
   summary: "Run the close of business (日终) up to a business date",
   description: `Idempotent per date, resumable, dates in order (a gap is caught up date by date). Runs every step the modules registered, in order: ${jobRegistry()

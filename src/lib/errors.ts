@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   BAD_CREDENTIALS: { status: 401, title: "Wrong username or password", description: "The credentials do not match an active user." },
   FORBIDDEN: { status: 403, title: "Not allowed", description: "Your role may not do this at all." },
   NOT_FOUND: { status: 404, title: "Not found", description: "Unknown, or outside your jurisdiction." },
+  METHOD_NOT_ALLOWED: { status: 405, title: "Method not allowed", description: "The path exists but does not serve this method; the `Allow` header lists those it serves." },
   CONFLICT: { status: 409, title: "Conflict", description: "The record changed or already exists." },
   INVALID_STATE: { status: 409, title: "Invalid state", description: "The record's state does not allow this action." },
   IDEMPOTENCY_IN_PROGRESS: { status: 409, title: "Request in progress", description: "A request with this Idempotency-Key is still being processed; retry shortly." },

@@ -262,6 +262,18 @@ describe("a village's distribution under its own rule", () => {
     expect(d.status, JSON.stringify(d.body)).toBe(201);
     // J (POOR, 2 members) is in 百花村 too: weights 2, 2, 3 × 1.3 = 3.9, 1 → 8.9.
     expect(d.body).toMatchObject({ scope: "VILLAGE", rule_id: rule.body.id, income_total: "30000.00", retention_amount: "13500.00", earmarks_total: "1000.00", pool_amount: "15500.00", total_weight: "8.9" });
+    // The snapshot of the rule used, in snake_case with the rule's own field names (stored as the model's form).
+    expect(d.body.rule).toEqual({
+      collective_retention_ratio: "0.45",
+      earmarks: [{ name: "公益岗位工资", kind: "FIXED", amount: "1000.00" }],
+      weight_basis: "MEMBER",
+      base_weight: "1",
+      multipliers: { no_labour: "1.5", serious_illness_or_disability: "1.3", dibao_tekun: "1.2" },
+      transition_months: 12,
+      annual_cap_per_household: "5000.00",
+    });
+    const stored = (await t.db("distributions").where({ id: d.body.id }).first()) as { rule: Record<string, unknown> };
+    expect(stored.rule).toMatchObject({ collectiveRetentionRatio: "0.45", weightBasis: "MEMBER", multiplierSeriousIllness: "1.3" });
     const s = byId(d.body.shares);
     // 15,500 / 8.9: floors 3483.14, 3483.14, 6792.13, 1741.57 leave 2 fens, to J and P (remainder 0.607 fen);
     // Q's 6792.13 is capped to 5000.00 and the 1792.13 above the cap goes to the collective.

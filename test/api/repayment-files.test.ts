@@ -149,7 +149,7 @@ describe("repayment files", () => {
 
   it("a crash in the middle loses only the chunk in flight; resuming applies every row exactly once", async () => {
     t.clock.set("2025-04-10");
-    const ids = [];
+    const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push(`HT-R${i}`);
     for (const no of ids) await loanWithContract(no, "5000.00", "BULLET_QUARTERLY");
     t.clock.set("2025-04-12");

@@ -8,6 +8,7 @@ import { issueStaffToken } from "./service.js";
 doc({
   method: "post",
   path: "/auth/token",
+  operationId: "login",
   tag: "Auth",
   summary: "Staff login: username and password for a bearer token (JWT, HS256)",
   description:

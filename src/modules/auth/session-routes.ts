@@ -12,6 +12,7 @@ import { changeOwnPassword, endSession } from "./sessions.js";
 doc({
   method: "post",
   path: "/auth/logout",
+  operationId: "logout",
   tag: "Auth",
   summary: "End the calling token's session (its token answers 401 from the next request); 204",
   status: 204,
@@ -21,6 +22,7 @@ doc({
 doc({
   method: "post",
   path: "/auth/password",
+  operationId: "changePassword",
   tag: "Auth",
   summary: "Change your own password (current and new); every session of yours ends and a new token is answered",
   description:

@@ -45,6 +45,7 @@ doc({
 doc({
   method: "post",
   path: "/users/:id/password-reset",
+  operationId: "resetUserPassword",
   tag: TAG,
   summary: "Set a temporary password; every session of the user ends and the user must change it at the next login",
   description:

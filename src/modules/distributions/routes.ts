@@ -3,7 +3,9 @@ import type { Deps } from "../../deps.js";
 import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
 import { doc } from "../../http/openapi.js";
+import { pageList } from "../../http/pagination.js";
 import { parse } from "../../http/validate.js";
+import { ListQuery } from "../../http/zod.js";
 import {
   ApproveBody,
   Distribution,
@@ -65,6 +67,7 @@ doc({ method: "post", path: "/distributions/:id/recompute", tag: TAG, summary: "
 doc({
   method: "post",
   path: "/distributions/:id/notice",
+  operationId: "publishDistributionNotice",
   tag: TAG,
   summary: "Put the list on public notice (公示): payable from notice date + 7 days",
   params: IdParam,
@@ -109,6 +112,7 @@ doc({
 doc({
   method: "post",
   path: "/distributions/:id/returns",
+  operationId: "returnDistributionShares",
   tag: TAG,
   summary: "Give up failed payments: the shares go back from the pool to the collective",
   params: IdParam,
@@ -134,6 +138,7 @@ doc({
   tag: TAG,
   summary: "A household's dividends: asset, period, weight and why, amount, status, paid date",
   params: IdParam,
+  query: ListQuery,
   response: DividendList,
   roles: "admin, village_officer (own village), regulator, finance_officer",
 });
@@ -196,7 +201,8 @@ export function distributionRoutes(deps: Deps): Router {
     command(db, async (req, trx) => ({ status: 200, body: await svc.reverseDistribution(trx, ctxOf(req, clock), id(req.params), parse(ReverseBody, req.body)) }), { requireKey: true }),
   );
   r.get("/households/:id/dividends", async (req, res) => {
-    res.json(await svc.householdDividends(db, ctxOf(req, clock), id(req.params)));
+    const q = parse(ListQuery, req.query, "query");
+    res.json(pageList(await svc.householdDividends(db, ctxOf(req, clock), id(req.params)), (d) => d.distribution_id, q));
   });
   return r;
 }

@@ -64,6 +64,18 @@ export const Rule = z
     created_at: z.string().nullable(),
   })
   .openapi("DistributionRule");
+/** The parameters a distribution was computed with: the rule version's fields of the same names. */
+export const RuleSnapshot = z
+  .object({
+    collective_retention_ratio: RateStr,
+    earmarks: Rule.shape.earmarks,
+    weight_basis: z.enum(WEIGHT_BASES),
+    base_weight: z.string(),
+    multipliers: Rule.shape.multipliers,
+    transition_months: z.number().int(),
+    annual_cap_per_household: Amount.nullable(),
+  })
+  .openapi("DistributionRuleSnapshot", { description: "The rule parameters used, as they were when the distribution was computed (a later rule version does not change them)" });
 export const RuleQuery = ListQuery.extend({ asset_id: Uuid.optional(), village_code: VillageCode.optional(), scope: z.enum(["ASSET", "VILLAGE"]).optional() });
 export const RuleList = z.object({ items: z.array(Rule), next_cursor: z.string().nullable() }).openapi("DistributionRuleList");
 
@@ -113,7 +125,7 @@ export const Distribution = z
     reference_date: IsoDate,
     status: z.enum(DISTRIBUTION_STATUSES),
     rule_id: Uuid.nullable(),
-    rule: z.record(z.string(), z.unknown()).openapi({ description: "The rule parameters used (a snapshot)" }),
+    rule: RuleSnapshot,
     incomes: z.array(z.object({ report_id: Uuid, asset_id: Uuid, amount: Amount })),
     income_total: Amount,
     retention_amount: Amount,

@@ -7,7 +7,7 @@ import { decodeCursor, encodeCursor } from "../../http/pagination.js";
 import type { Ctx } from "../../lib/context.js";
 import { Money } from "../../lib/money.js";
 import { householdScope } from "../register/index.js";
-import { type EligibilityReason, type MultiplierReason } from "./model.js";
+import { type EligibilityReason, type MultiplierReason, type RuleParams } from "./model.js";
 import { type DistributionRow, dividendRows } from "./queries.js";
 import type { SharesQuery } from "./schemas.js";
 import { iso } from "./common.js";
@@ -105,7 +105,7 @@ export async function distributionView(db: Db, d: DistributionRow, shares?: z.in
     reference_date: d.reference_date,
     status: d.status,
     rule_id: d.rule_id,
-    rule: d.rule as unknown as Record<string, unknown>,
+    rule: ruleSnapshotView(d.rule),
     incomes: (await incomesOf(db, d.id)).map((i) => ({ report_id: i.report_id, asset_id: i.asset_id, amount: Money.format(i.amount) })),
     income_total: Money.format(d.income_total),
     retention_amount: Money.format(d.retention_amount),
@@ -133,6 +133,22 @@ export async function distributionView(db: Db, d: DistributionRow, shares?: z.in
     objections: await objectionsOf(db, d.id),
     version: d.version,
     ...(sharePage ? { shares: sharePage.items, shares_next_cursor: sharePage.next_cursor } : {}),
+  };
+}
+
+/**
+ * The stored snapshot (the model's `RuleParams`, as written since the first distribution) in the API's
+ * snake_case, with the names of the rule resource: the stored JSON stays as it is, so no migration.
+ */
+export function ruleSnapshotView(r: RuleParams) {
+  return {
+    collective_retention_ratio: r.collectiveRetentionRatio,
+    earmarks: r.earmarks,
+    weight_basis: r.weightBasis,
+    base_weight: r.baseWeight,
+    multipliers: { no_labour: r.multiplierNoLabour, serious_illness_or_disability: r.multiplierSeriousIllness, dibao_tekun: r.multiplierDibaoTekun },
+    transition_months: r.transitionMonths,
+    annual_cap_per_household: r.annualCapPerHousehold,
   };
 }
 

@@ -16,6 +16,8 @@ export {
   scheduleOfHousehold,
 } from "./operations.js";
 export { findLoan, lockLoan, type LoanRow, periodsOf } from "./queries.js";
+/** The schedule's answer schema, for the portal's schedule of a household's loan (the same answer). */
+export { Schedule as LoanSchedule } from "./schemas.js";
 export { forfeitSubsidyShares, subsidyTermsOf } from "./household-interest.js";
 export { registerLoanJobs } from "./jobs.js";
 export { type InstalmentDue, type LoanAwaiting, type LoansWorklist, OVERDUE_BUCKETS, type OverdueLoan, worklistOf } from "./worklist.js";

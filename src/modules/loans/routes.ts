@@ -90,6 +90,7 @@ doc({
 doc({
   method: "post",
   path: "/loans/schedule-preview",
+  operationId: "previewLoanSchedule",
   tag: TAG,
   summary: "Schedule preview (试算) with the annualised rate (年化利率); stores nothing",
   description: [
@@ -139,6 +140,7 @@ doc({
 doc({
   method: "post",
   path: "/loans/:id/repayments/:repaymentId/reversal",
+  operationId: "reverseLoanRepayment",
   tag: TAG,
   summary: "Reverse a repayment (冲正)",
   description:

@@ -33,10 +33,11 @@ import {
 } from "./schemas.js";
 
 const TAG = "Oversight 监管";
-doc({ method: "get", path: "/audit-log", tag: TAG, summary: "Audit log of your counties (every write: who, when, before/after, request id)", query: AuditQuery, response: AuditList, roles: "admin, regulator" });
+doc({ method: "get", path: "/audit-log", operationId: "listAuditLog", tag: TAG, summary: "Audit log of your counties (every write: who, when, before/after, request id)", query: AuditQuery, response: AuditList, roles: "admin, regulator" });
 doc({
   method: "get",
   path: "/audit-log/verify",
+  operationId: "getAuditLogVerification",
   tag: TAG,
   summary: "Verify the audit hash chains of your counties (against a kept seal with `seal_id`)",
   description:

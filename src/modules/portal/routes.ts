@@ -7,8 +7,10 @@ import { ctxOf } from "../../http/ctx.js";
 import { AppError } from "../../http/errors.js";
 import { doc } from "../../http/openapi.js";
 import { sessionRegistry } from "../../http/sessions.js";
+import { pageList } from "../../http/pagination.js";
 import { parse } from "../../http/validate.js";
-import { z } from "../../http/zod.js";
+import { ListQuery, z } from "../../http/zod.js";
+import { LoanSchedule } from "../loans/index.js";
 import { authenticateHousehold, householdOf } from "./auth.js";
 import { ClientIdParam, PartnerCreate, PartnerCreated, PartnerList, PartnerRevoked, PartnerSecretRotated, PinChangeRequest, PinIssueResponse, PortalMe, PortalTokenRequest, PortalTokenResponse } from "./schemas.js";
 import { portalDividends, portalLoanSchedule, portalLoans, portalReturns, portalSubsidies, portalSummary } from "./reads.js";
@@ -16,10 +18,12 @@ import * as svc from "./service.js";
 
 const TAG = "Portal 农户门户";
 const IdParam = z.object({ id: z.string().uuid() });
+const PinChanged = z.object({ changed: z.literal(true) }).openapi("PortalPinChanged");
 
 doc({
   method: "post",
   path: "/portal/token",
+  operationId: "portalLogin",
   tag: TAG,
   summary: "A partner's client credentials plus the household's (head's ID number and PIN) → a 15-minute read-only household token",
   description:
@@ -29,8 +33,8 @@ doc({
   public: true,
   errors: [400, 401, 429],
 });
-doc({ method: "post", path: "/portal/pin", tag: TAG, summary: "The household changes its PIN (through the partner)", body: PinChangeRequest, public: true, errors: [400, 401, 429] });
-doc({ method: "get", path: "/portal/me", tag: TAG, summary: "The household's own profile (masked)", response: PortalMe, errors: [401, 404, 429] });
+doc({ method: "post", path: "/portal/pin", operationId: "changePortalPin", tag: TAG, summary: "The household changes its PIN (through the partner)", body: PinChangeRequest, response: PinChanged, public: true, errors: [400, 401, 429] });
+doc({ method: "get", path: "/portal/me", operationId: "getPortalProfile", tag: TAG, summary: "The household's own profile (masked)", response: PortalMe, errors: [401, 404, 429] });
 const PortalLoans = z
   .object({
     as_of: z.string(),
@@ -53,7 +57,7 @@ const PortalLoans = z
         next_due: z.object({ due_date: z.string(), amount: z.string() }).nullable(),
       }),
     ),
-    next_cursor: z.null(),
+    next_cursor: z.string().nullable(),
   })
   .openapi("PortalLoans");
 const PortalReturns = z
@@ -74,7 +78,7 @@ const PortalReturns = z
         status: z.enum(["PAID", "IN_ARREARS", "DUE", "NOT_DUE"]),
       }),
     ),
-    next_cursor: z.null(),
+    next_cursor: z.string().nullable(),
   })
   .openapi("PortalReturns");
 const SummaryQuery = z.object({ year: z.coerce.number().int().min(2000).max(2100).optional() });
@@ -104,20 +108,20 @@ const PortalDividends = z
         paid_on: z.string().nullable(),
       }),
     ),
-    next_cursor: z.null(),
+    next_cursor: z.string().nullable(),
   })
   .openapi("PortalDividends");
-doc({ method: "get", path: "/portal/me/dividends", tag: TAG, summary: "The household's dividends: asset, period, weight and why, amount, status, paid date", response: PortalDividends, errors: [401, 429] });
+doc({ method: "get", path: "/portal/me/dividends", tag: TAG, summary: "The household's dividends: asset, period, weight and why, amount, status, paid date", query: ListQuery, response: PortalDividends, errors: [400, 401, 429] });
 doc({ method: "get", path: "/portal/me/summary", tag: TAG, summary: "The year's income from the platform by kind (dividends, subsidies, trustee returns)", query: SummaryQuery, response: PortalSummary, errors: [400, 401, 429] });
 const PortalSubsidies = z
   .object({
     items: z.array(
       z.object({ id: z.string(), claim_id: z.string(), quarter: z.string(), periods: z.number().int(), amount: z.string(), paid_on: z.string(), reference: z.string().nullable(), bank_name: z.string() }),
     ),
-    next_cursor: z.null(),
+    next_cursor: z.string().nullable(),
   })
   .openapi("PortalSubsidies");
-doc({ method: "get", path: "/portal/me/subsidies", tag: TAG, summary: "Interest subsidies reimbursed to the household (先缴后补)", response: PortalSubsidies, errors: [401, 429] });
+doc({ method: "get", path: "/portal/me/subsidies", tag: TAG, summary: "Interest subsidies reimbursed to the household (先缴后补)", query: ListQuery, response: PortalSubsidies, errors: [400, 401, 429] });
 doc({
   method: "get",
   path: "/portal/me/loans/:id/schedule",
@@ -125,15 +129,17 @@ doc({
   summary: "The schedule of one of the household's loans (due dates, principal, interest, paid, outstanding, penalty)",
   description: "Another household's loan answers 404.",
   params: IdParam,
+  response: LoanSchedule,
   errors: [400, 401, 404, 429],
 });
-doc({ method: "get", path: "/portal/me/loans", tag: TAG, summary: "The household's poverty loans with the next amount due", response: PortalLoans, errors: [401, 429] });
-doc({ method: "get", path: "/portal/me/returns", tag: TAG, summary: "Guaranteed returns of the household's entrusted funds (委托经营收益)", response: PortalReturns, errors: [401, 429] });
+doc({ method: "get", path: "/portal/me/loans", tag: TAG, summary: "The household's poverty loans with the next amount due", query: ListQuery, response: PortalLoans, errors: [400, 401, 429] });
+doc({ method: "get", path: "/portal/me/returns", tag: TAG, summary: "Guaranteed returns of the household's entrusted funds (委托经营收益)", query: ListQuery, response: PortalReturns, errors: [400, 401, 429] });
 doc({ method: "post", path: "/partners", tag: TAG, summary: "Register a partner portal (client credentials shown once)", body: PartnerCreate, response: PartnerCreated, status: 201, roles: "admin" });
-doc({ method: "get", path: "/partners", tag: TAG, summary: "Partner portals serving the admin's counties (secrets are never shown again)", response: PartnerList, roles: "admin", errors: [401, 403] });
+doc({ method: "get", path: "/partners", tag: TAG, summary: "Partner portals serving the admin's counties (secrets are never shown again)", query: ListQuery, response: PartnerList, roles: "admin", errors: [400, 401, 403] });
 doc({
   method: "post",
   path: "/partners/:client_id/rotate-secret",
+  operationId: "rotatePartnerSecret",
   tag: TAG,
   summary: "New client secret, shown once; the old secret and every household token issued through the partner stop at once",
   params: ClientIdParam,
@@ -152,7 +158,7 @@ doc({
   roles: "admin (a partner all of whose counties are the admin's)",
   errors: [400, 401, 403, 404, 409],
 });
-doc({ method: "post", path: "/households/:id/portal-pin", tag: TAG, summary: "Issue (or reset) a household's portal PIN; shown once. A re-issue ends the household's portal tokens at once", params: IdParam, response: PinIssueResponse, status: 201, roles: "village_officer (own village), admin" });
+doc({ method: "post", path: "/households/:id/portal-pin", operationId: "setHouseholdPortalPin", tag: TAG, summary: "Issue (or reset) a household's portal PIN; shown once. A re-issue ends the household's portal tokens at once", params: IdParam, response: PinIssueResponse, status: 201, roles: "village_officer (own village), admin" });
 
 const tooMany = (retryAfterSeconds: number) =>
   new AppError("TOO_MANY_REQUESTS", "Rate limit reached; slow down", undefined, 429, { "Retry-After": String(retryAfterSeconds) });
@@ -195,10 +201,12 @@ export function portalRoutes(deps: Deps): Router {
     res.json(await svc.portalMe(deps.db, householdOf(req)));
   });
   me.get("/loans", async (req, res) => {
-    res.json(await portalLoans(deps.db, householdOf(req), deps.clock.today()));
+    const q = parse(ListQuery, req.query, "query");
+    res.json(pageList(await portalLoans(deps.db, householdOf(req), deps.clock.today()), (l) => l.id, q));
   });
   me.get("/dividends", async (req, res) => {
-    res.json(await portalDividends(deps.db, householdOf(req)));
+    const q = parse(ListQuery, req.query, "query");
+    res.json(pageList(await portalDividends(deps.db, householdOf(req)), (d) => d.distribution_id, q));
   });
   me.get("/summary", async (req, res) => {
     const q = parse(SummaryQuery, req.query, "query");
@@ -209,10 +217,12 @@ export function portalRoutes(deps: Deps): Router {
     res.json(await portalLoanSchedule(deps.db, householdOf(req), id, deps.clock));
   });
   me.get("/subsidies", async (req, res) => {
-    res.json(await portalSubsidies(deps.db, householdOf(req)));
+    const q = parse(ListQuery, req.query, "query");
+    res.json(pageList(await portalSubsidies(deps.db, householdOf(req)), (s) => s.id, q));
   });
   me.get("/returns", async (req, res) => {
-    res.json(await portalReturns(deps.db, householdOf(req), deps.clock.today()));
+    const q = parse(ListQuery, req.query, "query");
+    res.json(pageList(await portalReturns(deps.db, householdOf(req), deps.clock.today()), (r) => `${r.trusteeship_id}:${r.seq}`, q));
   });
   r.use("/portal/me", me);
   return r;
@@ -226,9 +236,8 @@ export function portalStaffRoutes(deps: Deps): Router {
   r.get("/partners", async (req, res) => {
     const actor = actorOf(req);
     requireRole(actor, "admin");
-    const rows = await db("partners").whereRaw("county_codes && ?::varchar[]", [actor.countyCodes]).orderBy("client_id").select("client_id", "name", "county_codes", "rate_limit_per_minute", "active", "secret_rotated_at", "revoked_at");
-    const iso = (d: Date | null) => (d ? d.toISOString() : null);
-    res.json({ items: rows.map((p) => ({ ...p, secret_rotated_at: iso(p.secret_rotated_at), revoked_at: iso(p.revoked_at) })), next_cursor: null });
+    const q = parse(ListQuery, req.query, "query");
+    res.json(await svc.listPartners(db, actor, q));
   });
   r.post(
     "/partners/:client_id/rotate-secret",

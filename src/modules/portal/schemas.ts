@@ -85,7 +85,7 @@ export const PartnerSummary = z
     revoked_at: z.string().nullable(),
   })
   .openapi("PartnerSummary");
-export const PartnerList = z.object({ items: z.array(PartnerSummary), next_cursor: z.null() }).openapi("PartnerList");
+export const PartnerList = z.object({ items: z.array(PartnerSummary), next_cursor: z.string().nullable() }).openapi("PartnerList");
 export const PartnerSecretRotated = z
   .object({ client_id: z.string(), client_secret: z.string().openapi({ description: "Shown once; the old secret no longer works" }), rotated_at: z.string() })
   .openapi("PartnerSecretRotated");

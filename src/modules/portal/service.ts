@@ -4,8 +4,10 @@ import type { z } from "zod";
 import type { Deps } from "../../deps.js";
 import { inJurisdiction, requireRole } from "../../http/auth.js";
 import { AppError, notFound } from "../../http/errors.js";
+import { page } from "../../http/pagination.js";
 import { announce } from "../../http/sessions.js";
 import { appendAudit } from "../../lib/audit.js";
+import type { Actor } from "../../lib/actor.js";
 import type { Ctx } from "../../lib/context.js";
 import { parseIdNumber } from "../../lib/id-number.js";
 import { DUMMY_HASH, hashPassword, verifyPassword } from "../../lib/password.js";
@@ -24,6 +26,27 @@ export const PIN_MAX_FAILURES = 5;
 export const PIN_LOCK_SECONDS = 900;
 
 const BAD_CREDENTIALS = () => new AppError("BAD_CREDENTIALS", "The partner credentials, ID number or PIN do not match");
+
+/** The partners serving the admin's counties, a page at a time by client id (secrets are never shown again). */
+export async function listPartners(db: Db, actor: Actor, q: { limit: number; cursor?: string }) {
+  requireRole(actor, "admin");
+  const query = db("partners")
+    .whereRaw("county_codes && ?::varchar[]", [actor.countyCodes])
+    .select("client_id", "name", "county_codes", "rate_limit_per_minute", "active", "secret_rotated_at", "revoked_at");
+  const { rows, next_cursor } = await page<PartnerSummaryRow>(query, "client_id", (p) => p.client_id, q.limit, q.cursor);
+  const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  return { items: rows.map((p) => ({ ...p, secret_rotated_at: iso(p.secret_rotated_at), revoked_at: iso(p.revoked_at) })), next_cursor };
+}
+
+interface PartnerSummaryRow extends Record<string, unknown> {
+  client_id: string;
+  name: string;
+  county_codes: string[];
+  rate_limit_per_minute: number;
+  active: boolean;
+  secret_rotated_at: Date | null;
+  revoked_at: Date | null;
+}
 
 export async function createPartner(trx: Knex.Transaction, ctx: Ctx, input: z.infer<typeof PartnerCreate>) {
   requireRole(ctx.actor, "admin");

@@ -70,11 +70,10 @@ async function withGrades(db: Db, rows: Omit<ScorecardRow, "grades">[]): Promise
   }));
 }
 
-export async function listScorecards(db: Db, countyCodes: string[], limit: number): Promise<ScorecardRow[]> {
+export async function listScorecards(db: Db, countyCodes: string[]): Promise<ScorecardRow[]> {
   const rows = await db("scorecards")
     .whereIn("county_code", countyCodes)
     .orderBy([{ column: "county_code" }, { column: "version", order: "desc" }])
-    .limit(limit)
     .select<Omit<ScorecardRow, "grades">[]>("*");
   return withGrades(db, rows);
 }

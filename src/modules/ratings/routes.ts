@@ -3,7 +3,9 @@ import type { Deps } from "../../deps.js";
 import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
 import { doc, registry } from "../../http/openapi.js";
+import { pageList } from "../../http/pagination.js";
 import { parse } from "../../http/validate.js";
+import { ListQuery } from "../../http/zod.js";
 import {
   BulkRate,
   BulkResult,
@@ -58,7 +60,7 @@ doc({
   status: 201,
   roles: "loan_officer (households in your counties; the rating belongs to your bank)",
 });
-doc({ method: "get", path: "/households/:id/ratings", tag: TAG, summary: "Ratings of a household (newest first)", params: IdParam, response: RatingList, roles: READERS });
+doc({ method: "get", path: "/households/:id/ratings", tag: TAG, summary: "Ratings of a household (newest first)", params: IdParam, query: ListQuery, response: RatingList, roles: READERS });
 doc({
   method: "get",
   path: "/households/:id/credit-line",
@@ -73,6 +75,7 @@ doc({
 doc({
   method: "post",
   path: "/ratings/bulk",
+  operationId: "bulkCreateRatings",
   tag: TAG,
   summary: "Rate many households at once (整村授信) from JSON rows or CSV",
   description:
@@ -109,7 +112,8 @@ export function ratingsRoutes(deps: Deps): Router {
   const r = Router();
 
   r.get("/scorecards", async (req, res) => {
-    res.json(await svc.listScorecards(db, ctxOf(req, clock), parse(ScorecardQuery, req.query, "query")));
+    const q = parse(ScorecardQuery, req.query, "query");
+    res.json(pageList(await svc.listScorecards(db, ctxOf(req, clock), q), (s) => s.id, q));
   });
   r.post(
     "/scorecards",
@@ -127,7 +131,8 @@ export function ratingsRoutes(deps: Deps): Router {
     })),
   );
   r.get("/households/:id/ratings", async (req, res) => {
-    res.json(await svc.listHouseholdRatings(db, ctxOf(req, clock), parse(IdParam, req.params, "params").id));
+    const q = parse(ListQuery, req.query, "query");
+    res.json(pageList(await svc.listHouseholdRatings(db, ctxOf(req, clock), parse(IdParam, req.params, "params").id), (r) => r.id, q));
   });
   r.get("/households/:id/credit-line", async (req, res) => {
     const ctx = ctxOf(req, clock);

@@ -161,8 +161,8 @@ export async function createScorecard(trx: Knex.Transaction, ctx: Ctx, input: z.
 export async function listScorecards(db: Db, ctx: Ctx, q: z.infer<typeof ScorecardQuery>) {
   requireRole(ctx.actor, ...SCORECARD_READERS);
   const counties = q.county_code ? ctx.actor.countyCodes.filter((c) => c === q.county_code) : ctx.actor.countyCodes;
-  // Versions are few per county: one page, newest first per county.
-  return { items: (await listScorecardRows(db, counties, q.limit)).map(scorecardView), next_cursor: null };
+  // Versions are few per county: read whole, newest first per county, and paged by the route (pageList).
+  return { items: (await listScorecardRows(db, counties)).map(scorecardView), next_cursor: null };
 }
 
 export async function getScorecard(db: Db, ctx: Ctx, id: string) {

@@ -3,7 +3,9 @@ import type { Deps } from "../../deps.js";
 import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
 import { doc } from "../../http/openapi.js";
+import { pageList } from "../../http/pagination.js";
 import { parse } from "../../http/validate.js";
+import { ListQuery } from "../../http/zod.js";
 import {
   Division,
   DivisionCreate,
@@ -50,7 +52,7 @@ doc({
 });
 doc({ method: "get", path: "/households/:id", tag: TAG, summary: "A household with members and incomes", params: IdParam, response: Household, roles: READERS });
 doc({ method: "patch", path: "/households/:id", tag: TAG, summary: "Update a household's register fields", params: IdParam, body: HouseholdPatch, response: Household, roles: WRITERS });
-doc({ method: "get", path: "/households/:id/members", tag: TAG, summary: "Members of a household", params: IdParam, response: MemberList, roles: READERS });
+doc({ method: "get", path: "/households/:id/members", tag: TAG, summary: "Members of a household", params: IdParam, query: ListQuery, response: MemberList, roles: READERS });
 doc({ method: "post", path: "/households/:id/members", tag: TAG, summary: "Add a member", params: IdParam, body: MemberCreate, response: Member, status: 201, roles: WRITERS });
 doc({
   method: "post",
@@ -65,7 +67,7 @@ doc({
   status: 201,
   roles: WRITERS,
 });
-doc({ method: "get", path: "/households/:id/status-changes", tag: TAG, summary: "Status history of a household", params: IdParam, response: StatusChangeList, roles: READERS });
+doc({ method: "get", path: "/households/:id/status-changes", tag: TAG, summary: "Status history of a household", params: IdParam, query: ListQuery, response: StatusChangeList, roles: READERS });
 
 export function registerRoutes(deps: Deps): Router {
   const { db, clock, pii } = deps;
@@ -97,7 +99,8 @@ export function registerRoutes(deps: Deps): Router {
     })),
   );
   r.get("/households/:id/members", async (req, res) => {
-    res.json(await svc.listMembers(db, ctxOf(req, clock), pii, parse(IdParam, req.params, "params").id));
+    const q = parse(ListQuery, req.query, "query");
+    res.json(pageList(await svc.listMembers(db, ctxOf(req, clock), pii, parse(IdParam, req.params, "params").id), (m) => m.id, q));
   });
   r.post(
     "/households/:id/members",
@@ -114,7 +117,8 @@ export function registerRoutes(deps: Deps): Router {
     })),
   );
   r.get("/households/:id/status-changes", async (req, res) => {
-    res.json(await svc.listStatusChanges(db, ctxOf(req, clock), parse(IdParam, req.params, "params").id));
+    const q = parse(ListQuery, req.query, "query");
+    res.json(pageList(await svc.listStatusChanges(db, ctxOf(req, clock), parse(IdParam, req.params, "params").id), (c) => String(c.id), q));
   });
   return r;
 }

@@ -32,14 +32,16 @@ const Series = z
 doc({
   method: "get",
   path: "/reports/county-summary",
+  operationId: "getCountySummary",
   tag: TAG,
   summary: "County figures for a month (as of its last day, or today for the current month); JSON, CSV or XLSX",
   description: "`?format=csv|xlsx` or `Accept: text/csv` / `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`. The spreadsheet has Chinese headers.",
   query: SummaryQuery,
   response: Summary,
+  produces: ["csv", "xlsx"],
   roles: "admin, regulator, finance_officer (own counties)",
 });
-doc({ method: "get", path: "/reports/county-summary/series", tag: TAG, summary: "Monthly series of every county figure (for charts)", query: SeriesQuery, response: Series, roles: "admin, regulator, finance_officer" });
+doc({ method: "get", path: "/reports/county-summary/series", operationId: "getCountySummarySeries", tag: TAG, summary: "Monthly series of every county figure (for charts)", query: SeriesQuery, response: Series, roles: "admin, regulator, finance_officer" });
 
 const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 

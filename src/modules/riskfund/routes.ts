@@ -97,6 +97,7 @@ doc({
 doc({
   method: "post",
   path: "/jobs/circuit-breakers",
+  operationId: "runCircuitBreakersJob",
   tag: "Jobs",
   summary: "Evaluate every bank × county circuit breaker for a business date",
   description: "Also run by the close of business as its last step.",

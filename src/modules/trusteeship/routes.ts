@@ -3,6 +3,7 @@ import type { Deps } from "../../deps.js";
 import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
 import { doc } from "../../http/openapi.js";
+import { pageList } from "../../http/pagination.js";
 import { parse } from "../../http/validate.js";
 import {
   ArrearsJob,
@@ -112,6 +113,7 @@ doc({
 doc({
   method: "post",
   path: "/trusteeships/:id/principal-return",
+  operationId: "returnTrusteeshipPrincipal",
   tag: TAG,
   summary: "Return the whole principal at the end of the contract (repays the linked loan when there is one)",
   description:
@@ -126,6 +128,7 @@ doc({
 doc({
   method: "post",
   path: "/jobs/trusteeship-arrears",
+  operationId: "runTrusteeshipArrearsJob",
   tag: TAG,
   summary: "Run the trusteeship arrears check for a business date (part of the close of business)",
   description: "Recognises returns fallen due, marks arrears, raises and clears arrears, loan-at-risk and exposure alerts for your counties. Idempotent for a date.",
@@ -154,7 +157,8 @@ export function trusteeshipRoutes(deps: Deps): Router {
   });
 
   r.get("/trusteeship-policies", async (req, res) => {
-    res.json(await svc.listPolicies(db, ctxOf(req, clock), parse(PolicyQuery, req.query, "query")));
+    const q = parse(PolicyQuery, req.query, "query");
+    res.json(pageList(await svc.listPolicies(db, ctxOf(req, clock), q), (p) => p.id, q));
   });
   r.post(
     "/trusteeship-policies",

@@ -96,7 +96,7 @@ export const Policy = z
     exposure_cap: Amount.nullable(),
   })
   .openapi("TrusteeshipPolicy");
-export const PolicyQuery = z.object({ county_code: CountyCode.optional() });
+export const PolicyQuery = ListQuery.extend({ county_code: CountyCode.optional() });
 export const PolicyList = z.object({ items: z.array(Policy), next_cursor: z.string().nullable() }).openapi("TrusteeshipPolicyList");
 
 // ---------- contracts ----------
