@@ -59,10 +59,11 @@ doc({
   params: IdParam,
   query: LinesQuery,
   response: Statement,
+  produces: ["csv", "xlsx"],
   roles: BANK,
 });
-doc({ method: "get", path: "/balance-statements/:id.csv", tag: TAG, summary: "A balance statement's lines as CSV", params: IdParam, roles: BANK });
-doc({ method: "get", path: "/balance-statements/:id.xlsx", tag: TAG, summary: "A balance statement as an XLSX workbook", params: IdParam, roles: BANK });
+doc({ method: "get", path: "/balance-statements/:id.csv", tag: TAG, summary: "A balance statement's lines as CSV", params: IdParam, produces: ["csv"], roles: BANK });
+doc({ method: "get", path: "/balance-statements/:id.xlsx", tag: TAG, summary: "A balance statement as an XLSX workbook", params: IdParam, produces: ["xlsx"], roles: BANK });
 
 doc({
   method: "post",
@@ -91,10 +92,11 @@ doc({
   params: IdParam,
   query: RepaymentFileRowsQuery,
   response: RepaymentFileWithRows,
+  produces: ["csv", "xlsx"],
   roles: BANK,
 });
-doc({ method: "get", path: "/repayment-files/:id.csv", tag: TAG, summary: "A repayment file's result as CSV", params: IdParam, roles: BANK });
-doc({ method: "get", path: "/repayment-files/:id.xlsx", tag: TAG, summary: "A repayment file's result as an XLSX workbook", params: IdParam, roles: BANK });
+doc({ method: "get", path: "/repayment-files/:id.csv", tag: TAG, summary: "A repayment file's result as CSV", params: IdParam, produces: ["csv"], roles: BANK });
+doc({ method: "get", path: "/repayment-files/:id.xlsx", tag: TAG, summary: "A repayment file's result as an XLSX workbook", params: IdParam, produces: ["xlsx"], roles: BANK });
 
 export function bankFileRoutes(deps: Deps): Router {
   const { db, clock } = deps;

@@ -22,6 +22,7 @@ doc({
   ].join("\n\n"),
   query: WorklistQuery,
   response: Worklist,
+  produces: ["csv", "xlsx"],
   roles: "loan_officer, bank_manager (own bank, own counties); other roles 403",
 });
 
