@@ -4,12 +4,13 @@ import { actorOf } from "../../http/auth.js";
 import { doc } from "../../http/openapi.js";
 import { parse } from "../../http/validate.js";
 import { CountyCode, z } from "../../http/zod.js";
-import { countySeries, countySummary, summaryCsv, summaryXlsx } from "./service.js";
+import { EXPORT_FORMATS, exportFormat, sendTable } from "../../http/export.js";
+import { countySeries, countySummary, summaryTable } from "./service.js";
 import "./sources.js";
 
 const TAG = "Reports 统计报表";
 const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "a month as YYYY-MM");
-const SummaryQuery = z.object({ county_code: CountyCode, month: Month, format: z.enum(["json", "csv", "xlsx"]).optional() });
+const SummaryQuery = z.object({ county_code: CountyCode, month: Month, format: z.enum(EXPORT_FORMATS).optional() });
 const SeriesQuery = z.object({ county_code: CountyCode, from: Month, to: Month });
 const FigureSchema = z.object({
   key: z.string(),
@@ -41,21 +42,15 @@ doc({
 });
 doc({ method: "get", path: "/reports/county-summary/series", tag: TAG, summary: "Monthly series of every county figure (for charts)", query: SeriesQuery, response: Series, roles: "admin, regulator, finance_officer" });
 
-const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
 export function reportsRoutes(deps: Deps): Router {
   const { db, clock } = deps;
   const r = Router();
   r.get("/reports/county-summary", async (req, res) => {
     const q = parse(SummaryQuery, req.query, "query");
     const s = await countySummary(db, actorOf(req), q.county_code, q.month, clock.today());
-    const wanted = q.format ?? (req.accepts(["application/json", "text/csv", XLSX]) === "text/csv" ? "csv" : req.accepts(["application/json", XLSX]) === XLSX ? "xlsx" : "json");
-    const name = `county-summary-${s.county_code}-${s.month}`;
-    if (wanted === "csv") {
-      res.type("text/csv; charset=utf-8").attachment(`${name}.csv`).send(summaryCsv(s));
-    } else if (wanted === "xlsx") {
-      res.type(XLSX).attachment(`${name}.xlsx`).send(await summaryXlsx(s));
-    } else res.json(s);
+    const wanted = exportFormat(req, q.format);
+    if (wanted === "json") res.json(s);
+    else await sendTable(res, wanted, `county-summary-${s.county_code}-${s.month}`, summaryTable(s));
   });
   r.get("/reports/county-summary/series", async (req, res) => {
     const q = parse(SeriesQuery, req.query, "query");
