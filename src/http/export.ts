@@ -33,6 +33,8 @@ export interface ExportTable<R> {
 export const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 export const EXPORT_FORMATS = ["json", "csv", "xlsx"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+/** The formats of a route that only downloads (no JSON form: the list endpoints page it). */
+export const DOWNLOAD_FORMATS = ["csv", "xlsx"] as const;
 
 const UNIT: Partial<Record<CellKind, string>> = { yuan: "元", ratio: "%" };
 const WIDTH: Record<CellKind, number> = { text: 16, count: 10, yuan: 16, ratio: 10, date: 12 };

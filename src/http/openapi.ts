@@ -34,7 +34,16 @@ export interface RouteDoc {
   idempotent?: "required" | "accepted" | "none";
   public?: boolean;
   errors?: number[];
+  /** The answer can also be a download: `text/csv` and XLSX (`?format=csv|xlsx` or the Accept header). */
+  downloads?: boolean;
 }
+
+const DOWNLOADS = {
+  "text/csv": { schema: { type: "string" as const, description: "UTF-8 with a byte-order mark; units in the headers (元, %)" } },
+  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+    schema: { type: "string" as const, format: "binary", description: "Frozen header row, autofilter, column widths, units in the headers (元, %)" },
+  },
+};
 
 /** Documents one route; the schemas are the same objects the handler validates with. */
 export function doc(d: RouteDoc): void {
@@ -42,7 +51,7 @@ export function doc(d: RouteDoc): void {
   const responses: RouteConfig["responses"] = {
     [d.status ?? 200]: {
       description: "Success",
-      ...(d.response ? { content: { "application/json": { schema: d.response } } } : {}),
+      ...(d.response || d.downloads ? { content: { ...(d.response ? { "application/json": { schema: d.response } } : {}), ...(d.downloads ? DOWNLOADS : {}) } } : {}),
     },
   };
   const errs = d.errors ?? (d.public ? [400] : [400, 401, 403, 404, ...(d.method === "get" ? [] : [409, 422])]);

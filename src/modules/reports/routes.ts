@@ -40,6 +40,7 @@ doc({
   description: "`?format=csv|xlsx` or `Accept: text/csv` / `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`. The spreadsheet has Chinese headers.",
   query: SummaryQuery,
   response: Summary,
+  downloads: true,
   roles: "admin, regulator, finance_officer (own counties)",
 });
 const FiguresQuery = z.object({
@@ -81,6 +82,7 @@ doc({
     "获贷率 = households that ever borrowed / eligible households (POOR, EXITED, MONITORED; for a bank, those of the whole scope); 用信率 = households with principal outstanding / households with a valid credit line; overdue and NPL = outstanding principal of loans with DPD > 0 and DPD > 90 over the outstanding principal, from each loan's standing (kept by every change and the close of business). Subsidies claimed (every batch's lines) and paid (batches paid); dividends distributed (shares of distributions noticed, approved or paid) and paid. `?format=csv|xlsx` (or the Accept header) downloads the same table with a total line (合计).",
   query: FiguresQuery,
   response: FiguresBy,
+  downloads: true,
   roles: "admin, regulator, finance_officer (own counties); village_officer (own village); loan_officer, bank_manager (own bank)",
 });
 doc({ method: "get", path: "/reports/county-summary/series", tag: TAG, summary: "Monthly series of every county figure (for charts)", query: SeriesQuery, response: Series, roles: "admin, regulator, finance_officer" });
