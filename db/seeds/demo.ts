@@ -9,6 +9,7 @@ import { perCapita, TRANSITIONS } from "../../src/modules/register/model.js";
 import { buildMemberRow } from "../../src/modules/register/service.js";
 import { seedDefaultScorecard } from "../../src/modules/ratings/service.js";
 import { seedDemoActivity } from "./demo-activity.js";
+import { seedPortalDemo } from "./demo-portal.js";
 
 /**
  * The demo county: 琼中黎族苗族自治县 (469030, Hainan) with its townships and villages, three
@@ -135,6 +136,7 @@ export async function seedDemoCounty(deps: Pick<Deps, "db" | "pii" | "clock">, o
   const result = { households: county.households + village.households, members: county.members + village.members };
   const activity = await seedDemoActivity(deps);
   await db.transaction(async (trx) => {
+    await seedPortalDemo(deps, trx);
     await trx("app_meta")
       .insert({ key: "demo_seeded", value: JSON.stringify({ households: result.households, at: deps.clock.now().toISOString() }) })
       .onConflict("key")
