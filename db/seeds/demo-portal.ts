@@ -22,7 +22,7 @@ export async function seedPortalDemo(deps: Pick<Deps, "db" | "clock">, trx: Knex
     .orderBy("h.household_no")
     .first<{ id: string } | undefined>("h.id");
   if (!household) return null;
-  const village = await trx("users").where({ username: "village" }).first<{ id: string }>("id");
+  const village = await trx("users").where({ role: "village_officer", village_code: FIRST_VILLAGE }).orderBy("created_at").first<{ id: string }>("id");
   const now = deps.clock.now();
   await trx("partners")
     .insert({ client_id: DEMO_PARTNER.client_id, name: DEMO_PARTNER.name, secret_hash: await hashPassword(DEMO_PARTNER.client_secret), county_codes: [DEMO_COUNTY.code] })

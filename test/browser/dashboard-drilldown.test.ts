@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { raiseAlert } from "../../src/lib/alerts.js";
 import { FixedClock } from "../../src/lib/clock.js";
-import { buildCounty } from "../api/county-scenario.js";
+import { seedPortalDemo } from "../../db/seeds/demo-portal.js";
+import { buildCounty, type County } from "../api/county-scenario.js";
 import { TEST_PASSWORD, TOWNSHIP, USERS, VILLAGE } from "../helpers/fixture.js";
 import { useTestApp } from "../helpers/harness.js";
 
@@ -26,9 +27,12 @@ const t = useTestApp({ today: "2024-10-08" });
 describe.skipIf(!haveChromium && !process.env.CI)("dashboard drill-down in Chromium", () => {
   let server: Server;
   let browser: Browser;
+  let county: County;
   const base = `http://127.0.0.1:${PORT}`;
   beforeAll(async () => {
-    await buildCounty(t);
+    county = await buildCounty(t);
+    // The portal demo's sample credentials, as the demo seed leaves them (a household of 新市村 with a loan and a dividend).
+    expect(await t.db.transaction((trx) => seedPortalDemo(t.deps, trx))).toEqual({ household_id: county.h.A.id });
     // A long alert message: on a phone it must wrap inside its block, not widen the page.
     await raiseAlert(t.db, { countyCode: "469030", kind: "trusteeship.arrears", severity: "WARNING", entityType: "trusteeship", entityId: "t-1", message: "琼中绿橙种植专业合作社委托经营收益拖欠：2025年第二季度应付400.00元逾期未付，已通知村两委与乡镇经管站跟进催收" }, new Date());
     const app = createApp({ ...t.deps, clock: new FixedClock(new Date()) });
@@ -164,5 +168,38 @@ describe.skipIf(!haveChromium && !process.env.CI)("dashboard drill-down in Chrom
     expect(existsSync("test-results/dashboard-drilldown-phone.png")).toBe(true);
     expect(errors).toEqual([]);
     await page.context().close();
+  }, 120_000);
+
+  it("lets a partner's developer try the portal demo with the sample credentials shown on the page", async () => {
+    const context = await browser.newContext({ viewport: { width: 375, height: 812 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${base}/portal-demo`);
+    expect(await page.locator("#howto").textContent()).toContain("POST /api/v1/portal/token");
+    await page.waitForSelector("body[data-sample=ready]");
+    expect(await page.locator("#s-client-id").textContent()).toBe("demo-portal");
+    expect(await page.locator("#s-id-number").textContent()).toMatch(/^\d{17}[\dX]$/);
+    // A wrong PIN: the message says so in Chinese.
+    await page.click("#fill");
+    await page.fill("#pin", "000001");
+    await page.click("#submit");
+    await page.waitForSelector("body[data-result=error]");
+    expect(await page.locator("#error").textContent()).toBe("查询失败：合作方凭证、身份证号或 PIN 不正确");
+    // The sample credentials: the household's own money, and the calls made.
+    await page.click("#fill");
+    await page.click("#submit");
+    await page.waitForSelector("body[data-result=ok]", { timeout: 20_000 });
+    expect(await page.locator("#me").textContent()).toContain("新市村");
+    expect(await page.locator("#dividends tr").count()).toBeGreaterThan(0);
+    expect(await page.locator("#dividends").textContent()).toContain("已发放");
+    expect(await page.locator("#loans").textContent()).toContain("30000.00");
+    expect(await page.locator("#log li").allTextContents()).toEqual(expect.arrayContaining(["POST /portal/token → 200", "GET /portal/me/dividends → 200"]));
+    const w = await noSideways(page);
+    expect(w.scroll).toBeLessThanOrEqual(w.inner);
+    mkdirSync("test-results", { recursive: true });
+    await page.screenshot({ path: "test-results/portal-demo-phone.png", fullPage: true });
+    expect(errors).toEqual([]);
+    await context.close();
   }, 120_000);
 });
