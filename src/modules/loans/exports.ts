@@ -1,12 +1,10 @@
 import type { Knex } from "knex";
 import type { z } from "zod";
-import { requireRole } from "../../http/auth.js";
 import type { ExportTable } from "../../http/export.js";
 import type { Ctx } from "../../lib/context.js";
-import { LOAN_READERS } from "./common.js";
-import { type LoanRow, loanScope } from "./queries.js";
+import type { LoanRow } from "./queries.js";
 import type { LoanExportQuery } from "./schemas.js";
-import { loanView } from "./views.js";
+import { filteredLoans, loanView } from "./views.js";
 
 type Db = Knex | Knex.Transaction;
 type LoanLine = ReturnType<typeof loanView>;
@@ -22,12 +20,7 @@ const STATUS_ZH: Record<string, string> = {
  * personal data: households are named by id only.
  */
 export async function loanBook(db: Db, ctx: Pick<Ctx, "actor" | "clock">, q: z.infer<typeof LoanExportQuery>): Promise<ExportTable<LoanLine>> {
-  requireRole(ctx.actor, ...LOAN_READERS);
-  const query = loanScope(db("loans").select("loans.*"), ctx.actor);
-  for (const k of ["status", "household_id", "bank_id", "county_code", "village_code", "dpd_bucket"] as const) {
-    if (q[k]) query.andWhere(`loans.${k}`, q[k]);
-  }
-  const rows = (await query.orderBy([{ column: "loans.village_code" }, { column: "loans.disbursed_on" }, { column: "loans.id" }])) as LoanRow[];
+  const rows = (await filteredLoans(db, ctx.actor, q).orderBy([{ column: "loans.village_code" }, { column: "loans.disbursed_on" }, { column: "loans.id" }])) as LoanRow[];
   const today = ctx.clock.today();
   return {
     sheet: `贷款台账 ${today}`,
