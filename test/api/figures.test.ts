@@ -14,7 +14,7 @@ const t = useTestApp({ today: "2024-10-08" });
 let c: County;
 
 type Row = Record<string, string | number | null> & { key: string | null; name: string | null };
-type Figures = { items: Row[]; total: Row; scope_name: string; as_of: string; by: string };
+type Figures = { items: Row[]; total: Row; scope_name: string; bank_name: string | null; as_of: string; by: string };
 
 const AMOUNTS = ["lines_granted_amount", "outstanding_amount", "overdue_amount", "npl_amount", "subsidies_claimed_amount", "subsidies_paid_amount", "dividends_distributed_amount", "dividends_paid_amount"];
 const COUNTS = ["eligible_households", "households_with_line", "households_borrowed", "households_with_loan", "loans_active", "dividend_households"];
@@ -182,6 +182,8 @@ describe("figures by village, township and bank", () => {
     expect(otherBank.items).toEqual([expect.objectContaining({ key: OTHER_BANK, outstanding_amount: "0.00", households_with_line: 0 })]);
     expect(otherBank.total.outstanding_amount).toBe("0.00");
     await figures("otherBankManager", `by=bank&county_code=${COUNTY}&bank_id=${BANK}`, 404);
+    expect((await figures("regulator", `by=village&county_code=${COUNTY}&bank_id=${BANK}`)).bank_name).toBe("测试农商行");
+    await figures("regulator", `by=village&county_code=${COUNTY}&bank_id=0b000000-0000-4000-8000-0000000000ff`, 404);
 
     await figures("otherRegulator", `by=village&county_code=${COUNTY}`, 404);
     await figures("regulator", `by=village&county_code=${COUNTY}&township_code=469025100`, 404);

@@ -101,6 +101,7 @@ export async function figuresBy(db: Db, actor: Actor, q: FiguresQuery, today: st
   const register = parts.find((p) => p.name === "register")?.rows ?? [];
   const total = register.find((r) => r.key === null);
   if (!total || total.values.name === null) throw notFound(q.village_code ? "village" : q.township_code ? "township" : "county");
+  if (scope.bankId && !total.values.bank_name) throw notFound("bank");
 
   // A source that applies to the scope answers a total; a group it has nothing for is zero there.
   const values = new Map<string | null, Record<string, BreakdownValue>>();
@@ -125,6 +126,7 @@ export async function figuresBy(db: Db, actor: Actor, q: FiguresQuery, today: st
     township_code: scope.townshipCode,
     village_code: scope.villageCode,
     bank_id: scope.bankId,
+    bank_name: scope.bankId ? String(total.values.bank_name) : null,
     as_of: today,
     scope_name: String(total.values.name),
     items: groups.map((g) => rowOf(g.key, g.values.name, withRatios(values.get(g.key) ?? {}, countyEligible))),

@@ -66,6 +66,7 @@ const FiguresBy = z
     township_code: z.string().nullable(),
     village_code: z.string().nullable(),
     bank_id: z.string().nullable(),
+    bank_name: z.string().nullable().openapi({ description: "The bank's short name when the figures are one bank's" }),
     as_of: z.string(),
     scope_name: z.string(),
     items: z.array(FigureRow),
