@@ -49,13 +49,13 @@ describe.skipIf(!haveChromium && !process.env.CI)("dashboard drill-down in Chrom
     await new Promise((r) => server?.close(r));
   });
 
-  async function open(width: number, height: number): Promise<{ page: Page; errors: string[] }> {
+  async function open(width: number, height: number, who: keyof typeof USERS = "regulator"): Promise<{ page: Page; errors: string[] }> {
     const context = await browser.newContext({ viewport: { width, height }, acceptDownloads: true });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(`${base}/dashboard`);
-    await page.fill("#username", USERS.regulator.username);
+    await page.fill("#username", USERS[who].username);
     await page.fill("#password", TEST_PASSWORD);
     await page.click("#login-button");
     await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
@@ -166,6 +166,19 @@ describe.skipIf(!haveChromium && !process.env.CI)("dashboard drill-down in Chrom
     mkdirSync("test-results", { recursive: true });
     await page.screenshot({ path: "test-results/dashboard-drilldown-phone.png", fullPage: true });
     expect(existsSync("test-results/dashboard-drilldown-phone.png")).toBe(true);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }, 120_000);
+
+  it("shows a village officer the figures of its own village only, without the county's summary", async () => {
+    const { page, errors } = await open(1280, 800, "village");
+    await shown(page, "township:");
+    expect(await page.locator("#summary-card").isHidden()).toBe(true);
+    expect(await rows(page)).toEqual([[TOWNSHIP, "营根镇"]]);
+    expect(await page.locator("#figures-foot td").first().textContent()).toBe("合计（新市村）");
+    await page.click(`#figures-body tr[data-key="${TOWNSHIP}"]`);
+    await shown(page, `village:${TOWNSHIP}`);
+    expect(await rows(page)).toEqual([[VILLAGE, "新市村"]]);
     expect(errors).toEqual([]);
     await page.context().close();
   }, 120_000);
