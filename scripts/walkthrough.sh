@@ -68,7 +68,7 @@ curl -s -X POST $API/return-reports/$REPORT/confirm -H "authorization: Bearer $V
 step "distribution"
 DIST=$(curl -s $API/distributions -H "authorization: Bearer $VILLAGE" -H 'content-type: application/json' \
   -d "{\"asset_id\":\"$ASSET\",\"period\":\"$PERIOD\",\"reference_date\":\"$TODAY\"}" | j r.id)
-curl -s $API/distributions/$DIST -H "authorization: Bearer $VILLAGE" | j '`${r.status}: income ${r.income_total}, retained ${r.retention_amount}, ${r.household_count} households share ${r.shares_total}`'
+curl -s $API/distributions/$DIST -H "authorization: Bearer $VILLAGE" | j '`${r.status}: income ${r.income_total} = retained ${r.retention_amount} + earmarks ${r.earmarks_total} + cap excess ${r.cap_excess} + ${r.household_count} households share ${r.shares_total}`'
 curl -s -X POST $API/distributions/$DIST/notice -H "authorization: Bearer $VILLAGE" | j '`${r.status} on ${r.notice_date}, payable from ${r.payable_from}`'
 curl -s -X POST $API/distributions/$DIST/approve -H "authorization: Bearer $REGULATOR" | j r.status
 # Paying is refused until the 7-day notice has run (422 NOTICE_PERIOD_NOT_OVER); a week later:

@@ -9,6 +9,7 @@ import { perCapita, TRANSITIONS } from "../../src/modules/register/model.js";
 import { buildMemberRow } from "../../src/modules/register/service.js";
 import { seedDefaultScorecard } from "../../src/modules/ratings/service.js";
 import { seedDemoActivity } from "./demo-activity.js";
+import { seedPortalDemo } from "./demo-portal.js";
 
 /**
  * The demo county: 琼中黎族苗族自治县 (469030, Hainan) with its townships and villages, three
@@ -19,7 +20,7 @@ export const DEMO_COUNTY = { code: "469030", name: "琼中黎族苗族自治县"
 export const DEMO_PASSWORD = "Huinong-2026";
 
 const TOWNSHIPS: [string, string, string[]][] = [
-  ["469030100", "营根镇", ["营根社区", "新市村", "百花村", "朝参村", "什统村"]],
+  ["469030100", "营根镇", ["新市村", "营根社区", "百花村", "朝参村", "什统村"]],
   ["469030101", "湾岭镇", ["湾岭社区", "鸭坡村", "岭门村", "大边村", "水央村"]],
   ["469030102", "黎母山镇", ["黎母山社区", "大保村", "松门村", "榕木村"]],
   ["469030103", "长征镇", ["长征社区", "长兴村", "南平村", "番响村"]],
@@ -135,6 +136,7 @@ export async function seedDemoCounty(deps: Pick<Deps, "db" | "pii" | "clock">, o
   const result = { households: county.households + village.households, members: county.members + village.members };
   const activity = await seedDemoActivity(deps);
   await db.transaction(async (trx) => {
+    await seedPortalDemo(deps, trx);
     await trx("app_meta")
       .insert({ key: "demo_seeded", value: JSON.stringify({ households: result.households, at: deps.clock.now().toISOString() }) })
       .onConflict("key")

@@ -74,7 +74,7 @@ try {
   const adminCtx = staff(await user("admin"), "admin");
   const operatorCtx = staff(await user("operator"), "operator", { operatorId: DEMO_OPERATOR_ID });
   const villages = demoVillages().map(([code]) => code);
-  const owner = villages[1]; // 新市村, the demo village officer's village
+  const owner = villages[0]; // 新市村 (469030100201), the demo village officer's village
   const villageCtx = staff(await user("village"), "village_officer", { villageCode: owner });
   const regulatorCtx = staff(await user("regulator"), "regulator");
 

@@ -125,6 +125,13 @@ export function declaredIdempotency(): readonly { method: string; path: string; 
   return declared;
 }
 
+const DOWNLOADS = {
+  "text/csv": { schema: { type: "string" as const, description: "UTF-8 with a byte-order mark; units in the headers (元, %)" } },
+  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+    schema: { type: "string" as const, format: "binary", description: "Frozen header row, autofilter, column widths, units in the headers (元, %)" },
+  },
+};
+
 /** Documents one route; the schemas are the same objects the handler validates with. */
 export function doc(d: RouteDoc): void {
   const path = `${d.root ? "" : MOUNT}${d.path.replace(/:([a-zA-Z_]+)/g, "{$1}")}`;

@@ -99,4 +99,33 @@ describe("demo county month-end figures", () => {
     expect(verify.status).toBe(200);
     expect(verify.body.ok, JSON.stringify(verify.body).slice(0, 500)).toBe(true);
   });
+
+  it("names the demo village 新市村 wherever it appears: divisions, the village user, the station and its printed notice", async () => {
+    const login = async (username: string) => ({ authorization: `Bearer ${(await http.post("/api/v1/auth/token").send({ username, password: DEMO_PASSWORD })).body.access_token}` });
+    const regulator = await login("regulator");
+    const divisions = (await http.get("/api/v1/divisions?parent_code=469030100").set(regulator)).body.items as { code: string; name: string }[];
+    expect(divisions.find((d) => d.code === "469030100201")?.name).toBe("新市村");
+    expect(divisions.filter((d) => d.name === "新市村")).toHaveLength(1);
+    const village = await login("village");
+    const assets = (await http.get("/api/v1/assets?village_code=469030100201&asset_type=PHOTOVOLTAIC").set(village)).body.items as { id: string; name: string }[];
+    expect(assets.map((a) => a.name)).toEqual(["新市村村级光伏扶贫电站"]);
+    // The station's distribution was put on notice about two years back: its printed notice names the village.
+    const printed = await http.get(`/api/v1/notices?kind=distributions&village_code=469030100201&from=${addDays(TODAY, -800)}&format=html`).set(village);
+    expect(printed.status).toBe(200);
+    expect(printed.text).toContain("新市村 扶贫资产收益分配公示");
+    expect(printed.text).not.toContain("营根社区");
+  });
+
+  it("offers the portal demo a partner and a household of 新市村 that can log in and read its dividends", async () => {
+    const sample = await http.get("/api/v1/portal/demo-sample");
+    expect(sample.status).toBe(200);
+    expect(sample.body).toMatchObject({ client_id: "demo-portal", pin: expect.stringMatching(/^\d{6}$/), id_number: expect.stringMatching(/^469030\d{11}[\dX]$/) });
+    const token = await http.post("/api/v1/portal/token").send(sample.body);
+    expect(token.status, JSON.stringify(token.body)).toBe(200);
+    expect(token.body.must_change_pin).toBe(false);
+    const auth = { authorization: `Bearer ${token.body.access_token}` };
+    expect((await http.get("/api/v1/portal/me").set(auth)).body.village_name).toBe("新市村");
+    expect((await http.get("/api/v1/portal/me/dividends").set(auth)).body.items.length).toBeGreaterThan(0);
+    expect((await http.get("/api/v1/portal/me/loans").set(auth)).body.items.length).toBeGreaterThan(0);
+  });
 });

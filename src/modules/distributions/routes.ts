@@ -2,6 +2,7 @@ import { Router } from "express";
 import type { Deps } from "../../deps.js";
 import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
+import { sendTable } from "../../http/export.js";
 import { doc } from "../../http/openapi.js";
 import { pageList } from "../../http/pagination.js";
 import { parse } from "../../http/validate.js";
@@ -28,9 +29,11 @@ import {
   RuleCreate,
   RuleList,
   RuleQuery,
+  SharesExportQuery,
   SharesQuery,
 } from "./schemas.js";
 import * as svc from "./service.js";
+import { sharesBook } from "./exports.js";
 
 const TAG = "Distributions 收益分配";
 const READERS = "admin, regulator, finance_officer (their counties), village_officer (distributions its village runs or shares in)";
@@ -63,6 +66,17 @@ doc({
   roles: RUNNERS,
 });
 doc({ method: "get", path: "/distributions/:id", tag: TAG, summary: "A distribution with its shares (paged by household id)", params: IdParam, query: SharesQuery, response: Distribution, roles: READERS });
+doc({
+  method: "get",
+  path: "/distributions/:id/shares",
+  tag: TAG,
+  summary: "Download a distribution's list of shares (分红明细) as CSV or XLSX (default)",
+  description: "Every household of the distribution (or of one village) by village and household number: eligibility, members, multiplier, weight, amount, payment. Names and ID numbers masked as on the public notice; the XLSX's second sheet shows how the income was split (retention, earmarks, cap excess, shares).",
+  params: IdParam,
+  query: SharesExportQuery,
+  produces: ["csv", "xlsx"],
+  roles: READERS,
+});
 doc({ method: "post", path: "/distributions/:id/recompute", tag: TAG, summary: "Recompute a DRAFT (after a register correction)", params: IdParam, response: Distribution, roles: RUNNERS });
 doc({
   method: "post",
@@ -158,6 +172,11 @@ export function distributionRoutes(deps: Deps): Router {
   r.post("/distributions", command(db, async (req, trx) => ({ status: 201, body: await svc.createDistribution(trx, ctxOf(req, clock), parse(DistributionCreate, req.body)) })));
   r.get("/distributions/:id", async (req, res) => {
     res.json(await svc.getDistribution(db, ctxOf(req, clock), id(req.params), parse(SharesQuery, req.query, "query")));
+  });
+  r.get("/distributions/:id/shares", async (req, res) => {
+    const q = parse(SharesExportQuery, req.query, "query");
+    const distributionId = id(req.params);
+    await sendTable(res, q.format, `distribution-shares-${distributionId}`, await sharesBook(db, ctxOf(req, clock), distributionId, q));
   });
   r.post("/distributions/:id/recompute", command(db, async (req, trx) => ({ status: 200, body: await svc.recomputeDistribution(trx, ctxOf(req, clock), id(req.params)) })));
   r.post(

@@ -1,3 +1,4 @@
+import { DOWNLOAD_FORMATS } from "../../http/export.js";
 import { Amount, IsoDate, ListQuery, RateStr, Uuid, VillageCode, z } from "../../http/zod.js";
 import { PeriodStr } from "../assets/index.js";
 import { DISTRIBUTION_STATUSES, ELIGIBILITY_REASONS, MULTIPLIER_REASONS, PAYMENT_STATUSES, WEIGHT_BASES } from "./model.js";
@@ -168,6 +169,9 @@ export const SharesQuery = z.object({
   cursor: z.string().max(200).optional(),
   village_code: VillageCode.optional(),
 });
+
+/** A distribution's shares as a download: every household (or one village's), a format. */
+export const SharesExportQuery = z.object({ village_code: VillageCode.optional(), format: z.enum(DOWNLOAD_FORMATS).default("xlsx") });
 
 export const NoticeQuery = z.object({ village_code: VillageCode.optional() });
 export const NoticeList = z

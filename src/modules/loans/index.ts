@@ -2,6 +2,7 @@
  * The loans module's public face: all that other modules, the jobs and the app may use. Anything
  * not listed here is the module's own (enforced by `npm run deps`).
  */
+export { loanFiguresBy } from "./figures.js"; // figures by township, village and bank (registered with reports)
 export { loanRoutes } from "./routes.js";
 export {
   arrearsOf,

@@ -3,6 +3,7 @@ import type { Deps } from "../../deps.js";
 import { actorOf, requireRole } from "../../http/auth.js";
 import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
+import { sendTable } from "../../http/export.js";
 import { doc } from "../../http/openapi.js";
 import { parse } from "../../http/validate.js";
 import { ListQuery } from "../../http/zod.js";
@@ -20,6 +21,7 @@ import {
   LoanProductCreate,
   LoanProductList,
   LoanProductQuery,
+  LoanExportQuery,
   LoanQuery,
   RateTable,
   RateTableCreate,
@@ -39,6 +41,7 @@ import {
   WriteOff,
 } from "./schemas.js";
 import * as svc from "./service.js";
+import { loanBook } from "./exports.js";
 
 const TAG = "Loans 扶贫小额信贷";
 const READERS = "loan_officer and bank_manager (own bank, own counties), admin, regulator, finance_officer (own counties), village_officer (own village)";
@@ -73,6 +76,16 @@ doc({
   roles: BANK,
 });
 doc({ method: "get", path: "/loans", tag: TAG, summary: "List loans", query: LoanQuery, response: LoanList, roles: READERS });
+doc({
+  method: "get",
+  path: "/loans/export",
+  tag: TAG,
+  summary: "Download the loan book (贷款台账): every loan of your jurisdiction with the list's filters, as CSV or XLSX (default)",
+  description: "No pages: the whole book at once, ordered by village and disbursement date; the contract and its standing today (days past due, overdue principal and interest, penalty, non-performing). No personal data.",
+  query: LoanExportQuery,
+  produces: ["csv", "xlsx"],
+  roles: READERS,
+});
 doc({ method: "get", path: "/loans/:id", tag: TAG, summary: "A loan with its standing today (days past due, overdue amounts, penalty, payoff amount)", params: IdParam, response: Loan, roles: READERS });
 doc({
   method: "get",
@@ -176,6 +189,10 @@ export function loanRoutes(deps: Deps): Router {
   r.post("/loans", command(db, async (req, trx) => ({ status: 201, body: await svc.applyLoan(trx, ctxOf(req, clock), parse(LoanApply, req.body)) })));
   r.get("/loans", async (req, res) => {
     res.json(await svc.listLoans(db, ctxOf(req, clock), parse(LoanQuery, req.query, "query")));
+  });
+  r.get("/loans/export", async (req, res) => {
+    const q = parse(LoanExportQuery, req.query, "query");
+    await sendTable(res, q.format, `loan-book-${clock.today()}`, await loanBook(db, ctxOf(req, clock), q));
   });
   r.get("/loans/:id", async (req, res) => {
     res.json(await svc.getLoan(db, ctxOf(req, clock), id(req.params)));

@@ -1,3 +1,4 @@
+import { DOWNLOAD_FORMATS } from "../../http/export.js";
 import { Amount, CountyCode, IsoDate, ListQuery, RateStr, Uuid, z } from "../../http/zod.js";
 import { DPD_BUCKETS, LOAN_STATUSES, PURPOSES, REPAYMENT_METHODS } from "./model.js";
 
@@ -171,6 +172,9 @@ export const LoanQuery = ListQuery.extend({
   dpd_bucket: z.enum(DPD_BUCKETS).optional(),
   contract_no: ContractNo.optional(),
 });
+
+/** The loan book download: the list's filters, no pages, a format. */
+export const LoanExportQuery = LoanQuery.omit({ limit: true, cursor: true }).extend({ format: z.enum(DOWNLOAD_FORMATS).default("xlsx") });
 
 export const Loan = z
   .object({

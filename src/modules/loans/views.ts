@@ -96,13 +96,18 @@ export async function getLoan(db: Db, ctx: Ctx, id: string) {
   return loanView(live, { payoff: payoffWith(loan, rows, states, on, await termsFor(db, loan, currentPeriod(rows, on))), on });
 }
 
-export async function listLoans(db: Db, ctx: Pick<Ctx, "actor" | "clock">, q: z.infer<typeof LoanQuery>) {
-  const { actor } = ctx;
+/** The loans a reader may see, with the list's filters (the list pages it, the loan book takes it whole). */
+export function filteredLoans(db: Db, actor: Ctx["actor"], q: Partial<Pick<z.infer<typeof LoanQuery>, "status" | "household_id" | "bank_id" | "county_code" | "village_code" | "dpd_bucket" | "contract_no">>): Knex.QueryBuilder {
   requireRole(actor, ...LOAN_READERS);
   const query = loanScope(db("loans").select("loans.*"), actor);
   for (const k of ["status", "household_id", "bank_id", "county_code", "village_code", "dpd_bucket", "contract_no"] as const) {
     if (q[k]) query.andWhere(`loans.${k}`, q[k]);
   }
+  return query;
+}
+
+export async function listLoans(db: Db, ctx: Pick<Ctx, "actor" | "clock">, q: z.infer<typeof LoanQuery>) {
+  const query = filteredLoans(db, ctx.actor, q);
   const { rows, next_cursor } = await page<LoanRow & Record<string, unknown>>(query, "loans.id", (r) => r.id, q.limit, q.cursor);
   return { items: rows.map((r) => loanView(r, { on: ctx.clock.today() })), next_cursor };
 }

@@ -17,6 +17,7 @@ import { portalDividends, portalLoanSchedule, portalLoans, portalReturns, portal
 import * as svc from "./service.js";
 
 const TAG = "Portal 农户门户";
+const PortalDemoSample = z.object({ client_id: z.string(), client_secret: z.string(), id_number: z.string(), pin: z.string() }).openapi("PortalDemoSample");
 const IdParam = z.object({ id: z.string().uuid() });
 const PinChanged = z.object({ changed: z.literal(true) }).openapi("PortalPinChanged");
 
@@ -34,6 +35,16 @@ doc({
   errors: [400, 401, 429],
 });
 doc({ method: "post", path: "/portal/pin", operationId: "changePortalPin", tag: TAG, summary: "The household changes its PIN (through the partner)", body: PinChangeRequest, response: PinChanged, public: true, errors: [400, 401, 429] });
+doc({
+  method: "get",
+  path: "/portal/demo-sample",
+  tag: TAG,
+  summary: "The demo county's sample portal credentials (for /portal-demo): a partner, a household's head ID number and PIN",
+  description: "Only where the demo county was seeded (never in production: 404 there). Demo data, not personal data: the household is generated.",
+  response: PortalDemoSample,
+  public: true,
+  errors: [404],
+});
 doc({ method: "get", path: "/portal/me", operationId: "getPortalProfile", tag: TAG, summary: "The household's own profile (masked)", response: PortalMe, errors: [401, 404, 429] });
 const PortalLoans = z
   .object({
@@ -180,6 +191,9 @@ export function portalRoutes(deps: Deps): Router {
   });
   r.post("/portal/pin", loginLimiter, async (req, res) => {
     res.json(await svc.changePin(deps, parse(PinChangeRequest, req.body)));
+  });
+  r.get("/portal/demo-sample", loginLimiter, async (_req, res) => {
+    res.json(await svc.portalDemoSample(deps));
   });
 
   // Household endpoints: read-only, one household, limited per partner as the partner was registered.

@@ -224,6 +224,20 @@ export async function changePin(deps: Deps, input: { client_id: string; client_s
   return { changed: true };
 }
 
+/**
+ * The demo's sample credentials for the portal demo page (/portal-demo): the demo partner, the demo
+ * household's head's ID number and PIN, as the demo seed left them in `app_meta` (the ID number
+ * decrypted from the register). A database without the demo (every production one) answers 404.
+ */
+export async function portalDemoSample(deps: Pick<Deps, "db" | "pii">) {
+  const meta = await deps.db("app_meta").where({ key: "portal_demo" }).first<{ value: { client_id: string; client_secret: string; household_id: string; pin: string } } | undefined>();
+  if (!meta) throw notFound("portal demo");
+  const { client_id, client_secret, household_id, pin } = meta.value;
+  const head = await deps.db("household_members").where({ household_id, relation: "HEAD" }).first<{ id_number_enc: string } | undefined>("id_number_enc");
+  if (!head) throw notFound("portal demo");
+  return { client_id, client_secret, id_number: deps.pii.decrypt(head.id_number_enc), pin };
+}
+
 /** The household's own masked profile. */
 export async function portalMe(db: Db, h: HouseholdPrincipal) {
   const row = await db("households as h")

@@ -2,6 +2,7 @@
  * The register module's public face: all that other modules, the jobs, scripts and the app may use of it.
  * Anything not listed here is the module's own (checked by `npm run deps`).
  */
+export { registerFiguresBy } from "./figures.js"; // figures by township, village and bank (registered with reports)
 export { registerRoutes } from "./routes.js";
 export { borrowerAndBank, householdScope, lockCounty, lockHousehold } from "./queries.js";
 export { recordIdNumberLookup } from "./service.js";

@@ -2,6 +2,7 @@ import { Router } from "express";
 import type { Deps } from "../../deps.js";
 import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
+import { sendTable } from "../../http/export.js";
 import { doc } from "../../http/openapi.js";
 import { pageList } from "../../http/pagination.js";
 import { parse } from "../../http/validate.js";
@@ -15,6 +16,7 @@ import {
   HouseholdCreate,
   HouseholdList,
   HouseholdPatch,
+  HouseholdExportQuery,
   HouseholdQuery,
   IdParam,
   Member,
@@ -25,6 +27,7 @@ import {
   StatusChangeList,
 } from "./schemas.js";
 import * as svc from "./service.js";
+import { registerBook } from "./exports.js";
 
 const TAG = "Register 建档立卡";
 const READERS = "admin, village_officer (own village), loan_officer, bank_manager, finance_officer, regulator — inside their counties";
@@ -39,6 +42,16 @@ doc({
   summary: "List households (filter by village, status, type, cause)",
   description: "A search by `id_number` (a whole ID number) is recorded in the audit log as `household.lookup_by_id_number` — the caller and the households found, or the masked number when none — found or not; the number itself is never recorded.",
   query: HouseholdQuery, response: HouseholdList, roles: READERS });
+doc({
+  method: "get",
+  path: "/households/export",
+  tag: TAG,
+  summary: "Download the register (建档立卡花名册) of your jurisdiction as CSV or XLSX (default), with the list's filters",
+  description: "Every household at once, by village and household number: head, members, status, type, cause. ID numbers, phones and bank accounts are always masked in the file, whoever downloads it.",
+  query: HouseholdExportQuery,
+  produces: ["csv", "xlsx"],
+  roles: READERS,
+});
 doc({
   method: "post",
   path: "/households",
@@ -88,6 +101,10 @@ export function registerRoutes(deps: Deps): Router {
     "/households",
     command(db, async (req, trx) => ({ status: 201, body: await svc.createHousehold(trx, ctxOf(req, clock), pii, parse(HouseholdCreate, req.body)) })),
   );
+  r.get("/households/export", async (req, res) => {
+    const q = parse(HouseholdExportQuery, req.query, "query");
+    await sendTable(res, q.format, `register-${q.village_code ?? q.township_code ?? q.county_code ?? "all"}-${clock.today()}`, await registerBook(db, ctxOf(req, clock), q));
+  });
   r.get("/households/:id", async (req, res) => {
     res.json(await svc.getHousehold(db, ctxOf(req, clock), pii, parse(IdParam, req.params, "params").id));
   });

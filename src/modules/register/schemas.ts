@@ -1,3 +1,4 @@
+import { DOWNLOAD_FORMATS } from "../../http/export.js";
 import { Amount, CountyCode, IsoDate, ListQuery, Uuid, VillageCode, z } from "../../http/zod.js";
 import {
   APPROVAL_STEPS,
@@ -142,6 +143,8 @@ export const HouseholdQuery = ListQuery.extend({
   cause: z.enum(POVERTY_CAUSES).optional().openapi({ description: "Main or secondary cause" }),
   id_number: z.string().max(20).optional().openapi({ description: "Find the household of a member by ID number (exact)" }),
 });
+/** The register download: the list's filters (not the lookup by ID number), no pages, a format. */
+export const HouseholdExportQuery = HouseholdQuery.omit({ limit: true, cursor: true, id_number: true, cause: true }).extend({ format: z.enum(DOWNLOAD_FORMATS).default("xlsx") });
 export const HouseholdList = z.object({ items: z.array(Household), next_cursor: z.string().nullable() }).openapi("HouseholdList");
 
 // Status changes

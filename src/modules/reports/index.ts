@@ -4,3 +4,4 @@
  */
 export { reportsRoutes } from "./routes.js";
 export { type Figure, type FigureSource, ratioSql, registerFigureSource } from "./figures.js";
+export { type BreakdownRow, type BreakdownScope, groupedRows, registerBreakdownSource, scopeSql } from "./breakdown.js";

@@ -1,9 +1,8 @@
-import { stringify } from "csv-stringify/sync";
 import { addMonths, format, lastDayOfMonth, parse as parseDate } from "date-fns";
-import ExcelJS from "exceljs";
 import type { Knex } from "knex";
 import { type Actor, requireRole } from "../../http/auth.js";
 import { AppError, notFound } from "../../http/errors.js";
+import type { ExportTable } from "../../http/export.js";
 import { type Figure, figureSources, type SummaryMonth } from "./figures.js";
 
 type Db = Knex | Knex.Transaction;
@@ -59,34 +58,24 @@ export async function countySeries(db: Db, actor: Actor, countyCode: string, fro
 }
 
 type Summary = Awaited<ReturnType<typeof countySummary>>;
-const HEADERS = ["指标代码", "指标", "英文名称", "单位", "数值"];
 
-/** CSV with a UTF-8 byte-order mark so Excel opens the Chinese headers correctly. */
-export function summaryCsv(s: Summary): string {
-  const rows = s.items.map((f) => [f.key, f.label_zh, f.label, UNIT_ZH[f.unit], String(f.value)]);
-  return "\ufeff" + stringify([HEADERS, ...rows]);
-}
-
-export async function summaryXlsx(s: Summary): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook();
-  wb.creator = "Huinong";
-  const ws = wb.addWorksheet(`${s.county_code} ${s.month}`);
-  ws.addRow(HEADERS);
-  ws.getRow(1).font = { bold: true };
-  for (const f of s.items) {
-    const value = typeof f.value === "number" ? f.value : Number(f.value);
-    const row = ws.addRow([f.key, f.label_zh, f.label, UNIT_ZH[f.unit], value]);
-    row.getCell(5).numFmt = f.unit === "yuan" ? "#,##0.00" : f.unit === "ratio" ? "0.00%" : "#,##0";
-  }
-  ws.columns.forEach((c, i) => {
-    c.width = [28, 22, 40, 8, 18][i];
-  });
-  const meta = wb.addWorksheet("说明");
-  meta.addRows([
-    ["县(市、区)", s.county_name],
-    ["行政区划代码", s.county_code],
-    ["月份", s.month],
-    ["统计截至", s.as_of],
-  ]);
-  return Buffer.from(await wb.xlsx.writeBuffer());
+/** The summary as a table for the shared CSV/XLSX writer: one row per figure, its unit in a column. */
+export function summaryTable(s: Summary): ExportTable<Figure> {
+  return {
+    sheet: `${s.county_code} ${s.month}`,
+    columns: [
+      { header: "指标代码", kind: "text", width: 34, value: (f) => f.key },
+      { header: "指标", kind: "text", width: 24, value: (f) => f.label_zh },
+      { header: "英文名称", kind: "text", width: 48, value: (f) => f.label },
+      { header: "单位", kind: "text", width: 8, value: (f) => UNIT_ZH[f.unit] },
+      { header: "数值", kind: (f) => (f.unit === "yuan" ? "yuan" : f.unit === "ratio" ? "ratio" : "count"), width: 18, value: (f) => f.value },
+    ],
+    rows: s.items,
+    notes: [
+      ["县(市、区)", s.county_name],
+      ["行政区划代码", s.county_code],
+      ["月份", s.month],
+      ["统计截至", s.as_of],
+    ],
+  };
 }

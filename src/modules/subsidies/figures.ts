@@ -1,4 +1,7 @@
-import { type Figure, registerFigureSource } from "../reports/index.js";
+import type { Knex } from "knex";
+import { type BreakdownRow, type BreakdownScope, type Figure, groupedRows, registerBreakdownSource, registerFigureSource } from "../reports/index.js";
+
+type Db = Knex | Knex.Transaction;
 
 /**
  * Interest subsidies paid (贴息发放) in the month and cumulatively to the month's end: the claimed
@@ -30,3 +33,20 @@ registerFigureSource({
     return out;
   },
 });
+
+/**
+ * Interest subsidies by township, village or bank (the village of the loan's household, the bank
+ * that claimed): claimed = what every batch's lines claim (a forfeited or rejected line claims 0);
+ * paid = the lines of batches paid by the day (the county summary's "paid").
+ */
+export function subsidyFiguresBy(db: Db, scope: BreakdownScope): Promise<BreakdownRow[]> {
+  return groupedRows(db, scope, { county: "l.county_code", village: "l.village_code", bank: "l.bank_id" }, (key, where) => `
+    SELECT ${key} AS key, GROUPING(${key}) = 1 AS is_total,
+           coalesce(sum(l.subsidy), 0)::numeric(18,2)::text AS subsidies_claimed_amount,
+           coalesce(sum(l.subsidy) FILTER (WHERE c.status = 'PAID' AND c.paid_on <= :as_of), 0)::numeric(18,2)::text AS subsidies_paid_amount
+      FROM subsidy_claim_lines l JOIN subsidy_claims c ON c.id = l.claim_id
+     WHERE ${where} AND c.generated_on <= :as_of
+     GROUP BY GROUPING SETS ((${key}), ())`);
+}
+
+registerBreakdownSource({ name: "subsidies", compute: subsidyFiguresBy });
