@@ -25,6 +25,8 @@ const ConfigSchema = z.object({
   /** Unset: true in development and test, false in production (where true is refused). */
   SEED_DEMO: bool.optional(),
   BODY_LIMIT: z.string().default("1mb"),
+  /** A register file (建档立卡) comes base64 in JSON: ~13 MB for 100,000 people in CSV, less in XLSX. */
+  FILE_BODY_LIMIT: z.string().default("32mb"),
   BODY_MAX_DEPTH: z.coerce.number().int().min(2).max(1000).default(32),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
   LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1).default(900),

@@ -16,6 +16,7 @@ import * as sessions from "./20261201000100_sessions.js";
 import * as auditSeals from "./20261201000200_audit_seals.js";
 import * as claimMakers from "./20261201000300_claim_makers.js";
 import * as jobs from "./20261201000400_jobs.js";
+import * as registerImports from "./20261202002000_register_imports.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -41,6 +42,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261201000200_audit_seals": auditSeals,
   "20261201000300_claim_makers": claimMakers,
   "20261201000400_jobs": jobs,
+  "20261202002000_register_imports": registerImports,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

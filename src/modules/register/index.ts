@@ -5,3 +5,4 @@
 export { registerRoutes } from "./routes.js";
 export { householdScope, lockCounty, lockHousehold } from "./queries.js";
 export { recordIdNumberLookup } from "./service.js";
+export { registerImportErrors, runRegisterImport, type ImportResultView } from "./import-service.js";
