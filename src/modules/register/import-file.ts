@@ -1,4 +1,3 @@
-import { Readable } from "node:stream";
 import { parse as parseCsv } from "csv-parse/sync";
 import ExcelJS from "exceljs";
 import { AppError } from "../../http/errors.js";
@@ -50,26 +49,20 @@ function cellText(v: ExcelJS.CellValue | undefined): string {
 
 const isBlank = (cells: string[]) => cells.every((c) => c.trim() === "");
 
+/**
+ * The first sheet of a workbook. Read whole (not with exceljs's streaming reader, which decodes each
+ * compressed chunk on its own and so breaks a Chinese character that straddles two chunks into
+ * U+FFFD, exceljs issue #2063).
+ */
 async function readXlsx(content: Buffer): Promise<string[][] & { rowNos: number[] }> {
+  const wb = new ExcelJS.Workbook();
+  await wb.xlsx.load(content as unknown as Parameters<typeof wb.xlsx.load>[0]);
   const rows: string[][] = [];
   const rowNos: number[] = [];
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(Readable.from([content]), {
-    sharedStrings: "cache",
-    worksheets: "emit",
-    hyperlinks: "ignore",
-    styles: "ignore",
-    entries: "ignore",
-  } as ConstructorParameters<typeof ExcelJS.stream.xlsx.WorkbookReader>[1]);
-  let sheets = 0;
-  for await (const sheet of reader) {
-    sheets++;
-    for await (const row of sheet as unknown as AsyncIterable<ExcelJS.Row>) {
-      if (sheets > 1) continue; // the register is the first sheet; the rest are read past
-      const values = row.values as ExcelJS.CellValue[];
-      rows.push(values.slice(1).map(cellText));
-      rowNos.push(row.number);
-    }
-  }
+  wb.worksheets[0]?.eachRow((row, rowNumber) => {
+    rows.push((row.values as ExcelJS.CellValue[]).slice(1).map(cellText));
+    rowNos.push(rowNumber);
+  });
   return Object.assign(rows, { rowNos });
 }
 
