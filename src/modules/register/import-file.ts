@@ -1,6 +1,7 @@
 import { parse as parseCsv } from "csv-parse/sync";
 import ExcelJS from "exceljs";
 import { AppError } from "../../http/errors.js";
+import { readFirstSheet } from "../../lib/xlsx-read.js";
 import type { FileRow } from "./import-model.js";
 
 /**
@@ -29,41 +30,14 @@ function decodeText(content: Buffer): string {
   }
 }
 
-function cellText(v: ExcelJS.CellValue | undefined): string {
-  if (v === null || v === undefined) return "";
-  if (typeof v === "string") return v;
-  if (typeof v === "number") {
-    // A long number in a text column (an ID number typed without a leading ') has lost its last
-    // digits already; it is passed on as Excel shows it and the ID check refuses it.
-    return Number.isSafeInteger(v) ? String(v) : v.toPrecision(15).replace(/\.?0+$/, "");
-  }
-  if (typeof v === "boolean") return v ? "是" : "否";
-  if (v instanceof Date) return v.toISOString().slice(0, 10);
-  if (typeof v === "object") {
-    if ("richText" in v) return v.richText.map((t) => t.text).join("");
-    if ("text" in v && typeof v.text === "string") return v.text;
-    if ("result" in v) return cellText(v.result as ExcelJS.CellValue);
-  }
-  return "";
-}
-
 const isBlank = (cells: string[]) => cells.every((c) => c.trim() === "");
 
-/**
- * The first sheet of a workbook. Read whole (not with exceljs's streaming reader, which decodes each
- * compressed chunk on its own and so breaks a Chinese character that straddles two chunks into
- * U+FFFD, exceljs issue #2063).
- */
 async function readXlsx(content: Buffer): Promise<string[][] & { rowNos: number[] }> {
-  const wb = new ExcelJS.Workbook();
-  await wb.xlsx.load(content as unknown as Parameters<typeof wb.xlsx.load>[0]);
-  const rows: string[][] = [];
-  const rowNos: number[] = [];
-  wb.worksheets[0]?.eachRow((row, rowNumber) => {
-    rows.push((row.values as ExcelJS.CellValue[]).slice(1).map(cellText));
-    rowNos.push(rowNumber);
-  });
-  return Object.assign(rows, { rowNos });
+  const sheet = readFirstSheet(content);
+  return Object.assign(
+    sheet.map((r) => r.cells),
+    { rowNos: sheet.map((r) => r.rowNo) },
+  );
 }
 
 /** The header (first non-blank row) and the data rows with their row numbers in the sheet. */
