@@ -125,14 +125,41 @@ try {
   out(`${kind}; ${os.cpus().length} cores; load average before ${loadBefore}`);
   out(`file: ${people} people, ${households} households, ${(statSync(file).size / 1e6).toFixed(1)} MB ${asCsv ? "CSV" : "XLSX"}, written in ${writeSeconds.toFixed(1)} s; read alone in ${readSeconds.toFixed(1)} s`);
 
+  // Where the time goes: each statement's time from send to answer, by the table it writes or reads.
+  const started = new Map<string, number>();
+  const dbTime = new Map<string, number>();
+  const kindOf = (sql: string) =>
+    /insert into "?audit_log/i.test(sql) || /audit_chain_heads/i.test(sql)
+      ? "audit log"
+      : /^\s*insert into "?(\w+)/i.exec(sql)?.[1]
+        ? `insert ${/^\s*insert into "?(\w+)/i.exec(sql)![1]}`
+        : /^\s*update "?(\w+)/i.exec(sql)
+          ? `update ${/^\s*update "?(\w+)/i.exec(sql)![1]}`
+          : "reads";
+  db.on("query", (q: { __knexQueryUid: string }) => started.set(q.__knexQueryUid, performance.now()));
+  db.on("query-response", (_r: unknown, q: { __knexQueryUid: string; sql: string }) => {
+    const t = started.get(q.__knexQueryUid);
+    if (t !== undefined) dbTime.set(kindOf(q.sql), (dbTime.get(kindOf(q.sql)) ?? 0) + performance.now() - t);
+  });
+  const breakdown = () =>
+    [...dbTime.entries()]
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`)
+      .join(", ");
+
   const run = async (label: string) => {
     const bar = progressBar(label, people * 2);
+    dbTime.clear();
+    const cpu = process.cpuUsage();
     const start = performance.now();
     const r = await importRegisterFile(db, ctx, pii, { name: "register", content, dryRun: false, onProgress: (d) => bar.update(d) });
     bar.stop();
     const seconds = (performance.now() - start) / 1000;
+    const used = process.cpuUsage(cpu);
+    const nodeCpu = (used.user + used.system) / 1e6;
     if (r.status !== "APPLIED") throw new Error(`${label}: ${r.status}, first problems ${JSON.stringify(r.problems?.slice(0, 5))}`);
     out(`${label}: ${seconds.toFixed(1)} s, ${Math.round(people / seconds)} rows/s — ${JSON.stringify(r.outcome)} (load ${load()})`);
+    out(`  Node CPU ${nodeCpu.toFixed(1)} s; database statements: ${breakdown()}`);
     return seconds;
   };
   const first = await run("import");
