@@ -326,3 +326,16 @@ describe("register imports and jurisdiction", () => {
     expectProblem(anonymous, 401, "UNAUTHENTICATED");
   });
 });
+
+describe("register imports in the OpenAPI document", () => {
+  it("documents the upload, the import, the list and the error workbook", async () => {
+    const doc = (await t.http.get("/openapi.json")).body;
+    expect(doc.paths["/api/v1/register-imports"].post.requestBody.content["application/json"]).toBeDefined();
+    expect(doc.components.schemas.RegisterImportCreate.required).toEqual(expect.arrayContaining(["file_name", "content_base64", "dry_run"]));
+    expect(doc.paths["/api/v1/register-imports"].get).toBeDefined();
+    expect(doc.paths["/api/v1/register-imports/{id}"].get.responses["200"]).toBeDefined();
+    expect(doc.paths["/api/v1/register-imports/{id}/errors.xlsx"].get.description).toContain("frozen");
+    expect(doc.components.schemas.StatusChange.properties.source.enum).toEqual(["API", "IMPORT"]);
+    expect((await t.http.get("/docs/errors")).text).toContain('<tr id="REGISTER_IMPORT_REJECTED">');
+  });
+});
