@@ -284,6 +284,37 @@ describe("POST /register-imports (apply)", () => {
   });
 });
 
+describe("register imports of households already registered", () => {
+  it("gives a household registered through the API its national number once; a person listed under another number then is registered elsewhere", async () => {
+    const h = await createHousehold(t, { as: "village", members: [{ relation: "HEAD", birth: "1961-11-11" }, { relation: "SPOUSE", birth: "1963-12-12" }] });
+    const [head, spouse] = h.members.map((m) => m.id_number);
+    const before = await t.db("households").where({ id: h.id }).first();
+    expect(before.household_no_source).toBe("PLATFORM");
+    const file = csv([row("4690301002019001", VILLAGE, "王建国", head, "户主", "贫困户", "", { health: "患有大病" }), row("4690301002019001", VILLAGE, "李秀兰", spouse, "配偶")]);
+    const res = await send("village", file, false);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.outcome).toMatchObject({ households_added: 0, households_updated: 1, people_added: 0, people_updated: 1, people_unchanged: 1 });
+    const after = await t.db("households").where({ id: h.id }).first();
+    expect(after).toMatchObject({ household_no: "4690301002019001", household_no_source: "NATIONAL", version: before.version + 1 });
+    expect(await count("households", { household_no: before.household_no })).toBe(0);
+
+    const moved = await send("village", csv([row("4690301002019002", VILLAGE, "李秀兰", spouse, "户主")]), true);
+    expect(brief(moved.body.problems)).toEqual([{ row: 2, column: "证件号码", code: "REGISTERED_ELSEWHERE" }]);
+  });
+
+  it("changes a household's head when the former head is in the file with another relation", async () => {
+    const F1 = id("1950-01-21", 61);
+    const F2 = id("1975-02-22", 63);
+    const first = await send("village", csv([row("4690301002019101", VILLAGE, "吴老", F1, "户主"), row("4690301002019101", VILLAGE, "吴中", F2, "之子")]), false);
+    expect(first.body.status).toBe("APPLIED");
+    const swapped = await send("village", csv([row("4690301002019101", VILLAGE, "吴老", F1, "之父"), row("4690301002019101", VILLAGE, "吴中", F2, "户主")]), false);
+    expect(swapped.status, JSON.stringify(swapped.body)).toBe(201);
+    expect(swapped.body.outcome).toMatchObject({ people_updated: 2, households_updated: 1 });
+    const members = await membersWithHashes([F1, F2]);
+    expect(Object.fromEntries(members.map((m) => [m.id_number_hash, m.relation]))).toEqual({ [TEST_PII.lookupHash(F1)]: "PARENT", [TEST_PII.lookupHash(F2)]: "HEAD" });
+  });
+});
+
 describe("register imports and jurisdiction", () => {
   it("takes from a village officer only rows of their village; the county admin any village of the county", async () => {
     const V = id("1977-07-17", 51);
