@@ -158,11 +158,29 @@ describe("POST /register-imports (dry run)", () => {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body).toMatchObject({ file_format: "XLSX", status: "CHECKED", rows: 1 });
 
+    // A CSV saved by Excel on a Chinese Windows is GB18030, not UTF-8.
+    const gb = await send("village", toGb18030(csv([row("X-2", VILLAGE, "黄六", id("1976-06-07", 21), "户主", "脱贫户", "2020", { health: "长期慢性病" })])), true);
+    expect(gb.status, JSON.stringify(gb.body)).toBe(201);
+    expect(gb.body).toMatchObject({ file_format: "CSV", status: "CHECKED", rows: 1 });
+
     const noId = await send("village", csv([["X-1", VILLAGE, "黄五"]], ["户编号", "行政村代码", "姓名"]), true);
     expectProblem(noId, 422, "REGISTER_FILE_COLUMNS", "file.header.证件号码");
     expectProblem(await send("village", "", true), 400, "VALIDATION_FAILED", "body.content_base64");
   });
 });
+
+/** Text encoded as GB18030 (two-byte GBK codes, found by decoding every one of them; ASCII as it is). */
+function toGb18030(text: string): Buffer {
+  const decoder = new TextDecoder("gb18030");
+  const codes = new Map<string, number[]>();
+  for (let hi = 0x81; hi <= 0xfe; hi++) for (let lo = 0x40; lo <= 0xfe; lo++) if (lo !== 0x7f) codes.set(decoder.decode(Uint8Array.of(hi, lo)), [hi, lo]);
+  const bytes: number[] = [];
+  for (const ch of text) {
+    if (ch.charCodeAt(0) < 0x80) bytes.push(ch.charCodeAt(0));
+    else bytes.push(...(codes.get(ch) ?? [0x3f]));
+  }
+  return Buffer.from(bytes);
+}
 
 function csvRow(text: string, rowNo: number): string[] {
   return text.split("\n")[rowNo - 1].split(",");
