@@ -80,8 +80,11 @@ function columnOf(ref: string): number {
   return n - 1;
 }
 
+const attrPatterns = new Map<string, RegExp>();
 function attr(attrs: string, name: string): string | undefined {
-  return new RegExp(`\\b${name}="([^"]*)"`).exec(attrs)?.[1];
+  let re = attrPatterns.get(name);
+  if (!re) attrPatterns.set(name, (re = new RegExp(`\\b${name}="([^"]*)"`)));
+  return re.exec(attrs)?.[1];
 }
 
 /** A number cell as Excel shows it: integers whole, others to 15 significant digits. */

@@ -387,7 +387,11 @@ export function groupHouseholds(people: PersonRow[], rejected: { rowNo: number; 
     unique.push(p);
   }
   const byNo = new Map<string, PersonRow[]>();
-  for (const p of unique) byNo.set(p.householdNo, [...(byNo.get(p.householdNo) ?? []), p]);
+  for (const p of unique) {
+    const rows = byNo.get(p.householdNo);
+    if (rows) rows.push(p);
+    else byNo.set(p.householdNo, [p]);
+  }
   const rejectedHeads = new Map<string, number>();
   for (const r of rejected) if (r.isHead) rejectedHeads.set(r.householdNo, (rejectedHeads.get(r.householdNo) ?? 0) + 1);
   const households: FileHousehold[] = [];

@@ -481,7 +481,11 @@ export async function runRegisterImport(trx: Knex.Transaction, ctx: Ctx, pii: Pi
   await insertImport(trx, record, ctx.clock.now());
   if (problems.length > 0) {
     const byRow = new Map<number, RowProblem[]>();
-    for (const p of problems) byRow.set(p.row, [...(byRow.get(p.row) ?? []), p]);
+    for (const p of problems) {
+      const list = byRow.get(p.row);
+      if (list) list.push(p);
+      else byRow.set(p.row, [p]);
+    }
     await insertProblemRows(
       trx,
       importId,
