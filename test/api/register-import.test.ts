@@ -5,7 +5,7 @@ import { maskIdNumber } from "../../src/lib/pii.js";
 import { expectProblem } from "../helpers/expect.js";
 import { createHousehold } from "../helpers/factories.js";
 import { COUNTY, VILLAGE, VILLAGE_2 } from "../helpers/fixture.js";
-import { TEST_PII, useTestApp } from "../helpers/harness.js";
+import { onPostgres, TEST_PII, useTestApp } from "../helpers/harness.js";
 
 const t = useTestApp();
 const API = "/api/v1";
@@ -330,6 +330,22 @@ describe("register imports of households already registered", () => {
     expect(swapped.body.outcome).toMatchObject({ people_updated: 2, households_updated: 1 });
     const members = await membersWithHashes([F1, F2]);
     expect(Object.fromEntries(members.map((m) => [m.id_number_hash, m.relation]))).toEqual({ [TEST_PII.lookupHash(F1)]: "PARENT", [TEST_PII.lookupHash(F2)]: "HEAD" });
+  });
+});
+
+describe.skipIf(!onPostgres)("register imports at the same time (PostgreSQL: PGlite has one connection)", () => {
+  it("applies the same new file sent twice at once once: the second finds the first's people", async () => {
+    const people = [id("1952-03-01", 71), id("1954-04-02", 73), id("1956-05-03", 75)];
+    const file = csv([row("4690301002019201", VILLAGE, "许一", people[0], "户主"), row("4690301002019201", VILLAGE, "许二", people[1], "配偶"), row("4690301002019202", VILLAGE, "许三", people[2], "户主")]);
+    const [a, b] = await Promise.all([send("village", file, false), send("admin", file, false)]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const outcomes = [a.body.outcome, b.body.outcome].sort((x, y) => y.people_added - x.people_added);
+    expect(outcomes).toEqual([
+      { households_added: 2, households_updated: 0, people_added: 3, people_updated: 0, people_unchanged: 0, status_changes: 0 },
+      { households_added: 0, households_updated: 0, people_added: 0, people_updated: 0, people_unchanged: 3, status_changes: 0 },
+    ]);
+    expect(await membersWithHashes(people)).toHaveLength(3);
+    expect(await count("households", { household_no: "4690301002019201" })).toBe(1);
   });
 });
 

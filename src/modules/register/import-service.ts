@@ -41,6 +41,7 @@ import {
   updateMembers,
   villagesAmong,
 } from "./import-queries.js";
+import { lockCounty } from "./queries.js";
 import type { RegisterImportQuery } from "./schemas.js";
 import type { z } from "zod";
 
@@ -448,7 +449,10 @@ export async function runRegisterImport(trx: Knex.Transaction, ctx: Ctx, pii: Pi
   }
   tick(rows.length % 5000);
 
-  // 2. The file as a whole, then 3. against the register.
+  // 2. The file as a whole, then 3. against the register. Imports applied to one county run one
+  // after the other (the county's division row locked until commit), so two sending the same new
+  // people at once do not both try to add them: the second finds the first's.
+  if (!input.dryRun) await lockCounty(trx, county);
   const grouped = groupHouseholds(people, rejected);
   problems.push(...grouped.problems);
   const { resolved, registered, problems: dbProblems } = await resolve(trx, ctx.actor, county, grouped.households, hashOf, !input.dryRun);
