@@ -150,7 +150,7 @@ async function resolve(
     const members = file.people.map((p) => ({ p, m: registered.get(hashOf.get(p.idNumber)!) }));
     const first = members.find((x) => x.m && x.p.relation === "HEAD") ?? members.find((x) => x.m);
     let target = byNo.get(file.householdNo);
-    if (target && (!ours(target) || target.village_code !== file.villageCode)) {
+    if (target && (!ours(target) || target.village_code !== file.villageCode || claimed.has(target.id))) {
       for (const p of file.people) push(p, "household_no", "HOUSEHOLD_NO_TAKEN", `户编号 ${file.householdNo} 已被另一村或辖区外的户使用`);
       resolved.push({ file, target: undefined });
       continue;
