@@ -357,12 +357,16 @@ async function applyPlan(trx: Knex.Transaction, ctx: Ctx, pii: Pii, importId: st
   await updateHouseholds(trx, plan.householdUpdates, now);
   await touchHouseholds(trx, plan.touched, now);
   await insertStatusChanges(trx, plan.statusChanges, importId, ctx.actor.userId, now);
+  // The next slice is encrypted while the database writes the one before.
   const batch = 5000;
+  const encrypted = (i: number) => plan.newMembers.slice(i, i + batch).map(({ rowNo, ...m }) => ({ ...m, id_number_enc: pii.encrypt(file.get(rowNo)!.idNumber) }));
+  let writing: Promise<void> = Promise.resolve();
   for (let i = 0; i < plan.newMembers.length; i += batch) {
-    const slice = plan.newMembers.slice(i, i + batch).map(({ rowNo, ...m }) => ({ ...m, id_number_enc: pii.encrypt(file.get(rowNo)!.idNumber) }));
-    await insertMembers(trx, slice, now);
-    tick(slice.length);
+    const slice = encrypted(i);
+    await writing;
+    writing = insertMembers(trx, slice, now).then(() => tick(slice.length));
   }
+  await writing;
   await updateMembers(trx, plan.memberUpdates, (id) => plan.steppingDown.has(id));
 }
 
