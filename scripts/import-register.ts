@@ -35,7 +35,13 @@ if (positionals.length !== 1 || !values.as) {
   process.exit(2);
 }
 const path = positionals[0];
-const content = readFileSync(path);
+let content: Buffer;
+try {
+  content = readFileSync(path);
+} catch (err) {
+  process.stderr.write(`${path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}\n`);
+  process.exit(2);
+}
 const deps = buildDeps(loadConfig(), {});
 let code = 0;
 try {
