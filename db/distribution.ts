@@ -31,6 +31,8 @@ export const DISTRIBUTION: Record<string, Distribution> = {
   household_members: BY_COUNTY,
   household_incomes: BY_COUNTY,
   household_status_changes: BY_COUNTY,
+  register_imports: BY_COUNTY,
+  register_import_problem_rows: BY_COUNTY,
   household_credentials: BY_COUNTY,
   // ratings
   scorecards: { ...BY_COUNTY, note: "a county publishes its own versions; ratings join the version they were made under" },
@@ -136,6 +138,7 @@ export const CROSS_SHARD_FOREIGN_KEYS: Record<string, string> = {
   "household_members.household_members_household_id_foreign": SAME_COUNTY,
   "household_incomes.household_incomes_household_id_foreign": SAME_COUNTY,
   "household_status_changes.household_status_changes_household_id_foreign": SAME_COUNTY,
+  "register_import_problem_rows.register_import_problem_rows_import_id_foreign": SAME_COUNTY,
   "household_credentials.household_credentials_household_id_foreign": SAME_COUNTY,
   "scorecard_grades.scorecard_grades_scorecard_id_foreign": SAME_COUNTY,
   "ratings.ratings_household_id_foreign": SAME_COUNTY,

@@ -84,3 +84,10 @@ PORTAL=$(curl -s $API/portal/token -H 'content-type: application/json' \
   -d "{\"client_id\":\"demo-wechat\",\"client_secret\":\"$CLIENT_SECRET\",\"id_number\":\"$HEAD_ID_NUMBER\",\"pin\":\"$PIN\"}" | j r.access_token)
 curl -s $API/portal/me/dividends -H "authorization: Bearer $PORTAL" | j 'r.items.map((d) => `${d.period} ${d.amount} ${d.status} (${d.why})`).join("\n")'
 curl -s $API/portal/me/loans -H "authorization: Bearer $PORTAL" | j 'r.items.map((l) => `${l.bank_name} ${l.amount} ${l.status}, next ${JSON.stringify(l.next_due)}`).join("\n")'
+
+# --- 8. Import the register (建档立卡): the village officer checks the national system's export (dry run)
+step "register import"
+FILE=$(base64 -w0 docs/examples/register-import.csv)
+curl -s $API/register-imports -H "authorization: Bearer $VILLAGE" -H 'content-type: application/json' \
+  -d "{\"file_name\":\"register-import.csv\",\"content_base64\":\"$FILE\",\"dry_run\":true}" \
+  | j '`${r.status}: ${r.rows} rows, ${r.problem_count} problems\n` + r.problems.map((p) => `row ${p.row} ${p.column} ${p.code} ${p.message}`).join("\n")'

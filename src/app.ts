@@ -57,6 +57,8 @@ export function createApp(deps: Deps): Express {
   );
   app.use(requireJson);
   // Size and nesting depth are checked on the raw text, before anything parses or walks the body.
+  // A register file is the one body larger than the rest: its route reads it first, with its own limit.
+  app.use("/api/v1/register-imports", jsonBody({ limit: deps.settings.fileBodyLimit ?? "32mb", maxDepth: deps.settings.bodyMaxDepth }));
   app.use(jsonBody({ limit: deps.settings.bodyLimit, maxDepth: deps.settings.bodyMaxDepth }));
 
   app.get("/healthz", (_req, res) => {

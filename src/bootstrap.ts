@@ -25,6 +25,6 @@ export function buildDeps(config: Config, opts: { db?: Knex; clock?: Clock; logg
     logger: opts.logger ?? createLogger(config.LOG_LEVEL),
     pii: new Pii({ encKey: secrets.piiEncKey, hashKey: secrets.piiHashKey }),
     jwt: { secret: secrets.jwtSecret, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.JWT_TTL_SECONDS },
-    settings: { bodyLimit: config.BODY_LIMIT, bodyMaxDepth: config.BODY_MAX_DEPTH, uploadLimit: config.UPLOAD_LIMIT, loginMaxFailures: config.LOGIN_MAX_FAILURES, loginLockSeconds: config.LOGIN_LOCK_SECONDS },
+    settings: { bodyLimit: config.BODY_LIMIT, fileBodyLimit: config.FILE_BODY_LIMIT, bodyMaxDepth: config.BODY_MAX_DEPTH, uploadLimit: config.UPLOAD_LIMIT, loginMaxFailures: config.LOGIN_MAX_FAILURES, loginLockSeconds: config.LOGIN_LOCK_SECONDS },
   };
 }

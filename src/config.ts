@@ -25,6 +25,8 @@ const ConfigSchema = z.object({
   /** Unset: true in development and test, false in production (where true is refused). */
   SEED_DEMO: bool.optional(),
   BODY_LIMIT: z.string().default("1mb"),
+  /** A register file (建档立卡) comes base64 in JSON: ~13 MB for 100,000 people in CSV, less in XLSX. */
+  FILE_BODY_LIMIT: z.string().default("32mb"),
   BODY_MAX_DEPTH: z.coerce.number().int().min(2).max(1000).default(32),
   // Files (CSV, XLSX) a route takes instead of JSON, e.g. a bank's balance file.
   UPLOAD_LIMIT: z.string().default("32mb"),

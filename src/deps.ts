@@ -13,6 +13,8 @@ export interface Deps {
   jwt: JwtSettings;
   settings: {
     bodyLimit: string;
+    /** The limit of a register file sent to POST /register-imports (base64 in JSON; `FILE_BODY_LIMIT`, 32mb when not given). */
+    fileBodyLimit?: string;
     /** How deeply a JSON body may nest objects and arrays (`BODY_MAX_DEPTH`; 32 when not given). */
     bodyMaxDepth?: number;
     /** Largest CSV or XLSX file a route that takes files reads (`UPLOAD_LIMIT`; 32mb when not given). */

@@ -60,3 +60,10 @@ export function makeIdNumber(divisionCode: string, birthDate: string, seq: numbe
   const first17 = `${divisionCode}${birthDate.replaceAll("-", "")}${String(seq).padStart(3, "0")}`;
   return first17 + checkCharacter(first17);
 }
+
+/** The same problems in Chinese, for the people who fix a register file. */
+export const ID_NUMBER_PROBLEM_TEXT_ZH: Record<IdNumberProblem, string> = {
+  FORMAT: "证件号码应为18位：17位数字加1位校验码（0-9或X）",
+  BIRTH_DATE: "证件号码中的出生日期不是有效日期",
+  CHECK_DIGIT: "证件号码校验码不符（GB 11643，ISO 7064 MOD 11-2）",
+};

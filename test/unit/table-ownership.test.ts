@@ -17,6 +17,8 @@ export const TABLE_OWNERS: Record<string, string> = {
   household_members: "register",
   household_incomes: "register",
   household_status_changes: "register",
+  register_imports: "register",
+  register_import_problem_rows: "register",
   users: "auth",
   login_throttle: "auth",
   audit_chain_heads: "lib",

@@ -7,3 +7,4 @@ export { registerRoutes } from "./routes.js";
 export { borrowerAndBank, householdScope, lockCounty, lockHousehold } from "./queries.js";
 export { recordIdNumberLookup } from "./service.js";
 export { contactsOf, type HouseholdContact } from "./contacts.js";
+export { registerImportErrors, runRegisterImport, type ImportResultView } from "./import-service.js";

@@ -22,12 +22,18 @@ import {
   Member,
   MemberCreate,
   MemberList,
+  RegisterImport,
+  RegisterImportCreate,
+  RegisterImportList,
+  RegisterImportQuery,
   StatusChange,
   StatusChangeCreate,
   StatusChangeList,
 } from "./schemas.js";
 import * as svc from "./service.js";
 import { registerBook } from "./exports.js";
+import { XLSX_MIME } from "./import-file.js";
+import { getRegisterImport, listRegisterImports, registerImportErrors, runRegisterImport } from "./import-service.js";
 
 const TAG = "Register 建档立卡";
 const READERS = "admin, village_officer (own village), loan_officer, bank_manager, finance_officer, regulator — inside their counties";
@@ -81,6 +87,34 @@ doc({
   roles: WRITERS,
 });
 doc({ method: "get", path: "/households/:id/status-changes", tag: TAG, summary: "Status history of a household", params: IdParam, query: ListQuery, response: StatusChangeList, roles: READERS });
+
+doc({
+  method: "post",
+  path: "/register-imports",
+  tag: TAG,
+  summary: "Import the county's register file (建档立卡数据导入): check it (dry run) or apply it",
+  description: [
+    "The file (CSV in UTF-8 or GB18030, or XLSX; its first sheet) goes base64-encoded in `content_base64`; its columns are those of the national system's export (户编号, 行政村代码, 姓名, 证件号码, 与户主关系, 户类型, 年度, 劳动技能, 健康状况, and optionally 联系电话, 贫困户属性, 主要致贫原因, 在校生状况, 是否享受低保, 是否特困供养 — see the register module's CONTEXT.md and docs/examples/register-import.csv).",
+    "Every row is checked as the API checks a household and its members (GB 11643 ID check, one head per household, village registered and in your jurisdiction, ID number once in the file, phone format, the register's word lists). A dry run (`dry_run: true`) answers 201 with every problem (row, column, code, message in Chinese) and changes nothing. Applied (`dry_run: false`), the file is written in one transaction, or — when any row has a problem — not at all: 422 `REGISTER_IMPORT_REJECTED` with the same problem list and `import_id`.",
+    "Sending the file again updates people whose data changed, adds new people and households, and never registers anyone twice: the ID number is a person's key (looked up by its keyed hash), the household number (户编号) a household's. A changed household status is recorded as a status change with `source: IMPORT`. Every import is recorded (`GET /register-imports/{id}`), with an audit record, and the rows with problems can be downloaded as a workbook to fix (`errors_xlsx`). No response shows an ID number or phone.",
+    "Larger files than `FILE_BODY_LIMIT` (32 MB) go through the command line: `npm run import:register -- FILE --as USERNAME [--dry-run]`.",
+  ].join("\n\n"),
+  body: RegisterImportCreate,
+  response: RegisterImport,
+  status: 201,
+  roles: WRITERS,
+});
+doc({ method: "get", path: "/register-imports", tag: TAG, summary: "Register imports, newest first", query: RegisterImportQuery, response: RegisterImportList, roles: WRITERS });
+doc({ method: "get", path: "/register-imports/:id", tag: TAG, summary: "A register import with every problem of its rows", params: IdParam, response: RegisterImport, roles: WRITERS });
+doc({
+  method: "get",
+  path: "/register-imports/:id/errors.xlsx",
+  tag: TAG,
+  summary: "The rows of an import that have problems, as a workbook to fix and send back",
+  description: `Answers \`${XLSX_MIME}\`: one sheet 错误行 with the file's own header and cells, then 原行号 (the row in the original file) and 错误说明 (the problems); the header row is frozen and each cell with a problem is filled red. ID numbers and phones are whole only for the village officer of the import's village, masked for everyone else.`,
+  params: IdParam,
+  roles: WRITERS,
+});
 
 export function registerRoutes(deps: Deps): Router {
   const { db, clock, pii } = deps;
@@ -136,6 +170,46 @@ export function registerRoutes(deps: Deps): Router {
   r.get("/households/:id/status-changes", async (req, res) => {
     const q = parse(ListQuery, req.query, "query");
     res.json(pageList(await svc.listStatusChanges(db, ctxOf(req, clock), parse(IdParam, req.params, "params").id), (c) => String(c.id), q));
+  });
+
+  r.post(
+    "/register-imports",
+    command(db, async (req, trx) => {
+      const body = parse(RegisterImportCreate, req.body);
+      const result = await runRegisterImport(trx, ctxOf(req, clock), pii, {
+        fileName: body.file_name,
+        content: Buffer.from(body.content_base64, "base64"),
+        dryRun: body.dry_run,
+        countyCode: body.county_code,
+      });
+      if (result.status !== "REJECTED") return { status: 201, body: result };
+      // Refused, yet recorded: the import and its problem rows are committed, the register is not touched.
+      return {
+        status: 422,
+        headers: { "Content-Type": "application/problem+json" },
+        body: {
+          type: "https://huinong.example/problems/register-import-rejected",
+          title: "Register import refused",
+          status: 422,
+          detail: `${result.problem_rows} of ${result.rows} rows have problems; nothing was applied (有问题的行 ${result.problem_rows} 行，未导入任何数据)`,
+          code: "REGISTER_IMPORT_REJECTED",
+          instance: req.originalUrl,
+          errors: (result.problems ?? []).map((p) => ({ path: `row.${p.row}.${p.column}`, message: p.message })),
+          import_id: result.id,
+          import: result,
+        },
+      };
+    }),
+  );
+  r.get("/register-imports", async (req, res) => {
+    res.json(await listRegisterImports(db, ctxOf(req, clock), parse(RegisterImportQuery, req.query, "query")));
+  });
+  r.get("/register-imports/:id", async (req, res) => {
+    res.json(await getRegisterImport(db, ctxOf(req, clock), parse(IdParam, req.params, "params").id));
+  });
+  r.get("/register-imports/:id/errors.xlsx", async (req, res) => {
+    const { fileName, content } = await registerImportErrors(db, ctxOf(req, clock), pii, parse(IdParam, req.params, "params").id);
+    res.type(XLSX_MIME).attachment(fileName).send(content);
   });
   return r;
 }

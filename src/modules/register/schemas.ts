@@ -39,7 +39,7 @@ export const DivisionQuery = ListQuery.extend({
 export const DivisionList = z.object({ items: z.array(Division), next_cursor: z.string().nullable() }).openapi("DivisionList");
 
 // Members
-const Phone = z.string().regex(/^1\d{10}$|^0\d{9,11}$/, "a mainland mobile (11 digits) or landline number");
+export const Phone = z.string().regex(/^1\d{10}$|^0\d{9,11}$/, "a mainland mobile (11 digits) or landline number");
 export const MemberCreate = z
   .object({
     name: z.string().trim().min(1).max(50),
@@ -174,7 +174,66 @@ export const StatusChange = z
     notice_start: IsoDate.nullable(),
     notice_end: IsoDate.nullable(),
     actor_id: Uuid,
+    source: z.enum(["API", "IMPORT"]).openapi({ description: "API: recorded with its approvals; IMPORT: taken from the national system's register file (approvals empty, `import_id` the import)" }),
+    import_id: Uuid.nullable(),
     created_at: z.string(),
   })
   .openapi("StatusChange");
 export const StatusChangeList = z.object({ items: z.array(StatusChange), next_cursor: z.string().nullable() }).openapi("StatusChangeList");
+
+// Register imports (建档立卡数据导入)
+export const RegisterImportCreate = z
+  .object({
+    file_name: z.string().trim().min(1).max(200).openapi({ example: "琼中县建档立卡2025.xlsx" }),
+    content_base64: z
+      .string()
+      .min(4)
+      .regex(/^[A-Za-z0-9+/\r\n]+={0,2}\s*$/, "the file's bytes in base64")
+      .openapi({ description: "The file itself (CSV in UTF-8 or GB18030, or XLSX), base64-encoded; the format is read from its bytes" }),
+    dry_run: z.boolean().openapi({ description: "true: check every row and change nothing; false: apply all or nothing" }),
+    county_code: CountyCode.optional().openapi({ description: "Only for an admin of several counties: the county of the file" }),
+  })
+  .strict()
+  .openapi("RegisterImportCreate");
+export const ImportProblem = z
+  .object({
+    row: z.number().int().openapi({ description: "Row in the sheet (the header is row 1)" }),
+    column: z.string().openapi({ example: "证件号码" }),
+    code: z.string().openapi({ example: "INVALID_ID_NUMBER" }),
+    message: z.string().openapi({ example: "证件号码校验码不符（GB 11643，ISO 7064 MOD 11-2）" }),
+  })
+  .openapi("RegisterImportProblem");
+export const RegisterImport = z
+  .object({
+    id: Uuid,
+    county_code: z.string(),
+    village_code: z.string().nullable().openapi({ description: "The village of a village officer's import; null for a county admin's" }),
+    file_name: z.string(),
+    file_format: z.enum(["CSV", "XLSX"]),
+    dry_run: z.boolean(),
+    status: z.enum(["CHECKED", "HAS_PROBLEMS", "REJECTED", "APPLIED"]).openapi({
+      description: "CHECKED: dry run, no problem; HAS_PROBLEMS: dry run with problems; REJECTED: applied with problems, nothing changed; APPLIED: written",
+    }),
+    rows: z.number().int(),
+    households: z.number().int(),
+    problem_rows: z.number().int(),
+    problem_count: z.number().int(),
+    outcome: z
+      .object({
+        households_added: z.number().int(),
+        households_updated: z.number().int(),
+        people_added: z.number().int(),
+        people_updated: z.number().int(),
+        people_unchanged: z.number().int(),
+        status_changes: z.number().int(),
+      })
+      .nullable()
+      .openapi({ description: "What the file changes (a dry run: would change); null when a row has a problem" }),
+    created_by: Uuid,
+    created_at: z.string(),
+    errors_xlsx: z.string().nullable().openapi({ description: "Where the workbook of the rows with problems is, when there are any" }),
+    problems: z.array(ImportProblem).optional().openapi({ description: "Every problem of every row, by row then column (not in lists)" }),
+  })
+  .openapi("RegisterImport");
+export const RegisterImportList = z.object({ items: z.array(RegisterImport), next_cursor: z.string().nullable() }).openapi("RegisterImportList");
+export const RegisterImportQuery = ListQuery.extend({ status: z.enum(["CHECKED", "HAS_PROBLEMS", "REJECTED", "APPLIED"]).optional() });

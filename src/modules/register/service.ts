@@ -421,6 +421,8 @@ export function statusChangeView(c: Record<string, unknown>) {
     notice_start: c.notice_start ?? null,
     notice_end: c.notice_end ?? null,
     actor_id: c.actor_id,
+    source: c.source ?? "API",
+    import_id: c.import_id ?? null,
     created_at: new Date(c.created_at as string).toISOString(),
   };
 }
