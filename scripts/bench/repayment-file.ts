@@ -1,0 +1,111 @@
+import { migrateLatest } from "../../src/db/knex.js";
+import { runCloseOfBusiness } from "../../src/jobs/close-of-business.js";
+import { transaction } from "../../src/db/transaction.js";
+import { FixedClock } from "../../src/lib/clock.js";
+import { processRepaymentFile } from "../../src/modules/bankfiles/index.js";
+import { readRepaymentFile, receiveRepaymentFile } from "../../src/modules/bankfiles/repayment-files.js";
+import type { Ctx } from "../../src/lib/context.js";
+import { args, out } from "../cli.js";
+import { scratchDb } from "./database.js";
+import { buildPortfolio } from "./loan-portfolio.js";
+
+/**
+ * `npx tsx scripts/bench/repayment-file.ts [--loans N] [--chunk N] [--keep]`: a settlement-day
+ * repayment file (结息日还款文件) — one row per active bullet loan paying the quarter's interest
+ * with value date 2025-12-20, received the next morning after that day's close of business — over
+ * a portfolio of N loans (default 100,000 on PostgreSQL with DATABASE_URL, in a scratch database
+ * `huinong_bench_rfile`; 5,000 on PGlite in memory). Times the file's processing (each chunk: the
+ * payments decided in memory, then periods, loans, repayments, journal and audit written in a few
+ * statements) and, in the same run on the same loans, a floor: one bare set-based UPDATE of those
+ * loans plus one INSERT of as many repayment rows. Prints rows per second, the floor and the ratio.
+ * Targets: at least 5,000 rows a second, and within 5× the floor.
+ */
+const SCRATCH = "huinong_bench_rfile";
+const BANK = "0b000000-0000-4000-8000-0000000000be";
+const COUNTY = "469030";
+const a = args();
+const url = process.env.DATABASE_URL;
+const loans = Number(a.get("loans") ?? (url ? 100_000 : 5_000));
+const chunk = a.get("chunk") ? Number(a.get("chunk")) : undefined;
+const settlement = "2025-12-20";
+const today = "2025-12-21";
+
+const { db, kind, drop } = await scratchDb(SCRATCH, { poolMax: 4, keep: a.has("keep") });
+const secs = (t0: number) => (performance.now() - t0) / 1000;
+try {
+  await migrateLatest(db);
+  await db("divisions").insert([
+    { code: COUNTY, name: "琼中县", level: "COUNTY", parent_code: null, county_code: COUNTY },
+    { code: "469030100", name: "营根镇", level: "TOWNSHIP", parent_code: COUNTY, county_code: COUNTY },
+    { code: "469030100201", name: "新市村", level: "VILLAGE", parent_code: "469030100", county_code: COUNTY },
+  ]);
+  await db("banks").insert({ id: BANK, name: "基准农商银行", short_name: "基准农商行" });
+  let t0 = performance.now();
+  process.stdout.write(`building ${loans.toLocaleString("en")} bullet loans… `);
+  await buildPortfolio(db, {
+    loans,
+    asOf: today,
+    bankId: BANK,
+    countyCode: COUNTY,
+    villageCode: "469030100201",
+    households: Math.max(100, Math.floor(loans / 2)),
+    defaultEvery: 1_000_000_000,
+    skipTriggers: Boolean(url),
+    methods: [
+      { method: "BULLET_QUARTERLY", term: 24 },
+      { method: "BULLET_QUARTERLY", term: 36 },
+    ],
+  });
+  out(`${secs(t0).toFixed(1)} s`);
+  // The settlement day closed (its instalments DUE), as on the morning the bank's file arrives.
+  t0 = performance.now();
+  await runCloseOfBusiness(db, settlement);
+  out(`close of business ${settlement}: ${secs(t0).toFixed(1)} s`);
+  const due = await db("loan_schedule_periods as p")
+    .join("loans as l", "l.id", "p.loan_id")
+    .whereIn("l.status", ["DISBURSED", "EXTENDED"])
+    .where("p.due_date", settlement)
+    .orderBy("p.loan_id")
+    .select<{ loan_id: string; interest_due: string }[]>("p.loan_id", "p.interest_due");
+  const rows = due.map((d, i) => ({ loan_id: d.loan_id, value_date: settlement, amount: d.interest_due, reference: `JX${settlement.replaceAll("-", "")}-${String(i).padStart(7, "0")}` }));
+  out(`file: ${rows.length.toLocaleString("en")} rows (one per active bullet loan, the quarter's interest)`);
+  if (url) await db.raw("VACUUM ANALYZE");
+
+  // Floor: the same loans updated by one bare statement, as many repayment rows inserted by one.
+  const ids = rows.map((r) => r.loan_id);
+  t0 = performance.now();
+  class Rollback extends Error {}
+  await db.transaction(async (trx) => {
+    await trx.raw(`UPDATE loans SET outstanding_principal = outstanding_principal, updated_at = now() WHERE id = ANY(?::uuid[])`, [ids]);
+    await trx.raw(
+      `INSERT INTO loan_repayments (loan_id, county_code, bank_id, paid_on, entered_on, amount, penalty, interest, principal, prepayment, kind, source, reference, allocation)
+       SELECT id, ?, ?::uuid, ?::date, ?::date, 1, 0, 1, 0, 0, 'REPAYMENT', 'BORROWER', 'FLOOR-' || id, '[]'::jsonb FROM unnest(?::uuid[]) AS id`,
+      [COUNTY, BANK, settlement, today, ids],
+    );
+    throw new Rollback(); // leaves nothing behind
+  }).catch((e: unknown) => {
+    if (!(e instanceof Rollback)) throw e;
+  });
+  const floor = secs(t0);
+
+  const clock = new FixedClock(today);
+  const ctx: Ctx = { actor: { kind: "staff", userId: "0a000000-0000-4000-8000-000000000004", role: "loan_officer", countyCodes: [COUNTY], bankId: BANK, operatorId: null, villageCode: null }, clock, requestId: "bench" };
+  t0 = performance.now();
+  const input = await readRepaymentFile({ format: "json", body: { rows } });
+  const file = await transaction(db, (trx) => receiveRepaymentFile(trx, ctx, input, {}));
+  const received = secs(t0);
+  t0 = performance.now();
+  const r = await processRepaymentFile({ db, clock }, file.id, { chunk });
+  const processing = secs(t0);
+  const rate = rows.length / processing;
+  out("");
+  out(`database: ${kind}; loans ${loans.toLocaleString("en")}; file ${rows.length.toLocaleString("en")} rows; chunk ${chunk ?? "default"}`);
+  out(`received (read, checked, stored):  ${received.toFixed(2)} s`);
+  out(`processed: ${r.applied} applied, ${r.refused} refused, ${r.duplicates} duplicates in ${processing.toFixed(2)} s = ${Math.round(rate).toLocaleString("en")} rows/s`);
+  out(`floor (bare UPDATE of the loans + INSERT of the repayment rows): ${floor.toFixed(2)} s = ${Math.round(rows.length / floor).toLocaleString("en")} rows/s`);
+  out(`ratio processing / floor: ${(processing / floor).toFixed(2)}× (target ≤ 5×); rows/s target ≥ 5,000`);
+  const check = await db("loan_repayments").where({ paid_on: settlement }).count<{ n: number }[]>("* as n");
+  out(`repayments recorded with value date ${settlement}: ${Number(check[0].n).toLocaleString("en")}`);
+} finally {
+  await drop();
+}
