@@ -164,7 +164,7 @@ describe("scheduler: a process that ends in the middle of a run", () => {
     const [abandoned, resumed] = await t.db("job_runs").where({ job: CLOSE_OF_BUSINESS }).where("id", ">=", cut.id).orderBy("id").select("outcome", "steps", "error");
     const names = (r: { steps: { step: string }[] }) => r.steps.map((x) => x.step);
     expect([abandoned.outcome, names(abandoned)]).toEqual(["ABANDONED", ["mark_due", "subsidy_forfeits", "accrue_penalty", "roll_periods", "standing"]]);
-    expect([resumed.outcome, names(resumed)]).toEqual(["SUCCEEDED", ["alerts", "portfolio", "trusteeship_arrears", "oversight_alerts", "circuit_breakers", "expired_idempotency_keys", "audit_seal"]]);
+    expect([resumed.outcome, names(resumed)]).toEqual(["SUCCEEDED", ["alerts", "portfolio", "loans_closed_through", "trusteeship_arrears", "oversight_alerts", "circuit_breakers", "expired_idempotency_keys", "audit_seal"]]);
   }, SLOW);
 });
 
@@ -210,6 +210,7 @@ describe("GET /jobs", () => {
       "standing",
       "alerts",
       "portfolio",
+      "loans_closed_through",
       "trusteeship_arrears",
       "oversight_alerts",
       "circuit_breakers",

@@ -109,10 +109,12 @@ doc({ method: "get", path: "/register-imports/:id", tag: TAG, summary: "A regist
 doc({
   method: "get",
   path: "/register-imports/:id/errors.xlsx",
+  operationId: "getRegisterImportErrorsXlsx",
   tag: TAG,
   summary: "The rows of an import that have problems, as a workbook to fix and send back",
   description: `Answers \`${XLSX_MIME}\`: one sheet 错误行 with the file's own header and cells, then 原行号 (the row in the original file) and 错误说明 (the problems); the header row is frozen and each cell with a problem is filled red. ID numbers and phones are whole only for the village officer of the import's village, masked for everyone else.`,
   params: IdParam,
+  produces: ["xlsx"],
   roles: WRITERS,
 });
 
