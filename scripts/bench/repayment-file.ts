@@ -94,6 +94,19 @@ try {
   const input = await readRepaymentFile({ format: "json", body: { rows } });
   const file = await transaction(db, (trx) => receiveRepaymentFile(trx, ctx, input, {}));
   const received = secs(t0);
+  // --trace: time spent per statement kind while processing.
+  const spent = new Map<string, { n: number; ms: number }>();
+  const started = new Map<string, number>();
+  if (a.has("trace")) {
+    db.on("query", (q: { __knexQueryUid: string }) => started.set(q.__knexQueryUid, performance.now()));
+    db.on("query-response", (_r: unknown, q: { __knexQueryUid: string; sql: string }) => {
+      const k = q.sql.replace(/\s+/g, " ").slice(0, 70);
+      const e = spent.get(k) ?? { n: 0, ms: 0 };
+      e.n += 1;
+      e.ms += performance.now() - (started.get(q.__knexQueryUid) ?? performance.now());
+      spent.set(k, e);
+    });
+  }
   t0 = performance.now();
   const r = await processRepaymentFile({ db, clock }, file.id, { chunk });
   const processing = secs(t0);
@@ -104,6 +117,7 @@ try {
   out(`processed: ${r.applied} applied, ${r.refused} refused, ${r.duplicates} duplicates in ${processing.toFixed(2)} s = ${Math.round(rate).toLocaleString("en")} rows/s`);
   out(`floor (bare UPDATE of the loans + INSERT of the repayment rows): ${floor.toFixed(2)} s = ${Math.round(rows.length / floor).toLocaleString("en")} rows/s`);
   out(`ratio processing / floor: ${(processing / floor).toFixed(2)}× (target ≤ 5×); rows/s target ≥ 5,000`);
+  for (const [k, e] of [...spent].sort((x, y) => y[1].ms - x[1].ms).slice(0, 15)) out(`${(e.ms / 1000).toFixed(2).padStart(8)} s ${String(e.n).padStart(6)}× ${k}`);
   const check = await db("loan_repayments").where({ paid_on: settlement }).count<{ n: number }[]>("* as n");
   out(`repayments recorded with value date ${settlement}: ${Number(check[0].n).toLocaleString("en")}`);
 } finally {
