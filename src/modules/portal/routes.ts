@@ -1,4 +1,4 @@
-import { type Request, Router } from "express";
+import { type Request, type RequestHandler, Router } from "express";
 import { ipKeyGenerator, rateLimit } from "express-rate-limit";
 import type { Deps } from "../../deps.js";
 import { actorOf, requireRole } from "../../http/auth.js";
@@ -157,6 +157,26 @@ doc({ method: "post", path: "/households/:id/portal-pin", tag: TAG, summary: "Is
 const tooMany = (retryAfterSeconds: number) =>
   new AppError("TOO_MANY_REQUESTS", "Rate limit reached; slow down", undefined, 429, { "Retry-After": String(retryAfterSeconds) });
 
+// One limiter per app (its counts in memory), shared by the routes below and the hot reads (hot.ts).
+const limiters = new WeakMap<Deps, RequestHandler>();
+
+/** The per-partner limit of household requests, as the partner was registered (429 past it). */
+export function partnerLimiter(deps: Deps): RequestHandler {
+  let l = limiters.get(deps);
+  if (!l) {
+    l = rateLimit({
+      windowMs: 60_000,
+      limit: (req: Request) => req.household?.rateLimitPerMinute ?? 600,
+      standardHeaders: "draft-7",
+      legacyHeaders: false,
+      keyGenerator: (req: Request) => `partner:${req.household?.partnerId ?? "-"}`,
+      handler: (_req, _res, next) => next(tooMany(60)),
+    });
+    limiters.set(deps, l);
+  }
+  return l;
+}
+
 /** Routes that carry their own credentials (mounted before staff authentication). */
 export function portalRoutes(deps: Deps): Router {
   const r = Router();
@@ -177,16 +197,8 @@ export function portalRoutes(deps: Deps): Router {
   });
 
   // Household endpoints: read-only, one household, limited per partner as the partner was registered.
-  const partnerLimiter = rateLimit({
-    windowMs: 60_000,
-    limit: (req: Request) => req.household?.rateLimitPerMinute ?? 600,
-    standardHeaders: "draft-7",
-    legacyHeaders: false,
-    keyGenerator: (req: Request) => `partner:${req.household?.partnerId ?? "-"}`,
-    handler: (_req, _res, next) => next(tooMany(60)),
-  });
   const me = Router();
-  me.use(authenticateHousehold(deps.jwt, sessionRegistry(deps.db, deps.logger)), partnerLimiter);
+  me.use(authenticateHousehold(deps.jwt, sessionRegistry(deps.db, deps.logger)), partnerLimiter(deps));
   me.use((req, _res, next) => {
     if (req.method !== "GET") throw new AppError("FORBIDDEN", "The household portal is read-only");
     next();
