@@ -23,8 +23,12 @@ import { jobRoutes } from "./jobs/routes.js";
 // Chart.js's browser build, served from the installed package (its exports map hides the file).
 const CHART_JS = join(dirname(createRequire(import.meta.url).resolve("chart.js")), "chart.umd.js");
 
-/** Builds the Express app from the modules (no listen, so tests drive it with supertest). */
-export function createApp(deps: Deps): Express {
+/**
+ * Builds the Express app from the modules (no listen, so tests drive it with supertest).
+ * `hotRoutes: false` leaves out the routes answered before the stack (the portal's hottest reads),
+ * so the same requests take the full stack: for comparing the two in tests and benchmarks.
+ */
+export function createApp(deps: Deps, opts: { hotRoutes?: boolean } = {}): Express {
   const app = express();
   app.locals.pii = deps.pii; // seals the responses the idempotency store keeps (http/command.ts)
   app.disable("x-powered-by");
@@ -37,7 +41,7 @@ export function createApp(deps: Deps): Express {
   app.set("query parser", "simple");
   // The household portal's hottest reads are answered before the rest of the stack, with the same
   // request id, log line, headers, checks and answers (http/hot-path.ts, portal/hot.ts).
-  app.use(serveFirst(app, [routes.portalHotReads(deps, "/api/v1")], deps.logger));
+  if (opts.hotRoutes !== false) app.use(serveFirst(app, [routes.portalHotReads(deps, "/api/v1")], deps.logger));
   app.use(requestId);
   app.use(requestLog(deps.logger));
   app.use(securityHeaders); // helmet's headers, worked out once (http/security-headers.ts)

@@ -10,7 +10,7 @@ import { sessionRegistry } from "../../http/sessions.js";
 import { parse } from "../../http/validate.js";
 import { z } from "../../http/zod.js";
 import { authenticateHousehold, householdOf } from "./auth.js";
-import { ClientIdParam, PartnerCreate, PartnerCreated, PartnerList, PartnerRevoked, PartnerSecretRotated, PinChangeRequest, PinIssueResponse, PortalMe, PortalTokenRequest, PortalTokenResponse } from "./schemas.js";
+import { ClientIdParam, PartnerCreate, PartnerCreated, PartnerList, PartnerRevoked, PartnerSecretRotated, PinChangeRequest, PinIssueResponse, PortalMe, PortalDividends, PortalSummary, PortalTokenRequest, PortalTokenResponse, SummaryQuery } from "./schemas.js";
 import { portalDividends, portalLoanSchedule, portalLoans, portalReturns, portalSubsidies, portalSummary } from "./reads.js";
 import * as svc from "./service.js";
 
@@ -77,36 +77,6 @@ const PortalReturns = z
     next_cursor: z.null(),
   })
   .openapi("PortalReturns");
-const SummaryQuery = z.object({ year: z.coerce.number().int().min(2000).max(2100).optional() });
-const PortalSummary = z
-  .object({ year: z.number().int(), items: z.array(z.object({ kind: z.string(), label_zh: z.string(), amount: z.string() })), total: z.string() })
-  .openapi("PortalSummary");
-const PortalDividends = z
-  .object({
-    items: z.array(
-      z.object({
-        distribution_id: z.string(),
-        scope: z.string(),
-        assets: z.array(z.unknown()),
-        village_code: z.string(),
-        period: z.string(),
-        reference_date: z.string(),
-        weight: z.string(),
-        members: z.number().int(),
-        multiplier: z.string(),
-        eligibility: z.string(),
-        multiplier_reason: z.string().nullable(),
-        transition_ends: z.string().nullable(),
-        why: z.string(),
-        amount: z.string(),
-        capped: z.boolean(),
-        status: z.string(),
-        paid_on: z.string().nullable(),
-      }),
-    ),
-    next_cursor: z.null(),
-  })
-  .openapi("PortalDividends");
 doc({ method: "get", path: "/portal/me/dividends", tag: TAG, summary: "The household's dividends: asset, period, weight and why, amount, status, paid date", response: PortalDividends, errors: [401, 429] });
 doc({ method: "get", path: "/portal/me/summary", tag: TAG, summary: "The year's income from the platform by kind (dividends, subsidies, trustee returns)", query: SummaryQuery, response: PortalSummary, errors: [400, 401, 429] });
 const PortalSubsidies = z
