@@ -4,6 +4,7 @@ import type { Deps } from "../../deps.js";
 import { type HotAnswer, type HotRoute, sendJson } from "../../http/hot-path.js";
 import { compiledJson } from "../../http/serializer.js";
 import { sessionRegistry } from "../../http/sessions.js";
+import type { Clock } from "../../lib/clock.js";
 import { householdAtOnce, type HouseholdPrincipal } from "./auth.js";
 import { portalDividends, portalSummary } from "./reads.js";
 import { partnerLimiter } from "./routes.js";
@@ -47,7 +48,7 @@ export function portalHotReads(deps: Deps, mount: string): HotRoute {
     let read: ((h: HouseholdPrincipal) => Promise<string>) | undefined;
     if (url === dividendsPath) read = dividends;
     else if (url.startsWith(summaryPath)) {
-      const year = summaryYear(url.slice(summaryPath.length), deps.clock.today());
+      const year = summaryYear(url.slice(summaryPath.length), deps.clock);
       if (year !== undefined) read = async (h) => summaryJson(await portalSummary(deps.db, h, year));
     }
     if (!read) return undefined;
@@ -56,9 +57,9 @@ export function portalHotReads(deps: Deps, mount: string): HotRoute {
   };
 }
 
-/** The year of the summary's query as the route reads it, for the plain forms only (none, or `?year=YYYY` inside 2000–2100). */
-function summaryYear(query: string, today: string): number | undefined {
-  if (query === "") return Number(today.slice(0, 4));
+/** The year of the summary's query as the route reads it, for the plain forms only (none: this year; or `?year=YYYY` inside 2000–2100). */
+function summaryYear(query: string, clock: Clock): number | undefined {
+  if (query === "") return Number(clock.today().slice(0, 4));
   const m = /^\?year=(\d{4})$/.exec(query);
   const year = m ? Number(m[1]) : NaN;
   return year >= 2000 && year <= 2100 ? year : undefined;
