@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -33,6 +34,22 @@ import { scratchDb } from "./database.js";
  * built without its hot routes (the reads through the whole Express stack). `--rounds N` repeats
  * it all N times back to back, so a change of the machine's load falls on every figure alike.
  */
+/**
+ * CPU time used so far by this process's main thread — the server's event loop, not the load
+ * generator's worker thread nor PostgreSQL — in milliseconds (Linux, /proc; undefined elsewhere).
+ * Per request it is a figure of the server's own work that the machine's load hardly moves.
+ */
+function serverCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // from field 3 (state) on
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
 const a = args();
 const households = Number(a.get("households") ?? 20000);
 const seconds = Number(a.get("seconds") ?? 10);
@@ -118,6 +135,7 @@ try {
   // each connection cycles through the household tokens.
   const load = async (target: string, path: string, withTokens = true) => {
     const url = new URL(`${target}${path}`);
+    const cpu0 = serverCpuMs();
     const r = await autocannon({
       url: target,
       connections,
@@ -125,12 +143,13 @@ try {
       workers: 1,
       requests: withTokens ? tokens.map((tok) => ({ method: "GET" as const, path: `${url.pathname}${url.search}`, headers: { authorization: `Bearer ${tok}` } })) : [{ method: "GET" as const, path }],
     });
-    return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, bad: r.non2xx + r.errors };
+    const cpu = cpu0 === undefined ? undefined : (serverCpuMs()! - cpu0) / r.requests.total;
+    return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, bad: r.non2xx + r.errors, cpuUs: cpu === undefined ? undefined : Math.round(cpu * 1000) };
   };
   type Figures = Awaited<ReturnType<typeof load>>;
   const line = (label: string, f: Figures, floor?: number) =>
     out(
-      `${label.padEnd(44)} ${String(f.rps).padStart(6)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms${floor ? `  ${(f.rps / floor).toFixed(2)}× floor` : ""}  (${f.total} requests, ${f.bad} non-2xx/errors, ${connections} connections, load ${os.loadavg()[0].toFixed(2)})`,
+      `${label.padEnd(44)} ${String(f.rps).padStart(6)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms${floor ? `  ${(f.rps / floor).toFixed(2)}× floor` : ""}${f.cpuUs === undefined ? "" : `  server ${f.cpuUs} µs CPU/request`}  (${f.total} requests, ${f.bad} non-2xx/errors, ${connections} connections, load ${os.loadavg()[0].toFixed(2)})`,
     );
 
   // `--compare`: the same app built without its hot routes, so the same reads take the whole Express stack.

@@ -43,7 +43,11 @@ export function serveFirst(app: Express, routes: HotRoute[], logger: Logger): Re
   const failed = new WeakMap<IncomingMessage, unknown>();
   withExpress.handle = (req, res, next) => {
     let answer: HotAnswer | undefined;
-    for (let i = 0; i < routes.length && !answer; i++) answer = routes[i](req);
+    try {
+      for (let i = 0; i < routes.length && !answer; i++) answer = routes[i](req);
+    } catch {
+      answer = undefined; // deciding failed: Express serves the request (and meets the same failure in its own checks)
+    }
     if (!answer) return express(req, res, next);
     const r = req as HotRequest;
     r.requestId = requestIdFrom(req.headers["x-request-id"]);
