@@ -2,7 +2,6 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import express, { type Express } from "express";
-import helmet from "helmet";
 import swaggerUi from "swagger-ui-express";
 import type { Deps } from "./deps.js";
 import { authenticate, requirePasswordChanged } from "./http/auth.js";
@@ -15,6 +14,8 @@ import { errorCodesPage } from "./http/error-codes-page.js";
 import { methodNotAllowed, notFoundHandler, problemHandler, requireJson } from "./http/problem.js";
 import { requestId } from "./http/request-id.js";
 import { requestLog } from "./http/request-log.js";
+import { securityHeaders } from "./http/security-headers.js";
+import { serveFirst } from "./http/hot-path.js";
 import { isMigrated } from "./db/knex.js";
 import { AppError } from "./http/errors.js";
 import { routes } from "./modules.js";
@@ -29,8 +30,12 @@ doc({ root: true, method: "get", path: "/openapi.json", operationId: "getOpenApi
 // Chart.js's browser build, served from the installed package (its exports map hides the file).
 const CHART_JS = join(dirname(createRequire(import.meta.url).resolve("chart.js")), "chart.umd.js");
 
-/** Builds the Express app from the modules (no listen, so tests drive it with supertest). */
-export function createApp(deps: Deps): Express {
+/**
+ * Builds the Express app from the modules (no listen, so tests drive it with supertest).
+ * `hotRoutes: false` leaves out the routes answered before the stack (the portal's hottest reads),
+ * so the same requests take the full stack: for comparing the two in tests and benchmarks.
+ */
+export function createApp(deps: Deps, opts: { hotRoutes?: boolean } = {}): Express {
   const app = express();
   app.locals.pii = deps.pii; // seals the responses the idempotency store keeps (http/command.ts)
   app.disable("x-powered-by");
@@ -41,20 +46,12 @@ export function createApp(deps: Deps): Express {
   // Node's querystring, no nesting (`a[b]=1` is a parameter named `a[b]`), never qs's "extended"
   // objects: every query parameter is a string or, repeated, an array of strings (http/query.ts).
   app.set("query parser", "simple");
+  // The household portal's hottest reads are answered before the rest of the stack, with the same
+  // request id, log line, headers, checks and answers (http/hot-path.ts, portal/hot.ts).
+  if (opts.hotRoutes !== false) app.use(serveFirst(app, [routes.portalHotReads(deps, "/api/v1")], deps.logger));
   app.use(requestId);
   app.use(requestLog(deps.logger));
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'", "'unsafe-inline'"],
-          styleSrc: ["'self'", "'unsafe-inline'"],
-          imgSrc: ["'self'", "data:"],
-        },
-      },
-    }),
-  );
+  app.use(securityHeaders); // helmet's headers, worked out once (http/security-headers.ts)
   app.use(requireJson);
   // Size and nesting depth are checked on the raw text, before anything parses or walks the body.
   // A register file is the one body larger than the rest: its route reads it first, with its own limit.

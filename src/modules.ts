@@ -11,7 +11,7 @@ import { distributionRoutes } from "./modules/distributions/index.js";
 import { loanRoutes } from "./modules/loans/index.js";
 import { noticesRoutes } from "./modules/notices/index.js";
 import { oversightRoutes } from "./modules/oversight/index.js";
-import { portalRoutes, portalStaffRoutes } from "./modules/portal/index.js";
+import { portalHotReads, portalRoutes, portalStaffRoutes } from "./modules/portal/index.js";
 import { ratingsRoutes } from "./modules/ratings/index.js";
 import { registerRoutes } from "./modules/register/index.js";
 import { reportsRoutes } from "./modules/reports/index.js";
@@ -28,6 +28,7 @@ export const routes = {
   loanRoutes,
   noticesRoutes,
   oversightRoutes,
+  portalHotReads,
   portalRoutes,
   portalStaffRoutes,
   ratingsRoutes,

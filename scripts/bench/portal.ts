@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:http";
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import autocannon from "autocannon";
@@ -28,13 +29,34 @@ import { scratchDb } from "./database.js";
  * `--serve` instead leaves the seeded server running for an external load generator (prints URL and a token).
  * `--floor` also measures, with the same load, two ceilings of this machine: a bare Node HTTP
  * handler that checks the token and reads the household's shares with one indexed query, and an
- * Express app with no middleware answering a constant JSON (no token, no database).
+ * Express app with no middleware answering a constant JSON (no token, no database); each read's
+ * req/s is also given as a multiple of the bare handler's. `--compare` also measures the same app
+ * built without its hot routes (the reads through the whole Express stack). `--rounds N` repeats
+ * it all N times back to back, so a change of the machine's load falls on every figure alike.
  */
+/**
+ * CPU time used so far by this process's main thread — the server's event loop, not the load
+ * generator's worker thread nor PostgreSQL — in milliseconds (Linux, /proc; undefined elsewhere).
+ * Per request it is a figure of the server's own work that the machine's load hardly moves.
+ */
+function serverCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // from field 3 (state) on
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
 const a = args();
 const households = Number(a.get("households") ?? 20000);
 const seconds = Number(a.get("seconds") ?? 10);
 const connections = Number(a.get("connections") ?? 32);
 const tokenCount = Number(a.get("tokens") ?? 50);
+const rounds = Number(a.get("rounds") ?? 1);
+const closers: Server[] = [];
 
 const { db, kind, drop } = await scratchDb("huinong_bench_portal", { poolMax: 20 });
 try {
@@ -106,24 +128,41 @@ try {
     out(`serving ${base} token ${tokens[0]}`);
     await new Promise(() => undefined);
   }
-  out(`portal benchmark — ${kind}, ${os.cpus().length} cores, Node ${process.version}`);
+  out(`portal benchmark — ${kind}, ${os.cpus().length} cores, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   out(`seeded ${households} households and their dividends in ${seedSeconds.toFixed(1)} s; ${tokens.length} portal logins in ${loginSeconds.toFixed(1)} s; a household has ${(sample as { items: unknown[] }).items.length} dividends`);
-  for (const path of ["/api/v1/portal/me/dividends", `/api/v1/portal/me/summary?year=${year}`]) {
-    // The load comes from a worker thread (its own event loop) so it does not steal the server's;
-    // each connection cycles through the household tokens.
-    const url = new URL(`${base}${path}`);
-    const result = await autocannon({
-      url: base,
+
+  // The load comes from a worker thread (its own event loop) so it does not steal the server's;
+  // each connection cycles through the household tokens.
+  const load = async (target: string, path: string, withTokens = true) => {
+    const url = new URL(`${target}${path}`);
+    const cpu0 = serverCpuMs();
+    const r = await autocannon({
+      url: target,
       connections,
       duration: seconds,
       workers: 1,
-      requests: tokens.map((tok) => ({ method: "GET" as const, path: `${url.pathname}${url.search}`, headers: { authorization: `Bearer ${tok}` } })),
+      requests: withTokens ? tokens.map((tok) => ({ method: "GET" as const, path: `${url.pathname}${url.search}`, headers: { authorization: `Bearer ${tok}` } })) : [{ method: "GET" as const, path }],
     });
-    const bad = result.non2xx + result.errors;
+    const cpu = cpu0 === undefined ? undefined : (serverCpuMs()! - cpu0) / r.requests.total;
+    return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, bad: r.non2xx + r.errors, cpuUs: cpu === undefined ? undefined : Math.round(cpu * 1000) };
+  };
+  type Figures = Awaited<ReturnType<typeof load>>;
+  const line = (label: string, f: Figures, floor?: number) =>
     out(
-      `${path.padEnd(36)} ${Math.round(result.requests.average)} req/s  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  (${result.requests.total} requests, ${bad} non-2xx/errors, ${connections} connections)`,
+      `${label.padEnd(44)} ${String(f.rps).padStart(6)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms${floor ? `  ${(f.rps / floor).toFixed(2)}× floor` : ""}${f.cpuUs === undefined ? "" : `  server ${f.cpuUs} µs CPU/request`}  (${f.total} requests, ${f.bad} non-2xx/errors, ${connections} connections, load ${os.loadavg()[0].toFixed(2)})`,
     );
+
+  // `--compare`: the same app built without its hot routes, so the same reads take the whole Express stack.
+  const servers = [{ name: "", base }];
+  if (a.has("compare")) {
+    const fullStack = createApp(deps, { hotRoutes: false }).listen(0, "127.0.0.1");
+    await new Promise((r) => fullStack.once("listening", r));
+    servers.push({ name: "full stack ", base: `http://127.0.0.1:${(fullStack.address() as AddressInfo).port}` });
+    closers.push(fullStack);
   }
+  // `--floor`: two ceilings of this machine under the same load.
+  let bareBase = "";
+  let plainBase = "";
   if (a.has("floor")) {
     const bare = createServer((req, res) => {
       void (async () => {
@@ -137,26 +176,30 @@ try {
       })();
     }).listen(0, "127.0.0.1");
     await new Promise((r) => bare.once("listening", r));
-    const result = await autocannon({
-      url: `http://127.0.0.1:${(bare.address() as AddressInfo).port}`,
-      connections,
-      duration: seconds,
-      workers: 1,
-      requests: tokens.map((tok) => ({ method: "GET" as const, path: "/floor", headers: { authorization: `Bearer ${tok}` } })),
-    });
-    out(`${"floor (bare handler, one query)".padEnd(36)} ${Math.round(result.requests.average)} req/s  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  (${result.requests.total} requests, ${result.non2xx + result.errors} non-2xx/errors)`);
-    bare.closeAllConnections();
-    await new Promise((r) => bare.close(r));
+    bareBase = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
     const plain = express();
     plain.get("/constant", (_req, res) => {
       res.json({ items: [], next_cursor: null });
     });
     const ps = plain.listen(0, "127.0.0.1");
     await new Promise((r) => ps.once("listening", r));
-    const e = await autocannon({ url: `http://127.0.0.1:${(ps.address() as AddressInfo).port}/constant`, connections, duration: seconds, workers: 1 });
-    out(`${"floor (bare Express, constant JSON)".padEnd(36)} ${Math.round(e.requests.average)} req/s  p50 ${e.latency.p50} ms  p99 ${e.latency.p99} ms  (${e.requests.total} requests, ${e.non2xx + e.errors} non-2xx/errors)`);
-    ps.closeAllConnections();
-    await new Promise((r) => ps.close(r));
+    plainBase = `http://127.0.0.1:${(ps.address() as AddressInfo).port}`;
+    closers.push(bare, ps);
+  }
+  // `--rounds N` repeats the measurements back to back, so a change of the machine's load (other
+  // work shares it) falls on all of them alike; each read is set against the floor of its round.
+  for (let round = 1; round <= rounds; round++) {
+    if (rounds > 1) out(`round ${round}`);
+    const floor = bareBase ? await load(bareBase, "/floor") : undefined;
+    if (floor) line("floor (bare handler, one query)", floor);
+    for (const path of ["/api/v1/portal/me/dividends", `/api/v1/portal/me/summary?year=${year}`]) {
+      for (const s of servers) line(`${s.name}${path}`, await load(s.base, path), floor?.rps);
+    }
+    if (plainBase) line("floor (bare Express, constant JSON)", await load(plainBase, "/constant", false));
+  }
+  for (const c of closers) {
+    c.closeAllConnections();
+    await new Promise((r) => c.close(r));
   }
   server.closeAllConnections();
   await new Promise((r) => server.close(r));

@@ -90,7 +90,16 @@ export function signStaffToken(settings: JwtSettings, actor: Omit<Actor, "kind">
  */
 const VERIFIED_MAX = 10_000;
 const verified = new Map<string, { settings: string; payload: jwt.JwtPayload }>();
-const settingsKey = (s: JwtSettings) => `${s.secret}\n${s.issuer}\n${s.audience}`;
+// The key of a settings object, built once per object (and again if its fields change) rather
+// than on every request.
+const settingsKeys = new WeakMap<JwtSettings, { secret: string; issuer: string; audience: string; key: string }>();
+function settingsKey(s: JwtSettings): string {
+  const k = settingsKeys.get(s);
+  if (k && k.secret === s.secret && k.issuer === s.issuer && k.audience === s.audience) return k.key;
+  const key = `${s.secret}\n${s.issuer}\n${s.audience}`;
+  settingsKeys.set(s, { secret: s.secret, issuer: s.issuer, audience: s.audience, key });
+  return key;
+}
 
 /** Verifies a bearer token: HS256 only (alg pinned), `exp` required and checked, `iss` and `aud` checked. */
 export function verifyToken(settings: JwtSettings, token: string): jwt.JwtPayload {

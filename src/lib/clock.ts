@@ -9,7 +9,17 @@ export interface Clock {
   today(): string;
 }
 
+// Asia/Shanghai has kept UTC+8 without daylight saving since 1991-09-15 (its last transition in
+// the tz database), so from 1992 on the business date is the UTC date eight hours on: worked out
+// without the time-zone library, which cost a tenth of a cheap read's time. Earlier instants ask it.
+const FIXED_OFFSET_FROM = Date.UTC(1992, 0, 1);
+const OFFSET_MS = 8 * 3_600_000;
+// Up to the year 9999 (toISOString writes five-digit years differently), far past any business date.
+const MAX_FAST = Date.UTC(9999, 0, 1);
+
 export function businessDate(at: Date): string {
+  const t = at.getTime();
+  if (t >= FIXED_OFFSET_FROM && t < MAX_FAST) return new Date(t + OFFSET_MS).toISOString().slice(0, 10);
   return formatInTimeZone(at, BUSINESS_TZ, "yyyy-MM-dd");
 }
 

@@ -1,5 +1,6 @@
 import supertest from "supertest";
 import { beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../src/app.js";
 import { Money } from "../../src/lib/money.js";
 import { COUNTY, VILLAGE } from "../helpers/fixture.js";
 import { useTestApp } from "../helpers/harness.js";
@@ -159,5 +160,21 @@ describe("a household's own data through the portal", () => {
     for (const id of otherLoans) expect((await portal("A")(`/loans/${id}/schedule`)).status).toBe(404);
     // The household's own token reads no staff endpoint.
     expect((await supertest(t.app).get(`${API}/loans/${c.loans.LA}`).set("Authorization", `Bearer ${tokens.A}`)).status).toBe(401);
+  });
+
+  it("the hot reads (answered before the Express stack) give each household the same text as the routes", async () => {
+    const full = createApp(t.deps, { hotRoutes: false });
+    for (const who of ["A", "C", "D"]) {
+      for (const path of ["/dividends", "/summary", "/summary?year=2025", "/summary?year=2024"]) {
+        const hot = await portal(who)(path);
+        const old = await supertest(full).get(`${API}/portal/me${path}`).set("Authorization", `Bearer ${tokens[who]}`);
+        expect(hot.status, `${who} ${path}`).toBe(200);
+        expect(hot.text, `${who} ${path}`).toBe(old.text);
+        expect(hot.headers["content-type"]).toBe(old.headers["content-type"]);
+      }
+    }
+    // The households' answers differ: each reads its own.
+    const [a, d] = [await portal("A")("/dividends"), await portal("D")("/dividends")];
+    expect(a.body.items[0].why).not.toBe(d.body.items[0].why);
   });
 });

@@ -41,27 +41,64 @@ export function signHouseholdToken(settings: JwtSettings, p: HouseholdPrincipal,
   });
 }
 
+const BEARER = /^Bearer\s+(\S+)$/i;
+const ended = () => new AppError("UNAUTHENTICATED", "The portal session has ended; sign in again", undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
+
+// One principal per verified token (the verified payload is kept and shared while the token lives),
+// frozen since every request with the token reads it.
+const principals = new WeakMap<jwt.JwtPayload, Readonly<HouseholdPrincipal>>();
+function principalOf(p: jwt.JwtPayload): Readonly<HouseholdPrincipal> {
+  let h = principals.get(p);
+  if (!h) {
+    h = Object.freeze({ householdId: p.sub as string, countyCode: p.county as string, partnerId: p.partner as string, rateLimitPerMinute: Number(p.rl) || 600 });
+    principals.set(p, h);
+  }
+  return h;
+}
+
+/**
+ * The claims of a household token in an Authorization header, or the error that refuses it
+ * (missing, invalid or expired, not a household token). Whether its session has ended is asked
+ * separately (`SessionRegistry.householdEnded`).
+ */
+export function householdClaims(settings: JwtSettings, authorization: string | undefined): jwt.JwtPayload | AppError {
+  const m = BEARER.exec(authorization ?? "");
+  if (!m) return new AppError("UNAUTHENTICATED", "Send Authorization: Bearer <portal token>", undefined, 401, { "WWW-Authenticate": "Bearer" });
+  let p: jwt.JwtPayload;
+  try {
+    p = verifyToken(settings, m[1]);
+  } catch {
+    return new AppError("UNAUTHENTICATED", "The token is invalid or expired", undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
+  }
+  if (p.typ !== "household" || typeof p.sub !== "string" || typeof p.partner !== "string" || typeof p.county !== "string" || typeof p.hep !== "number" || typeof p.pep !== "number") {
+    return new AppError("UNAUTHENTICATED", "This is not a household portal token", undefined, 401);
+  }
+  return p;
+}
+
+/**
+ * The household of an Authorization header when the answer needs no work: a valid household token
+ * whose session is known, without reading the database, not to have ended. Undefined for anything
+ * else (no token, a bad one, an ended one, or a session state due to be read again), which the
+ * middleware below then answers.
+ */
+export function householdAtOnce(settings: JwtSettings, sessions: SessionRegistry, authorization: string | undefined): Readonly<HouseholdPrincipal> | undefined {
+  const p = householdClaims(settings, authorization);
+  if (p instanceof AppError || !sessions.isFresh()) return undefined;
+  if (sessions.householdEnded(p.sub as string, p.hep as number, p.partner as string, p.pep as number)) return undefined;
+  return principalOf(p);
+}
+
 /** Accepts household tokens only: a staff token is no household; an ended one (PIN re-issued, partner rotated or revoked) is 401. */
 export function authenticateHousehold(settings: JwtSettings, sessions: SessionRegistry) {
   const check = (req: Request, p: jwt.JwtPayload, next: NextFunction) => {
-    if (sessions.householdEnded(p.sub as string, p.hep as number, p.partner as string, p.pep as number)) {
-      throw new AppError("UNAUTHENTICATED", "The portal session has ended; sign in again", undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
-    }
-    req.household = { householdId: p.sub as string, countyCode: p.county as string, partnerId: p.partner as string, rateLimitPerMinute: Number(p.rl) || 600 };
+    if (sessions.householdEnded(p.sub as string, p.hep as number, p.partner as string, p.pep as number)) throw ended();
+    req.household = principalOf(p);
     next();
   };
   return (req: Request, _res: Response, next: NextFunction) => {
-    const m = /^Bearer\s+(\S+)$/i.exec(req.header("authorization") ?? "");
-    if (!m) throw new AppError("UNAUTHENTICATED", "Send Authorization: Bearer <portal token>", undefined, 401, { "WWW-Authenticate": "Bearer" });
-    let p: jwt.JwtPayload;
-    try {
-      p = verifyToken(settings, m[1]);
-    } catch {
-      throw new AppError("UNAUTHENTICATED", "The token is invalid or expired", undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
-    }
-    if (p.typ !== "household" || typeof p.sub !== "string" || typeof p.partner !== "string" || typeof p.county !== "string" || typeof p.hep !== "number" || typeof p.pep !== "number") {
-      throw new AppError("UNAUTHENTICATED", "This is not a household portal token", undefined, 401);
-    }
+    const p = householdClaims(settings, req.header("authorization"));
+    if (p instanceof AppError) throw p;
     if (sessions.isFresh()) return check(req, p, next);
     return sessions.refresh().then(
       () => check(req, p, next),

@@ -3,3 +3,4 @@
  * Anything not listed here is the module's own (checked by `npm run deps`).
  */
 export { portalRoutes, portalStaffRoutes } from "./routes.js";
+export { portalHotReads } from "./hot.js";

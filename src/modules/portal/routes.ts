@@ -1,4 +1,4 @@
-import { type Request, Router } from "express";
+import { type Request, type RequestHandler, Router } from "express";
 import { ipKeyGenerator, rateLimit } from "express-rate-limit";
 import type { Deps } from "../../deps.js";
 import { actorOf, requireRole } from "../../http/auth.js";
@@ -12,7 +12,7 @@ import { parse } from "../../http/validate.js";
 import { ListQuery, z } from "../../http/zod.js";
 import { LoanSchedule } from "../loans/index.js";
 import { authenticateHousehold, householdOf } from "./auth.js";
-import { ClientIdParam, PartnerCreate, PartnerCreated, PartnerList, PartnerRevoked, PartnerSecretRotated, PinChangeRequest, PinIssueResponse, PortalMe, PortalTokenRequest, PortalTokenResponse } from "./schemas.js";
+import { ClientIdParam, PartnerCreate, PartnerCreated, PartnerList, PartnerRevoked, PartnerSecretRotated, PinChangeRequest, PinIssueResponse, PortalMe, PortalDividends, PortalSummary, PortalTokenRequest, PortalTokenResponse, SummaryQuery } from "./schemas.js";
 import { portalDividends, portalLoanSchedule, portalLoans, portalReturns, portalSubsidies, portalSummary } from "./reads.js";
 import * as svc from "./service.js";
 
@@ -92,36 +92,6 @@ const PortalReturns = z
     next_cursor: z.string().nullable(),
   })
   .openapi("PortalReturns");
-const SummaryQuery = z.object({ year: z.coerce.number().int().min(2000).max(2100).optional() });
-const PortalSummary = z
-  .object({ year: z.number().int(), items: z.array(z.object({ kind: z.string(), label_zh: z.string(), amount: z.string() })), total: z.string() })
-  .openapi("PortalSummary");
-const PortalDividends = z
-  .object({
-    items: z.array(
-      z.object({
-        distribution_id: z.string(),
-        scope: z.string(),
-        assets: z.array(z.unknown()),
-        village_code: z.string(),
-        period: z.string(),
-        reference_date: z.string(),
-        weight: z.string(),
-        members: z.number().int(),
-        multiplier: z.string(),
-        eligibility: z.string(),
-        multiplier_reason: z.string().nullable(),
-        transition_ends: z.string().nullable(),
-        why: z.string(),
-        amount: z.string(),
-        capped: z.boolean(),
-        status: z.string(),
-        paid_on: z.string().nullable(),
-      }),
-    ),
-    next_cursor: z.string().nullable(),
-  })
-  .openapi("PortalDividends");
 doc({ method: "get", path: "/portal/me/dividends", tag: TAG, summary: "The household's dividends: asset, period, weight and why, amount, status, paid date", query: ListQuery, response: PortalDividends, errors: [400, 401, 429] });
 doc({ method: "get", path: "/portal/me/summary", tag: TAG, summary: "The year's income from the platform by kind (dividends, subsidies, trustee returns)", query: SummaryQuery, response: PortalSummary, errors: [400, 401, 429] });
 const PortalSubsidies = z
@@ -174,6 +144,26 @@ doc({ method: "post", path: "/households/:id/portal-pin", operationId: "setHouse
 const tooMany = (retryAfterSeconds: number) =>
   new AppError("TOO_MANY_REQUESTS", "Rate limit reached; slow down", undefined, 429, { "Retry-After": String(retryAfterSeconds) });
 
+// One limiter per app (its counts in memory), shared by the routes below and the hot reads (hot.ts).
+const limiters = new WeakMap<Deps, RequestHandler>();
+
+/** The per-partner limit of household requests, as the partner was registered (429 past it). */
+export function partnerLimiter(deps: Deps): RequestHandler {
+  let l = limiters.get(deps);
+  if (!l) {
+    l = rateLimit({
+      windowMs: 60_000,
+      limit: (req: Request) => req.household?.rateLimitPerMinute ?? 600,
+      standardHeaders: "draft-7",
+      legacyHeaders: false,
+      keyGenerator: (req: Request) => `partner:${req.household?.partnerId ?? "-"}`,
+      handler: (_req, _res, next) => next(tooMany(60)),
+    });
+    limiters.set(deps, l);
+  }
+  return l;
+}
+
 /** Routes that carry their own credentials (mounted before staff authentication). */
 export function portalRoutes(deps: Deps): Router {
   const r = Router();
@@ -197,16 +187,8 @@ export function portalRoutes(deps: Deps): Router {
   });
 
   // Household endpoints: read-only, one household, limited per partner as the partner was registered.
-  const partnerLimiter = rateLimit({
-    windowMs: 60_000,
-    limit: (req: Request) => req.household?.rateLimitPerMinute ?? 600,
-    standardHeaders: "draft-7",
-    legacyHeaders: false,
-    keyGenerator: (req: Request) => `partner:${req.household?.partnerId ?? "-"}`,
-    handler: (_req, _res, next) => next(tooMany(60)),
-  });
   const me = Router();
-  me.use(authenticateHousehold(deps.jwt, sessionRegistry(deps.db, deps.logger)), partnerLimiter);
+  me.use(authenticateHousehold(deps.jwt, sessionRegistry(deps.db, deps.logger)), partnerLimiter(deps));
   me.use((req, _res, next) => {
     if (req.method !== "GET") throw new AppError("FORBIDDEN", "The household portal is read-only");
     next();

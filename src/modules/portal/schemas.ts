@@ -92,3 +92,35 @@ export const PartnerSecretRotated = z
 export const PartnerRevoked = z
   .object({ client_id: z.string(), name: z.string(), county_codes: z.array(z.string()), active: z.literal(false), revoked_at: z.string() })
   .openapi("PartnerRevoked");
+
+/** The answers of the portal's hot reads (also compiled into their serializers, hot.ts). */
+export const SummaryQuery = z.object({ year: z.coerce.number().int().min(2000).max(2100).optional() });
+export const PortalSummary = z
+  .object({ year: z.number().int(), items: z.array(z.object({ kind: z.string(), label_zh: z.string(), amount: z.string() })), total: z.string() })
+  .openapi("PortalSummary");
+export const PortalDividends = z
+  .object({
+    items: z.array(
+      z.object({
+        distribution_id: z.string(),
+        scope: z.string(),
+        assets: z.array(z.unknown()),
+        village_code: z.string(),
+        period: z.string(),
+        reference_date: z.string(),
+        weight: z.string(),
+        members: z.number().int(),
+        multiplier: z.string(),
+        eligibility: z.string(),
+        multiplier_reason: z.string().nullable(),
+        transition_ends: z.string().nullable(),
+        why: z.string(),
+        amount: z.string(),
+        capped: z.boolean(),
+        status: z.string(),
+        paid_on: z.string().nullable(),
+      }),
+    ),
+    next_cursor: z.string().nullable(),
+  })
+  .openapi("PortalDividends");
