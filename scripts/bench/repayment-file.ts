@@ -44,7 +44,8 @@ try {
   process.stdout.write(`building ${loans.toLocaleString("en")} bullet loans… `);
   await buildPortfolio(db, {
     loans,
-    asOf: today,
+    // Every period due before the settlement day paid; the one due on it not yet.
+    asOf: settlement,
     bankId: BANK,
     countyCode: COUNTY,
     villageCode: "469030100201",

@@ -254,3 +254,24 @@ export async function householdExposure(db: Db, householdId: string, excludeLoan
     .first<{ active: string; pending: string }>();
   return row;
 }
+
+/**
+ * A schedule kept on a repayment (`schedule_before`), packed: the column names once, then each
+ * period's values in that order. Small enough to stay inside the repayment's row (no TOAST), which
+ * matters when a bank file writes a thousand repayments a statement.
+ */
+export interface PackedPeriods {
+  c: string[];
+  r: unknown[][];
+}
+
+export function packPeriods(rows: readonly PeriodRow[]): PackedPeriods {
+  return { c: [...PERIOD_COLUMNS], r: rows.map((p) => PERIOD_COLUMNS.map((c) => p[c])) };
+}
+
+/** A kept schedule as periods: packed, or (kept before packing) the rows themselves. */
+export function unpackPeriods(kept: PackedPeriods | PeriodRow[] | null | undefined): PeriodRow[] | null {
+  if (!kept) return null;
+  if (Array.isArray(kept)) return kept;
+  return kept.r.map((values) => Object.fromEntries(kept.c.map((c, i) => [c, values[i]])) as unknown as PeriodRow);
+}

@@ -15,7 +15,7 @@ import { AppError } from "../../lib/errors.js";
 import { ACCOUNTS, postJournalEntriesFrom } from "../../lib/ledger.js";
 import { D } from "../../lib/money.js";
 import type { SubsidyTerms } from "./household-interest.js";
-import { changedPeriods, type LoanRow, loanScope, type PeriodRow } from "./queries.js";
+import { changedPeriods, type LoanRow, loanScope, packPeriods, type PeriodRow } from "./queries.js";
 import { databaseSources, decideRepayment, type RepaymentSources } from "./repayment.js";
 import { fmt } from "./common.js";
 import type { LatestRepayment, ScheduleBase } from "./value-dates.js";
@@ -123,7 +123,7 @@ export async function applyRepaymentBatch(trx: Knex.Transaction, ctx: AuditActor
       bank_id: loan.bank_id,
       paid_on: on,
       entered_on: today,
-      schedule_before: d.rows,
+      schedule_before: packPeriods(d.rows),
       amount: fmt(amount),
       penalty: fmt(plan.penalty),
       interest: fmt(plan.interest),
@@ -154,6 +154,9 @@ export async function applyRepaymentBatch(trx: Knex.Transaction, ctx: AuditActor
 
 async function writeBatch(trx: Knex.Transaction, touched: LoanState[], repayments: Record<string, unknown>[], entries: Record<string, unknown>[], lines: Record<string, unknown>[], now: Date): Promise<void> {
   if (touched.length === 0) return;
+  // The rows arrive as JSON, which the planner guesses at 100 rows: with a chunk's thousands it would
+  // join them by nested loops; hash joins are what these statements need.
+  await trx.raw("SET LOCAL enable_nestloop = off");
   const writes = touched.flatMap((s) => changedPeriods(s.stored, s.rows));
   const ends = touched.filter((s) => s.stored.some((r) => r.seq > (s.rows[s.rows.length - 1]?.seq ?? 0))).map((s) => ({ loan_id: s.loan.id, last: s.rows[s.rows.length - 1]?.seq ?? 0 }));
   if (ends.length > 0) {

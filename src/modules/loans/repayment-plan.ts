@@ -29,8 +29,8 @@ export interface RepaymentPlan {
 }
 
 /** True when the payment reaches into the current period's interest, so the subsidy terms are needed (payoff). */
-export function planNeedsTerms(loan: LoanRow, rows: PeriodRow[], on: string, amount: Dec): boolean {
-  return amount.gt(amountDue(statesAsOf(loan, rows, on), on));
+export function planNeedsTerms(loan: LoanRow, rows: PeriodRow[], on: string, amount: Dec, states: PeriodState[] = statesAsOf(loan, rows, on)): boolean {
+  return amount.gt(amountDue(states, on));
 }
 
 /**
@@ -84,8 +84,7 @@ export function rescheduledRows(loan: LoanRow, rows: PeriodRow[], on: string, te
  * due now → prepayment), the schedule after it. `terms` when `planNeedsTerms` says so.
  * Refuses more than the payoff (LOAN_OVERPAYMENT) and a payoff short of the interest to date.
  */
-export function planRepayment(loan: LoanRow, rows: PeriodRow[], on: string, amount: Dec, terms: SubsidyTerms | null): RepaymentPlan {
-  const states = statesAsOf(loan, rows, on);
+export function planRepayment(loan: LoanRow, rows: PeriodRow[], on: string, amount: Dec, terms: SubsidyTerms | null, states: PeriodState[] = statesAsOf(loan, rows, on)): RepaymentPlan {
   const payoff = payoffWith(loan, rows, states, on, terms);
   if (amount.gt(payoff)) {
     throw new AppError("LOAN_OVERPAYMENT", `The payment ${fmt(amount)} is more than the ${fmt(payoff)} that closes the loan on ${on}`);

@@ -10,12 +10,12 @@ import { type Dec, D, Money } from "../../lib/money.js";
 import { addDays } from "../../lib/dates.js";
 import { AppError, registerConstraintCodes } from "../../lib/errors.js";
 import { withLateForfeits } from "./household-interest.js";
-import { findLoan, type LoanRow, lockLoan, periodsOf, type PeriodRow, savePeriods, toState } from "./queries.js";
+import { findLoan, type LoanRow, lockLoan, type PackedPeriods, packPeriods, periodsOf, type PeriodRow, savePeriods, toState, unpackPeriods } from "./queries.js";
 import { planNeedsTerms, planRepayment, type RepaymentPlan, rescheduledRows } from "./repayment-plan.js";
 import type { SubsidyTerms } from "./household-interest.js";
 import type { RepaymentCreate, RepaymentReversal } from "./schemas.js";
 import { BANK_STAFF, fmt, iso, loadForChange, saveLoan } from "./common.js";
-import { currentPeriod, isActive, standingColumns, termsFor } from "./standing.js";
+import { currentPeriod, isActive, standingColumns, statesAsOf, termsFor } from "./standing.js";
 import { checkValueDate, closeDates, closedThrough, daysBackOf, type ForfeitAllOn, forfeitAllOf, latestRepayment, type LatestRepayment, latestValueDate, scheduleBase, type ScheduleBase } from "./value-dates.js";
 import { repaymentView, type RepaymentRow } from "./views.js";
 
@@ -90,7 +90,7 @@ export async function applyRepayment(
       bank_id: loan.bank_id,
       paid_on: on,
       entered_on: today,
-      schedule_before: JSON.stringify(rows),
+      schedule_before: JSON.stringify(packPeriods(rows)),
       amount: fmt(amount),
       penalty: fmt(alloc.penalty),
       interest: fmt(interest),
@@ -140,7 +140,7 @@ export function databaseSources(trx: Knex.Transaction): RepaymentSources {
     daysBack: (county) => daysBackOf(trx, county),
     base: (loan) => scheduleBase(trx, loan.id),
     latest: (loan) => latestRepayment(trx, loan.id),
-    scheduleBefore: async (id) => ((await trx("loan_repayments").where({ id }).first<{ schedule_before: PeriodRow[] | null }>("schedule_before"))?.schedule_before ?? null),
+    scheduleBefore: async (id) => unpackPeriods((await trx("loan_repayments").where({ id }).first<{ schedule_before: PackedPeriods | null }>("schedule_before"))?.schedule_before),
     terms: (loan, cur) => termsFor(trx, loan, cur),
     forfeitAll: (loan) => forfeitAllOf(trx, loan),
   };
@@ -182,8 +182,9 @@ export async function decideRepayment(src: RepaymentSources, loan: LoanRow, stor
       rows = withLateForfeits(rewoundTo(stored, on) ?? (await periodsAtStartOf(src, loan, on, base, latest, forfeitAll)), on).rows;
     }
   }
-  const terms = planNeedsTerms(loan, rows, on, amount) ? await src.terms(loan, currentPeriod(rows, on)) : null;
-  const plan = planRepayment(loan, rows, on, amount, terms);
+  const states = statesAsOf(loan, rows, on);
+  const terms = planNeedsTerms(loan, rows, on, amount, states) ? await src.terms(loan, currentPeriod(rows, on)) : null;
+  const plan = planRepayment(loan, rows, on, amount, terms, states);
   const after = late && !plan.closed ? closeDates(loan, plan.periods, plan.standing, on, late.closed, late.forfeitAll) : { rows: plan.periods, standing: plan.standing };
   return { on, amount, rows, plan, after };
 }
@@ -242,7 +243,7 @@ export async function repay(trx: Knex.Transaction, ctx: Ctx, id: string, input: 
 export async function reverseRepayment(trx: Knex.Transaction, ctx: Ctx, loanId: string, repaymentId: string, input: z.infer<typeof RepaymentReversal>) {
   requireRole(ctx.actor, "bank_manager");
   const loan = await loadForChange(trx, ctx, loanId);
-  const rep = await trx("loan_repayments").where({ id: repaymentId, loan_id: loanId }).forUpdate().first<(RepaymentRow & { schedule_before: PeriodRow[] | null; bank_id: string }) | undefined>();
+  const rep = await trx("loan_repayments").where({ id: repaymentId, loan_id: loanId }).forUpdate().first<(RepaymentRow & { schedule_before: PackedPeriods | PeriodRow[] | null; bank_id: string }) | undefined>();
   if (!rep) throw notFound("repayment");
   if (rep.reversed_at) throw new AppError("REVERSAL_NOT_LATEST", `该笔还款已于 ${iso(rep.reversed_at)} 冲正 / this repayment was already reversed`);
   if (rep.kind !== "REPAYMENT" || rep.source === "TRUSTEE") throw new AppError("REVERSAL_NOT_ALLOWED", "托管收益代扣或续贷结息不能在此冲正 / a trustee's payment or a renewal's interest is not reversed here");
@@ -253,11 +254,11 @@ export async function reverseRepayment(trx: Knex.Transaction, ctx: Ctx, loanId: 
   }
   const closedByIt = loan.status === "REPAID" && loan.closed_on === rep.paid_on;
   if (!isActive(loan) && !closedByIt) throw invalidState(`The loan is ${loan.status}; its repayments are no longer reversed here`);
-  if (!rep.schedule_before) throw new AppError("VALUE_DATE_NO_HISTORY", "该笔还款没有留存当时的还款计划，不能冲正 / the repayment predates reversals");
+  const rows = unpackPeriods(rep.schedule_before);
+  if (!rows) throw new AppError("VALUE_DATE_NO_HISTORY", "该笔还款没有留存当时的还款计划，不能冲正 / the repayment predates reversals");
   const restored: LoanRow = closedByIt ? { ...loan, status: loan.extended_on ? "EXTENDED" : "DISBURSED", closed_on: null } : loan;
   const on = rep.paid_on;
   const stored = await periodsOf(trx, loanId);
-  const rows = rep.schedule_before;
   const standing = standingColumns(restored, rows.map(toState), rows, on);
   const closed = await closedThrough(trx);
   const after = closed && on <= closed ? closeDates(restored, rows, standing, on, closed, await forfeitAllOf(trx, restored)) : { rows, standing };
