@@ -164,7 +164,7 @@ async function load(o: { url: (id: string) => string; ids: string[]; concurrency
            const t1 = performance.now();
            const headers = { "content-type": "application/json", authorization: "Bearer " + w.token };
            if (w.idempotent) headers["idempotency-key"] = randomUUID();
-           const res = await fetch(url, { method: "POST", headers, body: JSON.stringify({ amount: "50.00", reference: "bench" }) });
+           const res = await fetch(url, { method: "POST", headers, body: JSON.stringify({ amount: "50.00", reference: "BENCH-" + randomUUID() }) });
            const text = await res.text();
            if (res.status !== w.expect) throw new Error(url + " answered " + res.status + ": " + text);
            latencies.push(performance.now() - t1);
