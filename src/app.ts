@@ -14,6 +14,7 @@ import { z } from "./http/zod.js";
 import { errorCodesPage } from "./http/error-codes-page.js";
 import { methodNotAllowed, notFoundHandler, problemHandler, requireJson } from "./http/problem.js";
 import { requestId } from "./http/request-id.js";
+import { language } from "./http/language.js";
 import { requestLog } from "./http/request-log.js";
 import { isMigrated } from "./db/knex.js";
 import { AppError } from "./http/errors.js";
@@ -42,6 +43,7 @@ export function createApp(deps: Deps): Express {
   // objects: every query parameter is a string or, repeated, an array of strings (http/query.ts).
   app.set("query parser", "simple");
   app.use(requestId);
+  app.use(language);
   app.use(requestLog(deps.logger));
   app.use(
     helmet({

@@ -8,8 +8,8 @@ import type { SessionRegistry } from "./sessions.js";
 registerErrorCodes({
   PASSWORD_CHANGE_REQUIRED: {
     status: 403,
-    title: "Password change required",
-    description: "The password is temporary (set by an administrator): change it with POST /auth/password before anything else.",
+    title: { zh: "须修改密码", en: "Password change required" },
+    description: { zh: "密码为临时密码（由管理员设置）：请先通过 POST /auth/password 修改密码。", en: "The password is temporary (set by an administrator): change it with POST /auth/password before anything else." },
   },
 });
 

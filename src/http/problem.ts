@@ -1,6 +1,7 @@
 import type { Application, ErrorRequestHandler, Request, RequestHandler } from "express";
 import type { Logger } from "pino";
-import { AppError, errorTitle, fromPostgres } from "./errors.js";
+import { DEFAULT_LANG, hasChinese, splitBilingual, textIn } from "../lib/i18n.js";
+import { AppError, errorSpec, fromPostgres } from "./errors.js";
 import { FILE_TYPES, takesFiles } from "./upload.js";
 import { pathPattern, servedRoutes } from "./route-table.js";
 
@@ -25,20 +26,31 @@ function bodyParserError(err: unknown): AppError | undefined {
   }
 }
 
+/**
+ * The problem+json body in the request's language: `title` from the catalogue; `detail` as the throw
+ * site wrote it in that language (`{ zh, en }` or "中文 / English"), else the catalogue's description
+ * of the code. A detail written in English only is kept whole under `detail_en` in a Chinese answer
+ * (it names the specific amounts, dates or fields); field messages likewise pick their language.
+ */
+function problemBody(req: Request, e: AppError): Record<string, unknown> {
+  const lang = req.lang ?? DEFAULT_LANG;
+  const spec = errorSpec(e.code);
+  const englishOnly = e.detail !== undefined && !hasChinese(e.detail) && !splitBilingual(e.detail);
+  return {
+    type: `https://huinong.example/problems/${e.code.toLowerCase().replaceAll("_", "-")}`,
+    title: spec?.title[lang] ?? e.code,
+    status: e.status,
+    detail: textIn(e.detail, lang, spec?.description),
+    ...(lang === "zh" && englishOnly ? { detail_en: e.detail } : {}),
+    code: e.code,
+    instance: req.originalUrl,
+    ...(e.errors ? { errors: e.errors.map((f) => ({ path: f.path, message: textIn(f.message, lang) ?? "" })) } : {}),
+  };
+}
+
 function send(req: Request, res: Parameters<ErrorRequestHandler>[2], e: AppError): void {
   if (e.headers) res.set(e.headers);
-  res
-    .status(e.status)
-    .type("application/problem+json")
-    .json({
-      type: `https://huinong.example/problems/${e.code.toLowerCase().replaceAll("_", "-")}`,
-      title: errorTitle(e.code),
-      status: e.status,
-      detail: e.detail,
-      code: e.code,
-      instance: req.originalUrl,
-      ...(e.errors ? { errors: e.errors } : {}),
-    });
+  res.status(e.status).type("application/problem+json").json(problemBody(req, e));
 }
 
 /** Every error becomes problem+json. Unexpected ones are a 500 with a generic body; detail goes to the log. */

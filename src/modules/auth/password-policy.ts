@@ -2,7 +2,11 @@
 import { AppError, registerErrorCodes } from "../../http/errors.js";
 
 registerErrorCodes({
-  WEAK_PASSWORD: { status: 422, title: "Password too weak", description: "The password breaks the password policy; `errors` names each rule it breaks." },
+  WEAK_PASSWORD: {
+    status: 422,
+    title: { zh: "密码强度不足", en: "Password too weak" },
+    description: { zh: "密码不符合密码策略；`errors` 逐条列出违反的规则。", en: "The password breaks the password policy; `errors` names each rule it breaks." },
+  },
 });
 
 export const PASSWORD_MIN_LENGTH = 10;

@@ -10,7 +10,11 @@ import { hashPassword, verifyPassword } from "../../lib/password.js";
 import { passwordProblems, weakPassword } from "./password-policy.js";
 
 registerErrorCodes({
-  WRONG_PASSWORD: { status: 422, title: "Wrong current password", description: "The current password given to change it does not match." },
+  WRONG_PASSWORD: {
+    status: 422,
+    title: { zh: "当前密码错误", en: "Wrong current password" },
+    description: { zh: "修改密码时提供的当前密码不正确。", en: "The current password given to change it does not match." },
+  },
 });
 
 /** What a session is opened from: the user row as read when the password was checked. */
