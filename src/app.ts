@@ -15,6 +15,7 @@ import { errorCodesPage } from "./http/error-codes-page.js";
 import { methodNotAllowed, notFoundHandler, problemHandler, requireJson } from "./http/problem.js";
 import { requestId } from "./http/request-id.js";
 import { language } from "./http/language.js";
+import { inLanguage } from "./http/labels.js";
 import { requestLog } from "./http/request-log.js";
 import { isMigrated } from "./db/knex.js";
 import { AppError } from "./http/errors.js";
@@ -92,6 +93,7 @@ export function createApp(deps: Deps): Express {
     next();
   });
   api.use(refuseQueryWhereNoneIsTaken("/api/v1")); // routes that take a query check it in parse()
+  api.use(inLanguage); // status_label beside status, alerts' messages, in the request's language
   api.use(routes.authRoutes(deps)); // /auth/token is public; the rest of /api/v1 needs a token
   api.use(routes.portalRoutes(deps)); // /portal/* carries partner and household credentials
   api.use(authenticate(deps.jwt, sessionRegistry(deps.db, deps.logger)));

@@ -88,9 +88,9 @@ export async function endSession(trx: Knex.Transaction, ctx: Ctx, session: { id:
 export async function changeOwnPassword(deps: Deps, ctx: Ctx, input: { current_password: string; new_password: string }) {
   const user = await transaction(deps.db, async (trx) => {
     const row = await trx("users").where({ id: ctx.actor.userId, active: true }).forUpdate().first<(SessionUser & { username: string; password_hash: string }) | undefined>();
-    if (!row) throw new AppError("UNAUTHENTICATED", "The user is not active", undefined, 401);
+    if (!row) throw new AppError("UNAUTHENTICATED", { zh: "该用户已停用", en: "The user is not active" }, undefined, 401);
     if (!(await verifyPassword(input.current_password, row.password_hash))) {
-      throw new AppError("WRONG_PASSWORD", "The current password does not match", [{ path: "body.current_password", message: "does not match" }]);
+      throw new AppError("WRONG_PASSWORD", { zh: "当前密码不正确", en: "The current password does not match" }, [{ path: "body.current_password", message: { zh: "不正确", en: "does not match" } }]);
     }
     if (input.new_password === input.current_password) {
       throw weakPassword("body.new_password", ["must differ from the current password"]);

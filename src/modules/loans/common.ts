@@ -2,6 +2,7 @@
 import type { Knex } from "knex";
 import { AppError, invalidState, notFound, registerErrorCodes } from "../../http/errors.js";
 import type { Ctx } from "../../lib/context.js";
+import { statusLabel } from "../../lib/labels.js";
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
 import type { LoanStatus } from "./model.js";
 import { findLoan, type LoanRow } from "./queries.js";
@@ -176,7 +177,10 @@ export async function loadForChange(trx: Knex.Transaction, ctx: Ctx, id: string)
 }
 
 export function expectStatus(loan: LoanRow, ...statuses: LoanStatus[]) {
-  if (!statuses.includes(loan.status as LoanStatus)) throw invalidState(`The loan is ${loan.status}; this needs ${statuses.join(" or ")}`);
+  if (!statuses.includes(loan.status as LoanStatus)) throw invalidState({
+      zh: `贷款状态为${statusLabel("loan", loan.status, "zh")}，此操作需要${statuses.map((s) => statusLabel("loan", s, "zh")).join("或")}`,
+      en: `The loan is ${loan.status}; this needs ${statuses.join(" or ")}`,
+    });
 }
 
 export async function saveLoan(trx: Knex.Transaction, id: string, changes: Record<string, unknown>, now: Date): Promise<LoanRow> {
@@ -190,5 +194,10 @@ export async function saveLoan(trx: Knex.Transaction, id: string, changes: Recor
 /** A bank's contract numbers are unique for ever (the unique index says so too; this names the field). */
 export async function expectContractNoFree(trx: Knex.Transaction, bankId: string, contractNo: string): Promise<void> {
   const taken = await trx("loans").where({ bank_id: bankId, contract_no: contractNo }).first("id");
-  if (taken) throw new AppError("LOAN_CONTRACT_NO_TAKEN", `Contract number ${contractNo} is already used by another loan of this bank`, [{ path: "body.contract_no", message: "already used by another loan of this bank" }], 409);
+  if (taken) throw new AppError(
+      "LOAN_CONTRACT_NO_TAKEN",
+      { zh: `合同号 ${contractNo} 已被本行另一笔贷款使用`, en: `Contract number ${contractNo} is already used by another loan of this bank` },
+      [{ path: "body.contract_no", message: { zh: "已被本行另一笔贷款使用", en: "already used by another loan of this bank" } }],
+      409,
+    );
 }

@@ -45,22 +45,22 @@ export function signHouseholdToken(settings: JwtSettings, p: HouseholdPrincipal,
 export function authenticateHousehold(settings: JwtSettings, sessions: SessionRegistry) {
   const check = (req: Request, p: jwt.JwtPayload, next: NextFunction) => {
     if (sessions.householdEnded(p.sub as string, p.hep as number, p.partner as string, p.pep as number)) {
-      throw new AppError("UNAUTHENTICATED", "The portal session has ended; sign in again", undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
+      throw new AppError("UNAUTHENTICATED", { zh: "门户会话已结束，请重新登录", en: "The portal session has ended; sign in again" }, undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
     }
     req.household = { householdId: p.sub as string, countyCode: p.county as string, partnerId: p.partner as string, rateLimitPerMinute: Number(p.rl) || 600 };
     next();
   };
   return (req: Request, _res: Response, next: NextFunction) => {
     const m = /^Bearer\s+(\S+)$/i.exec(req.header("authorization") ?? "");
-    if (!m) throw new AppError("UNAUTHENTICATED", "Send Authorization: Bearer <portal token>", undefined, 401, { "WWW-Authenticate": "Bearer" });
+    if (!m) throw new AppError("UNAUTHENTICATED", { zh: "请发送 Authorization: Bearer <门户令牌>", en: "Send Authorization: Bearer <portal token>" }, undefined, 401, { "WWW-Authenticate": "Bearer" });
     let p: jwt.JwtPayload;
     try {
       p = verifyToken(settings, m[1]);
     } catch {
-      throw new AppError("UNAUTHENTICATED", "The token is invalid or expired", undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
+      throw new AppError("UNAUTHENTICATED", { zh: "令牌无效或已过期", en: "The token is invalid or expired" }, undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
     }
     if (p.typ !== "household" || typeof p.sub !== "string" || typeof p.partner !== "string" || typeof p.county !== "string" || typeof p.hep !== "number" || typeof p.pep !== "number") {
-      throw new AppError("UNAUTHENTICATED", "This is not a household portal token", undefined, 401);
+      throw new AppError("UNAUTHENTICATED", { zh: "这不是农户门户令牌", en: "This is not a household portal token" }, undefined, 401);
     }
     if (sessions.isFresh()) return check(req, p, next);
     return sessions.refresh().then(
@@ -73,6 +73,6 @@ export function authenticateHousehold(settings: JwtSettings, sessions: SessionRe
 }
 
 export function householdOf(req: Request): HouseholdPrincipal {
-  if (!req.household) throw new AppError("UNAUTHENTICATED", "Not authenticated", undefined, 401);
+  if (!req.household) throw new AppError("UNAUTHENTICATED", { zh: "未登录", en: "Not authenticated" }, undefined, 401);
   return req.household;
 }

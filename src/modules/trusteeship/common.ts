@@ -1,5 +1,6 @@
 /** Error codes, alert kinds and the roles shared by the trusteeship use cases. */
 import { registerErrorCodes } from "../../http/errors.js";
+import type { AlertKind } from "../../lib/alerts.js";
 
 
 registerErrorCodes({
@@ -46,10 +47,10 @@ registerErrorCodes({
 });
 
 export const ALERT_KINDS = {
-  ARREARS: "TRUSTEE_RETURN_ARREARS",
-  EXPOSURE: "OPERATOR_EXPOSURE_OVER_LIMIT",
-  LOAN_AT_RISK: "LOAN_TRUSTEE_ARREARS",
-} as const;
+  ARREARS: "trustee.return_arrears",
+  EXPOSURE: "operator.exposure_over_limit",
+  LOAN_AT_RISK: "loan.trustee_arrears",
+} as const satisfies Record<string, AlertKind>;
 
 export const READERS = ["admin", "regulator", "finance_officer", "village_officer", "operator"] as const;
 export const PAYERS = ["operator", "admin"] as const;
