@@ -201,7 +201,8 @@ const PARAMETERS = {
     name: "Accept-Language",
     in: "header",
     required: false,
-    description: "Language of the messages people read (`title`, `detail` of errors, notices): `zh-CN` (default) or `en`.",
+    description:
+      "Language of what people read (`title`, `detail` and field messages of errors, `status_label`, alerts' `message` and labels): Chinese (`zh-CN`, the default) or English (`en`, or any `en-*` preferred over Chinese). The answer's `Content-Language` says which.",
     schema: { type: "string", enum: ["zh-CN", "en"], default: "zh-CN" },
   },
   IdempotencyKeyRequired: {

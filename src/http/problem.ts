@@ -1,6 +1,6 @@
 import type { Application, ErrorRequestHandler, Request, RequestHandler } from "express";
 import type { Logger } from "pino";
-import { DEFAULT_LANG, hasChinese, splitBilingual, textIn } from "../lib/i18n.js";
+import { DEFAULT_LANG, splitBilingual, textIn, writtenIn } from "../lib/i18n.js";
 import { AppError, errorSpec, fromPostgres } from "./errors.js";
 import { FILE_TYPES, takesFiles } from "./upload.js";
 import { pathPattern, servedRoutes } from "./route-table.js";
@@ -35,7 +35,7 @@ function bodyParserError(err: unknown): AppError | undefined {
 function problemBody(req: Request, e: AppError): Record<string, unknown> {
   const lang = req.lang ?? DEFAULT_LANG;
   const spec = errorSpec(e.code);
-  const englishOnly = e.detail !== undefined && !hasChinese(e.detail) && !splitBilingual(e.detail);
+  const englishOnly = e.detail !== undefined && writtenIn(e.detail) === "en" && !splitBilingual(e.detail);
   return {
     type: `https://huinong.example/problems/${e.code.toLowerCase().replaceAll("_", "-")}`,
     title: spec?.title[lang] ?? e.code,

@@ -18,6 +18,15 @@ const CJK = /[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]/;
 export const hasChinese = (s: string): boolean => CJK.test(s);
 
 /**
+ * The language a one-language text is written in: that of its first letter (an English sentence
+ * may quote a Chinese term, "户贷企用 is banned", and still be English).
+ */
+export function writtenIn(s: string): Lang {
+  const first = /\p{L}/u.exec(s)?.[0];
+  return first !== undefined && CJK.test(first) ? "zh" : "en";
+}
+
+/**
  * "中文 / English" split at the first " / " whose left side is Chinese and right side is not; a
  * text that is not in that form is undefined.
  */
@@ -45,8 +54,7 @@ export function textIn(text: string | Bilingual | undefined, lang: Lang, fallbac
   if (isBilingual(text)) return text[lang];
   const both = splitBilingual(text);
   if (both) return both[lang];
-  const written: Lang = hasChinese(text) ? "zh" : "en";
-  return written === lang || !fallback ? text : fallback[lang];
+  return writtenIn(text) === lang || !fallback ? text : fallback[lang];
 }
 
 /**

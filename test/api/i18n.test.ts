@@ -77,7 +77,7 @@ describe("status labels", () => {
     const list = await t.as("officer").get(`${API}/loans`).set("Accept-Language", "en");
     expect(list.body.items.every((l: { status_label?: string }) => typeof l.status_label === "string" && !CJK.test(l.status_label))).toBe(true);
 
-    const h = await t.as("village").get(`${API}/households/${loan.household_id}`);
+    const h = await t.as("village").get(`${API}/households/${zh.body.household_id as string}`);
     expect(h.body).toMatchObject({ status: "POOR", status_label: "贫困户" });
     const hs = await t.as("village").get(`${API}/households`).set("Accept-Language", "en");
     expect(hs.body.items[0].status_label).toMatch(/^(Poor|Exited poverty|Monitored|Removed)$/);

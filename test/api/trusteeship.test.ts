@@ -197,7 +197,7 @@ describe("contracts", () => {
     );
     expect(res.status).toBe(422);
     expect(res.body.code).toBe("HOUSEHOLD_LOAN_ENTRUSTMENT_BANNED");
-    expect(res.body.detail_en).toContain("2023-05-10");
+    expect(res.body.detail).toContain("2023-05-10");
     const notHers = await t.as("admin").post(
       `${API}/trusteeships`,
       { household_id: household.id, operator_id: OPERATOR, source: "HOUSEHOLD_LOAN", principal: "50000.00", start_date: "2023-05-10", end_date: "2026-05-10", linked_loan_id: loan.id },

@@ -59,6 +59,10 @@ describe("languages", () => {
     expect(textIn("Amount 5.00 is too high", "en", fallback)).toBe("Amount 5.00 is too high");
     expect(textIn({ zh: "金额过高", en: "Too high" }, "en")).toBe("Too high");
     expect(textIn(undefined, "zh", fallback)).toBe("违反业务规则");
+    // An English sentence quoting a Chinese term is English; a Chinese one is Chinese.
+    expect(textIn("The loan is handed over (户贷企用 is banned)", "en", fallback)).toBe("The loan is handed over (户贷企用 is banned)");
+    expect(textIn("The loan is handed over (户贷企用 is banned)", "zh", fallback)).toBe("违反业务规则");
+    expect(textIn("贷款逾期 45 天", "en", fallback)).toBe("A rule is broken");
   });
 });
 

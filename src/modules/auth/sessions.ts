@@ -93,7 +93,7 @@ export async function changeOwnPassword(deps: Deps, ctx: Ctx, input: { current_p
       throw new AppError("WRONG_PASSWORD", { zh: "当前密码不正确", en: "The current password does not match" }, [{ path: "body.current_password", message: { zh: "不正确", en: "does not match" } }]);
     }
     if (input.new_password === input.current_password) {
-      throw weakPassword("body.new_password", ["must differ from the current password"]);
+      throw weakPassword("body.new_password", ["须与当前密码不同 / must differ from the current password"]);
     }
     const problems = passwordProblems(input.new_password, row.username);
     if (problems.length > 0) throw weakPassword("body.new_password", problems);
