@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { up as renameAlertKinds } from "../../db/migrations/20261202009000_alert_kinds.js";
 import { clearAlert, raiseAlert } from "../../src/lib/alerts.js";
 import { BANK, OPERATOR, OTHER_BANK, VILLAGE } from "../helpers/fixture.js";
 import { useTestApp } from "../helpers/harness.js";
@@ -52,5 +53,19 @@ describe("alerts", () => {
     const audit = await t.as("regulator").get(`/api/v1/audit-log?entity_type=alert&entity_id=${id}`);
     expect(audit.body.items.map((a: { action: string }) => a.action)).toEqual(["alert.acknowledge"]);
     expect(kinds((await t.as("regulator").get("/api/v1/alerts?acknowledged=false")).body)).toEqual(["L-1"]);
+  });
+
+  it("the migration renames the upper-case kinds of stored alerts, open ones too, never into a second open one", async () => {
+    const row = (kind: string, entityId: string) => ({ county_code: "469030", kind, severity: "WARNING", entity_type: "trusteeship", entity_id: entityId, message: "委托经营收益拖欠 / trustee return in arrears" });
+    await t.db("alerts").insert([row("TRUSTEE_RETURN_ARREARS", "M-1"), row("TRUSTEE_RETURN_ARREARS", "M-2"), row("trustee.return_arrears", "M-2"), row("OPERATOR_EXPOSURE_OVER_LIMIT", "M-3")]);
+    await renameAlertKinds(t.db);
+    const rows = await t.db("alerts").whereIn("entity_id", ["M-1", "M-2", "M-3"]).orderBy(["entity_id", "cleared_at"]).select("entity_id", "kind", "cleared_at");
+    expect(rows.map((r) => [r.entity_id, r.kind, r.cleared_at === null])).toEqual([
+      ["M-1", "trustee.return_arrears", true],
+      ["M-2", "trustee.return_arrears", false],
+      ["M-2", "trustee.return_arrears", true],
+      ["M-3", "operator.exposure_over_limit", true],
+    ]);
+    expect(Number((await t.db("alerts").whereIn("kind", ["TRUSTEE_RETURN_ARREARS", "LOAN_TRUSTEE_ARREARS", "OPERATOR_EXPOSURE_OVER_LIMIT"]).count<{ n: string }[]>("* as n"))[0].n)).toBe(0);
   });
 });
