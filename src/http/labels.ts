@@ -5,9 +5,9 @@ import { labelAnswer, type LabelledKind, mapAnswer } from "../lib/labels.js";
 
 type InLanguage = (body: unknown, lang: Lang) => unknown;
 const status =
-  (kind: LabelledKind): InLanguage =>
+  (kind: LabelledKind, children: readonly string[] = []): InLanguage =>
   (body, lang) =>
-    labelAnswer(kind, body, lang);
+    labelAnswer(kind, body, lang, children);
 
 /**
  * Which answers are put in the request's language: the path (under /api/v1) of the records whose
@@ -18,11 +18,11 @@ const IN_LANGUAGE: [RegExp, InLanguage][] = [
   [/^\/households\/[^/]+\/ratings$/, status("rating")],
   [/^\/households(\/[^/]+)?$/, status("household")],
   [/^\/ratings(\/[^/]+(\/(approve|reject))?)?$/, status("rating")],
-  [/^\/loans(\/[^/]+(\/(approve|reject|cancel|disburse|extend|write-off))?)?$/, status("loan")],
+  [/^\/loans(\/[^/]+(\/(approve|reject|cancel|disburse|extend|write-off|renew))?)?$/, status("loan", ["old_loan", "new_loan"])],
   [/^\/portal\/me\/loans$/, status("loan")],
   [/^\/portal\/me$/, status("household")],
-  [/^\/distributions(\/[^/]+(\/(approve|notice|pay|recompute|reverse))?)?$/, status("distribution")],
-  [/^\/trusteeships(\/[^/]+(\/principal-return)?)?$/, status("trusteeship")],
+  [/^\/distributions(\/[^/]+(\/(approve|notice|pay|recompute|reverse|returns|objections\/[^/]+\/resolve))?)?$/, status("distribution")],
+  [/^\/trusteeships(\/[^/]+(\/(payments|principal-return))?)?$/, status("trusteeship", ["trusteeship"])],
   [/^\/subsidy-claims(\/[^/]+(\/(approve|pay))?)?$/, status("subsidy_claim")],
   [/^\/compensation-claims(\/[^/]+(\/(approve|reject|pay))?)?$/, status("compensation_claim")],
   [/^\/alerts(\/[^/]+\/acknowledge)?$/, (body, lang) => mapAnswer(body, (a) => alertInLanguage(a, lang))],

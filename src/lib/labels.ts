@@ -94,7 +94,14 @@ export function mapAnswer<T>(body: T, fn: <R extends Record<string, unknown>>(r:
   return one(body) as T;
 }
 
-/** `withStatusLabel` on an answer: the record itself, or each of a list's `items`. */
-export function labelAnswer<T>(kind: LabelledKind, body: T, lang: Lang): T {
-  return mapAnswer(body, (r) => withStatusLabel(kind, r, lang));
+/**
+ * `withStatusLabel` on an answer: the record itself, or each of a list's `items`, and the records
+ * an answer carries under `children` (e.g. a renewal's `old_loan` and `new_loan`).
+ */
+export function labelAnswer<T>(kind: LabelledKind, body: T, lang: Lang, children: readonly string[] = []): T {
+  const labelled = mapAnswer(body, (r) => withStatusLabel(kind, r, lang));
+  if (children.length === 0 || typeof labelled !== "object" || labelled === null || Array.isArray(labelled)) return labelled;
+  const out: Record<string, unknown> = { ...(labelled as Record<string, unknown>) };
+  for (const c of children) if (c in out) out[c] = withStatusLabel(kind, out[c], lang);
+  return out as T;
 }

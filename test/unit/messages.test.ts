@@ -6,7 +6,7 @@ import "../../src/http/auth.js";
 import { allErrorCodes } from "../../src/lib/errors.js";
 import { ALERT_KIND_STYLE, ALERT_KINDS, alertInLanguage, isAlertKind } from "../../src/lib/alerts.js";
 import { langOf, splitBilingual, textIn } from "../../src/lib/i18n.js";
-import { STATUS_LABELS } from "../../src/lib/labels.js";
+import { labelAnswer, STATUS_LABELS } from "../../src/lib/labels.js";
 import { ALERT_KINDS as TRUSTEESHIP_ALERTS } from "../../src/modules/trusteeship/common.js";
 import { CLAIM_UNPAID_ALERT } from "../../src/modules/subsidies/reminders.js";
 import { JOB_FAILED_ALERT } from "../../src/jobs/runner.js";
@@ -72,6 +72,15 @@ describe("status labels", () => {
       expect(l.zh).toMatch(CJK);
       expect(l.en).toMatch(/^[A-Z]/);
     }
+  });
+});
+
+describe("labelled answers", () => {
+  it("label the record, each item of a list and the named records it carries, and nothing else", () => {
+    expect(labelAnswer("loan", { id: "1", status: "DISBURSED", amount: "1.00" }, "zh")).toEqual({ id: "1", status: "DISBURSED", status_label: "已放款", amount: "1.00" });
+    expect(labelAnswer("loan", { items: [{ status: "REPAID" }, { status: "UNKNOWN" }], next_cursor: null }, "en")).toEqual({ items: [{ status: "REPAID", status_label: "Repaid" }, { status: "UNKNOWN" }], next_cursor: null });
+    const renewal = labelAnswer("loan", { old_loan: { status: "RENEWED" }, new_loan: { status: "DISBURSED" }, other: { status: "APPROVED" } }, "en", ["old_loan", "new_loan"]);
+    expect(renewal).toEqual({ old_loan: { status: "RENEWED", status_label: "Renewed" }, new_loan: { status: "DISBURSED", status_label: "Disbursed" }, other: { status: "APPROVED" } });
   });
 });
 
