@@ -13,6 +13,8 @@ import { z } from "./http/zod.js";
 import { errorCodesPage } from "./http/error-codes-page.js";
 import { methodNotAllowed, notFoundHandler, problemHandler, requireJson } from "./http/problem.js";
 import { requestId } from "./http/request-id.js";
+import { language } from "./http/language.js";
+import { inLanguage } from "./http/labels.js";
 import { requestLog } from "./http/request-log.js";
 import { securityHeaders } from "./http/security-headers.js";
 import { serveFirst } from "./http/hot-path.js";
@@ -50,6 +52,7 @@ export function createApp(deps: Deps, opts: { hotRoutes?: boolean } = {}): Expre
   // request id, log line, headers, checks and answers (http/hot-path.ts, portal/hot.ts).
   if (opts.hotRoutes !== false) app.use(serveFirst(app, [routes.portalHotReads(deps, "/api/v1")], deps.logger));
   app.use(requestId);
+  app.use(language);
   app.use(requestLog(deps.logger));
   app.use(securityHeaders); // helmet's headers, worked out once (http/security-headers.ts)
   app.use(requireJson);
@@ -87,6 +90,7 @@ export function createApp(deps: Deps, opts: { hotRoutes?: boolean } = {}): Expre
     next();
   });
   api.use(refuseQueryWhereNoneIsTaken("/api/v1")); // routes that take a query check it in parse()
+  api.use(inLanguage); // status_label beside status, alerts' messages, in the request's language
   api.use(routes.authRoutes(deps)); // /auth/token is public; the rest of /api/v1 needs a token
   api.use(routes.portalRoutes(deps)); // /portal/* carries partner and household credentials
   api.use(authenticate(deps.jwt, sessionRegistry(deps.db, deps.logger)));

@@ -20,6 +20,7 @@ import * as valueDates from "./20261202000100_value_dates.js";
 import * as repaymentFiles from "./20261202000200_repayment_files.js";
 import * as contractNo from "./20261202005000_contract_no_and_balance_statements.js";
 import * as registerImports from "./20261202002000_register_imports.js";
+import * as alertKinds from "./20261202009000_alert_kinds.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -49,6 +50,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261202000200_repayment_files": repaymentFiles,
   "20261202005000_contract_no_and_balance_statements": contractNo,
   "20261202002000_register_imports": registerImports,
+  "20261202009000_alert_kinds": alertKinds,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

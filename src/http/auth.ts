@@ -8,8 +8,8 @@ import type { SessionRegistry } from "./sessions.js";
 registerErrorCodes({
   PASSWORD_CHANGE_REQUIRED: {
     status: 403,
-    title: "Password change required",
-    description: "The password is temporary (set by an administrator): change it with POST /auth/password before anything else.",
+    title: { zh: "须修改密码", en: "Password change required" },
+    description: { zh: "密码为临时密码（由管理员设置）：请先通过 POST /auth/password 修改密码。", en: "The password is temporary (set by an administrator): change it with POST /auth/password before anything else." },
   },
 });
 
@@ -138,7 +138,7 @@ declare module "express-serve-static-core" {
 export function authenticate(settings: JwtSettings, sessions: SessionRegistry) {
   const check = (req: Request, p: jwt.JwtPayload, next: NextFunction) => {
     if (sessions.staffEnded(p.sub as string, p.ep as number, p.sid as string)) {
-      throw new AppError("UNAUTHENTICATED", "The session has ended; log in again", undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
+      throw new AppError("UNAUTHENTICATED", { zh: "会话已结束，请重新登录", en: "The session has ended; log in again" }, undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
     }
     req.actor = {
       kind: "staff",
@@ -154,15 +154,15 @@ export function authenticate(settings: JwtSettings, sessions: SessionRegistry) {
   };
   return (req: Request, _res: Response, next: NextFunction) => {
     const token = bearer(req);
-    if (!token) throw new AppError("UNAUTHENTICATED", "Send Authorization: Bearer <token>", undefined, 401, { "WWW-Authenticate": "Bearer" });
+    if (!token) throw new AppError("UNAUTHENTICATED", { zh: "请发送 Authorization: Bearer <令牌>", en: "Send Authorization: Bearer <token>" }, undefined, 401, { "WWW-Authenticate": "Bearer" });
     let p: jwt.JwtPayload;
     try {
       p = verifyToken(settings, token);
     } catch {
-      throw new AppError("UNAUTHENTICATED", "The token is invalid or expired", undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
+      throw new AppError("UNAUTHENTICATED", { zh: "令牌无效或已过期", en: "The token is invalid or expired" }, undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
     }
     if (p.typ !== "staff" || typeof p.sub !== "string" || !ROLES.includes(p.role) || !Array.isArray(p.counties) || typeof p.sid !== "string" || typeof p.ep !== "number") {
-      throw new AppError("UNAUTHENTICATED", "This token is not a staff token", undefined, 401);
+      throw new AppError("UNAUTHENTICATED", { zh: "此令牌不是工作人员令牌", en: "This token is not a staff token" }, undefined, 401);
     }
     if (sessions.isFresh()) return check(req, p, next);
     return sessions.refresh().then(
@@ -178,20 +178,25 @@ export function authenticate(settings: JwtSettings, sessions: SessionRegistry) {
 /** After the password routes: a token of a temporary password may do nothing else (403). */
 export function requirePasswordChanged(req: Request, _res: Response, next: NextFunction): void {
   if (req.staffSession?.mustChangePassword) {
-    throw new AppError("PASSWORD_CHANGE_REQUIRED", "This password is temporary: change it with POST /api/v1/auth/password, then log in again", undefined, 403);
+    throw new AppError(
+      "PASSWORD_CHANGE_REQUIRED",
+      { zh: "当前密码为临时密码：请先通过 POST /api/v1/auth/password 修改密码，然后重新登录", en: "This password is temporary: change it with POST /api/v1/auth/password, then log in again" },
+      undefined,
+      403,
+    );
   }
   next();
 }
 
 /** The authenticated actor of a request (the auth middleware ran). */
 export function actorOf(req: Request): Actor {
-  if (!req.actor) throw new AppError("UNAUTHENTICATED", "Not authenticated", undefined, 401);
+  if (!req.actor) throw new AppError("UNAUTHENTICATED", { zh: "未登录", en: "Not authenticated" }, undefined, 401);
   return req.actor;
 }
 
 /** Throws 403 unless the actor has one of the roles. */
 export function requireRole(actor: Actor, ...roles: Role[]): void {
-  if (!roles.includes(actor.role)) throw forbidden(`Role ${actor.role} may not do this; needs ${roles.join(" or ")}`);
+  if (!roles.includes(actor.role)) throw forbidden({ zh: `角色 ${actor.role} 不能执行此操作；需要 ${roles.join(" 或 ")}`, en: `Role ${actor.role} may not do this; needs ${roles.join(" or ")}` });
 }
 
 /** Whether a county (and village) lies inside the actor's jurisdiction. */

@@ -201,7 +201,8 @@ const PARAMETERS = {
     name: "Accept-Language",
     in: "header",
     required: false,
-    description: "Language of the messages people read (`title`, `detail` of errors, notices): `zh-CN` (default) or `en`.",
+    description:
+      "Language of what people read (`title`, `detail` and field messages of errors, `status_label`, alerts' `message` and labels): Chinese (`zh-CN`, the default) or English (`en`, or any `en-*` preferred over Chinese). The answer's `Content-Language` says which.",
     schema: { type: "string", enum: ["zh-CN", "en"], default: "zh-CN" },
   },
   IdempotencyKeyRequired: {
@@ -279,6 +280,7 @@ export function openApiDocument(app: Application): object {
         "Lists answer `{items, next_cursor}` and take `limit` (1-500, default 50) and `cursor`: pass the `next_cursor` of one page as `cursor` to get the next; `null` means the last page.",
         "A known path called with a method it does not serve answers 405 `METHOD_NOT_ALLOWED` with an `Allow` header.",
         `Errors are RFC 9457 \`application/problem+json\` with a stable \`code\`: the ${Object.keys(allErrorCodes()).length} codes, their status and meaning are listed on [/docs/errors](/docs/errors).`,
+        "Language: what people read is Chinese by default and English with `Accept-Language: en` — an error's `title`, `detail` and field messages (a Chinese answer keeps a detail the server wrote in English only under `detail_en`), the `status_label` beside a record's `status` code (codes never change), alerts' `message`, `kind_label` and `severity_label`. `Content-Language` says which.",
       ].join("\n\n"),
     },
     servers: [{ url: "/" }],

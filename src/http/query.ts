@@ -62,18 +62,22 @@ export function checkQueryKeys(schema: unknown, query: unknown): void {
   for (const k of keys) {
     const v = (query as Record<string, unknown>)[k];
     if (Array.isArray(v) && unwrap(fields[k])._zod.def.type !== "array") {
-      repeated.push({ path: `query.${k}`, message: `takes one value; it was given ${v.length} times` });
+      repeated.push({ path: `query.${k}`, message: { zh: `只能取一个值，实际给了 ${v.length} 次`, en: `takes one value; it was given ${v.length} times` } });
     }
   }
-  if (repeated.length > 0) throw new AppError("VALIDATION_FAILED", `Invalid query: ${repeated.map((e) => e.path).join(", ")}`, repeated);
+  if (repeated.length > 0) {
+    const paths = repeated.map((e) => e.path).join(", ");
+    throw new AppError("VALIDATION_FAILED", { zh: `查询参数无效：${paths}`, en: `Invalid query: ${paths}` }, repeated);
+  }
 }
 
 function unknownParameters(unknown: string[], known: string[]): AppError {
   const takes = known.length > 0 ? `this route takes ${known.join(", ")}` : "this route takes no query parameters";
+  const takesZh = known.length > 0 ? `本接口接受 ${known.join(", ")}` : "本接口不接受查询参数";
   return new AppError(
     "UNKNOWN_QUERY_PARAMETER",
-    `Unknown query ${plural(unknown.length, "parameter")}: ${unknown.join(", ")} (${takes})`,
-    unknown.map((k) => ({ path: `query.${k}`, message: `unknown query parameter "${k}"; ${takes}` })),
+    { zh: `未知的查询参数：${unknown.join(", ")}（${takesZh}）`, en: `Unknown query ${plural(unknown.length, "parameter")}: ${unknown.join(", ")} (${takes})` },
+    unknown.map((k) => ({ path: `query.${k}`, message: { zh: `未知的查询参数 "${k}"；${takesZh}`, en: `unknown query parameter "${k}"; ${takes}` } })),
   );
 }
 

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import { AppError, type FieldError } from "./errors.js";
 import { checkQueryKeys } from "./query.js";
 
@@ -31,7 +31,7 @@ function hasUnstorableText(data: unknown): boolean {
 /** The first string (or object key) inside `data` that the database cannot store faithfully, with its path. */
 function unstorableText(data: unknown, path: string[]): FieldError | undefined {
   if (typeof data === "string") {
-    return UNSTORABLE.test(data) ? { path: path.join("."), message: "contains a NUL character or malformed Unicode" } : undefined;
+    return UNSTORABLE.test(data) ? { path: path.join("."), message: { zh: "含有 NUL 字符或无效的 Unicode", en: "contains a NUL character or malformed Unicode" } } : undefined;
   }
   if (Array.isArray(data)) {
     for (let i = 0; i < data.length; i++) {
@@ -42,7 +42,7 @@ function unstorableText(data: unknown, path: string[]): FieldError | undefined {
   }
   if (data !== null && typeof data === "object") {
     for (const [k, v] of Object.entries(data)) {
-      if (UNSTORABLE.test(k)) return { path: path.join("."), message: "a key contains a NUL character or malformed Unicode" };
+      if (UNSTORABLE.test(k)) return { path: path.join("."), message: { zh: "某个键含有 NUL 字符或无效的 Unicode", en: "a key contains a NUL character or malformed Unicode" } };
       const e = unstorableText(v, [...path, k]);
       if (e) return e;
     }
@@ -59,14 +59,27 @@ function unstorableText(data: unknown, path: string[]): FieldError | undefined {
 export function parse<S extends z.ZodType>(schema: S, data: unknown, where: "body" | "query" | "params" = "body"): z.infer<S> {
   if (where === "query") checkQueryKeys(schema, data);
   const bad = hasUnstorableText(data) ? unstorableText(data, [where]) : undefined;
-  if (bad) throw new AppError("VALIDATION_FAILED", `Invalid ${where}: ${bad.path}`, [bad]);
-  const r = schema.safeParse(data ?? (where === "body" ? undefined : {}));
+  if (bad) throw new AppError("VALIDATION_FAILED", invalid(where, [bad]), [bad]);
+  const input = data ?? (where === "body" ? undefined : {});
+  const r = schema.safeParse(input);
   if (r.success) return r.data;
-  const errors = r.error.issues.flatMap((i) => {
+  // Only on failure: the same parse with zod's Chinese messages, so each field's message is in both
+  // languages (a message a schema writes itself is the same in both).
+  const zh = schema.safeParse(input, { error: zhCN.localeError }).error?.issues ?? [];
+  const errors: FieldError[] = r.error.issues.flatMap((i, n) => {
     const at = [where, ...i.path.map(String)];
     // An unknown field is named by its own path, so a client sees which field to drop.
-    if (i.code === "unrecognized_keys") return i.keys.map((k) => ({ path: [...at, k].join("."), message: `unknown field "${k}"` }));
-    return [{ path: at.join("."), message: i.message }];
+    if (i.code === "unrecognized_keys") return i.keys.map((k) => ({ path: [...at, k].join("."), message: { zh: `未知字段 "${k}"`, en: `unknown field "${k}"` } }));
+    return [{ path: at.join("."), message: { zh: zh[n]?.message ?? i.message, en: i.message } }];
   });
-  throw new AppError("VALIDATION_FAILED", `Invalid ${where}: ${errors.map((e) => e.path).join(", ")}`, errors);
+  throw new AppError("VALIDATION_FAILED", invalid(where, errors), errors);
 }
+
+const WHERE_ZH = { body: "请求体", query: "查询参数", params: "路径参数" } as const;
+
+function invalid(where: keyof typeof WHERE_ZH, errors: FieldError[]) {
+  const paths = errors.map((e) => e.path).join(", ");
+  return { zh: `${WHERE_ZH[where]}无效：${paths}`, en: `Invalid ${where}: ${paths}` };
+}
+
+const zhCN = z.locales.zhCN();

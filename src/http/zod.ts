@@ -32,12 +32,18 @@ export const ListQuery = z.object({
   cursor: z.string().max(200).optional(),
 });
 
+/** The display name of a record's `status` code, beside it (src/lib/labels.ts). */
+export const StatusLabel = z.string().openapi({
+  description: "The display name of `status` in the language of the answer (Chinese by default, English with `Accept-Language: en`), e.g. 已放款 / Disbursed; `status` keeps the code",
+});
+
 export const Problem = z
   .object({
     type: z.string(),
     title: z.string(),
     status: z.number().int(),
-    detail: z.string().optional(),
+    detail: z.string().optional().openapi({ description: "In the language of the answer (Accept-Language; Chinese by default)" }),
+    detail_en: z.string().optional().openapi({ description: "In a Chinese answer, the server's specific detail when it was written in English only (amounts, dates, fields)" }),
     code: z.string(),
     instance: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),

@@ -14,8 +14,16 @@ export { SimulatedCrash } from "./runner.js";
  */
 
 registerErrorCodes({
-  COB_FUTURE_DATE: { status: 422, title: "Business date in the future", description: "The close of business runs for today or earlier." },
-  COB_BEFORE_FIRST: { status: 422, title: "Before the first close", description: "The date is before the first closed business date and was never run; closes go forward only." },
+  COB_FUTURE_DATE: {
+    status: 422,
+    title: { zh: "营业日在未来", en: "Business date in the future" },
+    description: { zh: "日终处理只能针对今天或更早的日期。", en: "The close of business runs for today or earlier." },
+  },
+  COB_BEFORE_FIRST: {
+    status: 422,
+    title: { zh: "早于首次日终", en: "Before the first close" },
+    description: { zh: "该日期早于首个已日终的营业日且从未处理过；日终只能向前推进。", en: "The date is before the first closed business date and was never run; closes go forward only." },
+  },
 });
 
 export interface CobOptions extends Omit<RunOptions, "scope"> {

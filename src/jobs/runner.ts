@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { Actor } from "../http/auth.js";
-import { clearAlert, raiseAlert } from "../lib/alerts.js";
+import { type AlertKind, clearAlert, raiseAlert } from "../lib/alerts.js";
 import { appendAudit } from "../lib/audit.js";
 import type { Clock } from "../lib/clock.js";
 import type { JobRegistry } from "./registry.js";
@@ -70,7 +70,7 @@ interface LedgerRow {
 }
 const stepsOf = (r: LedgerRow | undefined) => (r ? (typeof r.steps === "string" ? JSON.parse(r.steps) : r.steps) : {}) as Record<string, { rows: number; ms: number }>;
 
-export const JOB_FAILED_ALERT = "job.failed";
+export const JOB_FAILED_ALERT: AlertKind = "job.failed";
 const LOCK_CLASS = 7221; // pg advisory lock space of the daily jobs: (7221, hashtext(job:scope))
 const onPgServer = (db: Knex) => db.client.config.client === "pg";
 const running = new WeakMap<Knex, Map<string, Promise<unknown>>>();
@@ -241,7 +241,7 @@ async function recordFailure(db: Knex, job: string, scope: string, runId: string
             severity: "CRITICAL",
             entityType: "job",
             entityId: `${job}/${county}`,
-            message: `每日作业失败 daily job ${job} failed${pending ? ` at ${pending.business_date}` : ""}: ${error}`,
+            message: `每日作业 ${job} 失败${pending ? `（${pending.business_date}）` : ""} / daily job ${job} failed${pending ? ` at ${pending.business_date}` : ""}: ${error}`,
             details: { job, scope, run_id: runId, business_dates: dates, failed_date: pending?.business_date ?? null, error },
             businessDate: pending?.business_date ?? dates[dates.length - 1],
           },

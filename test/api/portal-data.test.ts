@@ -75,6 +75,7 @@ describe("a household's own data through the portal", () => {
         id: c.loans.LA,
         bank_name: "测试农商行",
         status: "DISBURSED",
+        status_label: "已放款",
         amount: "30000.00",
         outstanding_principal: "30000.00",
         annual_rate: RATE,

@@ -537,7 +537,7 @@ describe("GET|POST /households/{id}/status-changes", () => {
     const swapped = { ...full, approvals: full.approvals.map((a) => (a.step === "VILLAGE_PROPOSAL" ? { ...a, date: "2025-05-06" } : a)) };
     const r4 = await t.as("village").post(url, swapped);
     expectProblem(r4, 422, "INVALID_STATUS_CHANGE", "body.approvals");
-    expect(r4.body.detail).toContain("DEMOCRATIC_REVIEW (2025-05-05) is dated before VILLAGE_PROPOSAL (2025-05-06)");
+    expect(r4.body.detail_en).toContain("DEMOCRATIC_REVIEW (2025-05-05) is dated before VILLAGE_PROPOSAL (2025-05-06)");
     const earlyTownship = { ...full, approvals: full.approvals.map((a) => (a.step === "TOWNSHIP_REVIEW" ? { ...a, date: "2025-05-15" } : a)) };
     expectProblem(await t.as("village").post(url, earlyTownship), 422, "INVALID_STATUS_CHANGE", "body.approvals");
     expectProblem(await t.as("village").post(url, exitApprovals("2025-06-05")), 422, "INVALID_STATUS_CHANGE", "body.approvals");

@@ -112,7 +112,7 @@ describe("operators", () => {
     expect(wrongCheck.body.errors[0].path).toBe("body.credit_code");
     const forbiddenLetter = await t.as("admin").post(`${API}/operators`, operatorBody({ credit_code: "93469030MA5T0001O5" }));
     expect(forbiddenLetter.body.code).toBe("INVALID_CREDIT_CODE");
-    expect(forbiddenLetter.body.detail).toMatch(/I, O, Z, S, V/);
+    expect(forbiddenLetter.body.detail_en).toMatch(/I, O, Z, S, V/);
     const dup = await t.as("admin").post(`${API}/operators`, operatorBody());
     expect(dup.status).toBe(409);
   });
@@ -313,21 +313,21 @@ describe("arrears", () => {
     // 2025-05-11 is the last day of grace: nothing yet.
     let run = await t.as("admin").post(`${API}/jobs/trusteeship-arrears`, { business_date: "2025-05-11" });
     expect(run.status).toBe(200);
-    expect(await openAlerts("TRUSTEE_RETURN_ARREARS", id)).toHaveLength(0);
+    expect(await openAlerts("trustee.return_arrears", id)).toHaveLength(0);
     // The close of business runs the same job as one of its steps.
     run = await t.as("admin").post(`${API}/jobs/close-of-business`, { business_date: "2025-06-02" });
     expect(run.status, JSON.stringify(run.body)).toBe(200);
     expect(JSON.stringify(run.body)).toContain("trusteeship_arrears");
-    const alerts = await openAlerts("TRUSTEE_RETURN_ARREARS", id);
+    const alerts = await openAlerts("trustee.return_arrears", id);
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ county_code: COUNTY, operator_id: OPERATOR, severity: "WARNING" });
     expect(alerts[0].details).toMatchObject({ amount: "4000.00", installments: 1, days: 22, since: "2025-05-12" });
-    const loanAlert = await openAlerts("LOAN_TRUSTEE_ARREARS", loanId);
+    const loanAlert = await openAlerts("loan.trustee_arrears", loanId);
     expect(loanAlert).toHaveLength(1);
     expect(loanAlert[0].bank_id).toBe(BANK);
     // Idempotent for the date: still one open alert each.
     await t.as("admin").post(`${API}/jobs/trusteeship-arrears`, { business_date: "2025-06-02" });
-    expect(await openAlerts("TRUSTEE_RETURN_ARREARS", id)).toHaveLength(1);
+    expect(await openAlerts("trustee.return_arrears", id)).toHaveLength(1);
 
     const c = await t.as("village").get(`${API}/trusteeships?in_arrears=true`);
     expect(c.body.items.map((x: { id: string }) => x.id)).toContain(id);
@@ -340,11 +340,11 @@ describe("arrears", () => {
 
     // A partial payment leaves the alert open; paying the rest clears both.
     await t.as("operator").post(`${API}/trusteeships/${id}/payments`, { amount: "1500.00" }, key());
-    expect(await openAlerts("TRUSTEE_RETURN_ARREARS", id)).toHaveLength(1);
+    expect(await openAlerts("trustee.return_arrears", id)).toHaveLength(1);
     const rest = await t.as("operator").post(`${API}/trusteeships/${id}/payments`, { amount: "2500.00" }, key());
     expect(rest.body.trusteeship.arrears.amount).toBe("0.00");
-    expect(await openAlerts("TRUSTEE_RETURN_ARREARS", id)).toHaveLength(0);
-    expect(await openAlerts("LOAN_TRUSTEE_ARREARS", loanId)).toHaveLength(0);
+    expect(await openAlerts("trustee.return_arrears", id)).toHaveLength(0);
+    expect(await openAlerts("loan.trustee_arrears", loanId)).toHaveLength(0);
     const reco = await t.as("admin").get(`${API}/ledger/reconciliation`);
     expect(reco.body.checks.filter((x: { name: string }) => x.name.startsWith("trusteeship.")).every((x: { ok: boolean }) => x.ok)).toBe(true);
   });
@@ -407,7 +407,7 @@ describe("exposure limit", () => {
     expect((await t.as("regulator").get(`${API}/operators/${opId}`)).body).toMatchObject({ exposure: "100000.00", exposure_limit: "80000.00", over_limit: true });
     const run = await t.as("admin").post(`${API}/jobs/trusteeship-arrears`, { business_date: "2025-06-02" });
     expect(run.body.operators_over_limit).toBeGreaterThanOrEqual(1);
-    const alert = await openAlerts("OPERATOR_EXPOSURE_OVER_LIMIT", opId);
+    const alert = await openAlerts("operator.exposure_over_limit", opId);
     expect(alert).toHaveLength(1);
     expect(alert[0].details).toEqual({ exposure: "100000.00", limit: "80000.00" });
     const blocked = await t.as("admin").post(
@@ -419,7 +419,7 @@ describe("exposure limit", () => {
     // Lifting the cap clears the alert at the next run.
     await t.as("admin").post(`${API}/trusteeship-policies`, { county_code: COUNTY, effective_from: "2025-06-02", exposure_cap: null });
     await t.as("admin").post(`${API}/jobs/trusteeship-arrears`, { business_date: "2025-06-02" });
-    expect(await openAlerts("OPERATOR_EXPOSURE_OVER_LIMIT", opId)).toHaveLength(0);
+    expect(await openAlerts("operator.exposure_over_limit", opId)).toHaveLength(0);
     expect((await t.as("operator").post(`${API}/jobs/trusteeship-arrears`, { business_date: "2025-06-02" })).status).toBe(403);
     expect((await t.as("admin").post(`${API}/jobs/trusteeship-arrears`, { business_date: "2025-13-02" })).status).toBe(400);
   });

@@ -69,7 +69,7 @@ describe("staff administration", () => {
       ["Huinong-2026", "is a commonly used password"],
     ];
     for (const [password, rule] of cases) {
-      const res = await t.as("admin").post(`${API}/users`, { ...base, password });
+      const res = await t.as("admin").post(`${API}/users`, { ...base, password }).set("Accept-Language", "en");
       expectProblem(res, 422, "WEAK_PASSWORD", "body.password");
       expect(res.body.errors.map((e: { message: string }) => e.message), password).toContain(rule);
     }

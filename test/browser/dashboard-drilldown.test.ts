@@ -34,7 +34,7 @@ describe.skipIf(!haveChromium && !process.env.CI)("dashboard drill-down in Chrom
     // The portal demo's sample credentials, as the demo seed leaves them (a household of 新市村 with a loan and a dividend).
     expect(await t.db.transaction((trx) => seedPortalDemo(t.deps, trx))).toEqual({ household_id: county.h.A.id });
     // A long alert message: on a phone it must wrap inside its block, not widen the page.
-    await raiseAlert(t.db, { countyCode: "469030", kind: "trusteeship.arrears", severity: "WARNING", entityType: "trusteeship", entityId: "t-1", message: "琼中绿橙种植专业合作社委托经营收益拖欠：2025年第二季度应付400.00元逾期未付，已通知村两委与乡镇经管站跟进催收" }, new Date());
+    await raiseAlert(t.db, { countyCode: "469030", kind: "trustee.return_arrears", severity: "WARNING", entityType: "trusteeship", entityId: "t-1", message: "琼中绿橙种植专业合作社委托经营收益拖欠：2025年第二季度应付400.00元逾期未付，已通知村两委与乡镇经管站跟进催收" }, new Date());
     const app = createApp({ ...t.deps, clock: new FixedClock(new Date()) });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(PORT, "127.0.0.1", () => resolve(s));

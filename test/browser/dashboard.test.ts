@@ -23,7 +23,7 @@ describe.skipIf(!haveChromium && !process.env.CI)("regulator dashboard in Chromi
   beforeAll(async () => {
     t.clock.set(new Date());
     await createHousehold(t);
-    await raiseAlert(t.db, { countyCode: "469030", kind: "NPL_OVER_THRESHOLD", severity: "CRITICAL", entityType: "portfolio", entityId: "469030:test-bank", message: "不良率 3.4% 超过熔断阈值 3%" }, new Date());
+    await raiseAlert(t.db, { countyCode: "469030", kind: "circuit_breaker.tripped", severity: "CRITICAL", entityType: "portfolio", entityId: "469030:test-bank", message: "不良率 3.4% 超过熔断阈值 3%" }, new Date());
     const app = createApp({ ...t.deps, clock: new FixedClock(new Date()) });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, "127.0.0.1", () => resolve(s));

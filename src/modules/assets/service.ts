@@ -25,11 +25,31 @@ import type { AssetCreate, AssetPatch, AssetQuery, ReturnReportConfirm, ReturnRe
 type Db = Knex | Knex.Transaction;
 
 registerErrorCodes({
-  RIGHTS_NOT_SEPARATE: { status: 422, title: "Rights not separate", description: "The four rights of an asset (ownership, management, income, oversight) must be held by four different parties." },
-  INVALID_CONTRACT: { status: 422, title: "Invalid management contract", description: "The management contract's terms are inconsistent (dates, rent or share, guaranteed minimum)." },
-  REPORT_EXISTS: { status: 409, title: "Report exists", description: "A return report for this asset and period is already submitted or confirmed; a disputed one may be resubmitted." },
-  PERIOD_NOT_ENDED: { status: 422, title: "Period not ended", description: "A return report covers a period that has ended and lies within the management contract." },
-  BELOW_CONTRACT_MINIMUM: { status: 422, title: "Below the contract minimum", description: "The amount payable is below what the contract guarantees for the period (fixed rent or guaranteed minimum rate)." },
+  RIGHTS_NOT_SEPARATE: {
+    status: 422,
+    title: { zh: "四权未分置", en: "Rights not separate" },
+    description: { zh: "资产的所有权、经营权、收益权、监督权须由四个不同主体持有。", en: "The four rights of an asset (ownership, management, income, oversight) must be held by four different parties." },
+  },
+  INVALID_CONTRACT: {
+    status: 422,
+    title: { zh: "经营合同无效", en: "Invalid management contract" },
+    description: { zh: "经营合同的条款不一致（日期、租金或分成、保底收益）。", en: "The management contract's terms are inconsistent (dates, rent or share, guaranteed minimum)." },
+  },
+  REPORT_EXISTS: {
+    status: 409,
+    title: { zh: "收益申报已存在", en: "Report exists" },
+    description: { zh: "该资产此期间的收益申报已提交或已确认；有异议的可重新提交。", en: "A return report for this asset and period is already submitted or confirmed; a disputed one may be resubmitted." },
+  },
+  PERIOD_NOT_ENDED: {
+    status: 422,
+    title: { zh: "期间未结束", en: "Period not ended" },
+    description: { zh: "收益申报的期间须已结束且在经营合同期内。", en: "A return report covers a period that has ended and lies within the management contract." },
+  },
+  BELOW_CONTRACT_MINIMUM: {
+    status: 422,
+    title: { zh: "低于合同保底", en: "Below the contract minimum" },
+    description: { zh: "应付金额低于合同对该期间的保证（固定租金或保底收益率）。", en: "The amount payable is below what the contract guarantees for the period (fixed rent or guaranteed minimum rate)." },
+  },
 });
 
 /** Assets are registered and changed by the county (admin); the oversight department (regulator) and others read. */

@@ -30,12 +30,12 @@ export async function issueStaffToken(deps: Deps, username: string, password: st
   const now = clock.now();
   const policy = { max: settings.loginMaxFailures, lockSeconds: settings.loginLockSeconds };
   const slot = await reserveLoginAttempt(db, username, now, policy);
-  if (!slot.granted) throw tooManyAttempts(now, slot.lockedUntil, "Too many failed logins for this user");
+  if (!slot.granted) throw tooManyAttempts(now, slot.lockedUntil, { zh: "该用户登录失败次数过多", en: "Too many failed logins for this user" });
   const user = await db("users").where({ username }).first<UserRow | undefined>();
   const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_HASH);
   if (!user || !ok || !user.active) {
     await recordLoginFailure(db, username, now, policy);
-    throw new AppError("BAD_CREDENTIALS", "Wrong username or password");
+    throw new AppError("BAD_CREDENTIALS", { zh: "用户名或密码错误", en: "Wrong username or password" });
   }
   await clearLoginFailures(db, username);
   // The token carries the version read with the password it was checked against: a reset or a

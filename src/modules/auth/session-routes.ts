@@ -38,7 +38,7 @@ export function sessionRoutes(deps: Deps): Router {
   const r = Router();
   r.post("/auth/logout", async (req, res) => {
     const session = req.staffSession;
-    if (!session) throw new AppError("UNAUTHENTICATED", "Not authenticated", undefined, 401);
+    if (!session) throw new AppError("UNAUTHENTICATED", { zh: "未登录", en: "Not authenticated" }, undefined, 401);
     const ctx = ctxOf(req, deps.clock);
     await transaction(deps.db, (trx) => endSession(trx, ctx, session));
     res.status(204).end();

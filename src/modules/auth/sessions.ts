@@ -10,7 +10,11 @@ import { hashPassword, verifyPassword } from "../../lib/password.js";
 import { passwordProblems, weakPassword } from "./password-policy.js";
 
 registerErrorCodes({
-  WRONG_PASSWORD: { status: 422, title: "Wrong current password", description: "The current password given to change it does not match." },
+  WRONG_PASSWORD: {
+    status: 422,
+    title: { zh: "当前密码错误", en: "Wrong current password" },
+    description: { zh: "修改密码时提供的当前密码不正确。", en: "The current password given to change it does not match." },
+  },
 });
 
 /** What a session is opened from: the user row as read when the password was checked. */
@@ -84,12 +88,12 @@ export async function endSession(trx: Knex.Transaction, ctx: Ctx, session: { id:
 export async function changeOwnPassword(deps: Deps, ctx: Ctx, input: { current_password: string; new_password: string }) {
   const user = await transaction(deps.db, async (trx) => {
     const row = await trx("users").where({ id: ctx.actor.userId, active: true }).forUpdate().first<(SessionUser & { username: string; password_hash: string }) | undefined>();
-    if (!row) throw new AppError("UNAUTHENTICATED", "The user is not active", undefined, 401);
+    if (!row) throw new AppError("UNAUTHENTICATED", { zh: "该用户已停用", en: "The user is not active" }, undefined, 401);
     if (!(await verifyPassword(input.current_password, row.password_hash))) {
-      throw new AppError("WRONG_PASSWORD", "The current password does not match", [{ path: "body.current_password", message: "does not match" }]);
+      throw new AppError("WRONG_PASSWORD", { zh: "当前密码不正确", en: "The current password does not match" }, [{ path: "body.current_password", message: { zh: "不正确", en: "does not match" } }]);
     }
     if (input.new_password === input.current_password) {
-      throw weakPassword("body.new_password", ["must differ from the current password"]);
+      throw weakPassword("body.new_password", ["须与当前密码不同 / must differ from the current password"]);
     }
     const problems = passwordProblems(input.new_password, row.username);
     if (problems.length > 0) throw weakPassword("body.new_password", problems);

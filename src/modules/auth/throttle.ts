@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import { AppError } from "../../http/errors.js";
+import type { Bilingual } from "../../lib/i18n.js";
 
 type Db = Knex | Knex.Transaction;
 
@@ -27,9 +28,9 @@ export interface Reservation {
   lockedUntil: Date | null;
 }
 
-export function tooManyAttempts(now: Date, lockedUntil: Date | null, what: string): AppError {
+export function tooManyAttempts(now: Date, lockedUntil: Date | null, what: Bilingual): AppError {
   const retry = lockedUntil ? Math.max(1, Math.ceil((lockedUntil.getTime() - now.getTime()) / 1000)) : 1;
-  return new AppError("TOO_MANY_REQUESTS", `${what}; try again in ${retry} s`, undefined, 429, { "Retry-After": String(retry) });
+  return new AppError("TOO_MANY_REQUESTS", { zh: `${what.zh}；请 ${retry} 秒后重试`, en: `${what.en}; try again in ${retry} s` }, undefined, 429, { "Retry-After": String(retry) });
 }
 
 const lockEnd = (now: Date, p: ThrottlePolicy) => new Date(now.getTime() + p.lockSeconds * 1000);

@@ -26,7 +26,11 @@ import { checkPayments, type FileRow, paymentsOfTable, type RawPayment } from ".
 type Db = Knex | Knex.Transaction;
 
 registerErrorCodes({
-  REPAYMENT_FILE_UNREADABLE: { status: 400, title: "File unreadable", description: "The repayment file is not a CSV or XLSX that can be read (or its worksheet is missing)." },
+  REPAYMENT_FILE_UNREADABLE: {
+    status: 400,
+    title: { zh: "文件无法读取", en: "File unreadable" },
+    description: { zh: "还款文件不是可读的 CSV 或 XLSX（或缺少工作表）。", en: "The repayment file is not a CSV or XLSX that can be read (or its worksheet is missing)." },
+  },
 });
 
 const BANK_STAFF = ["loan_officer", "bank_manager"] as const;

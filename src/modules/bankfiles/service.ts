@@ -22,8 +22,16 @@ import { parse } from "../../http/validate.js";
 type Db = Knex | Knex.Transaction;
 
 registerErrorCodes({
-  BALANCE_FILE_UNREADABLE: { status: 400, title: "File unreadable", description: "The balance file is not a CSV or XLSX that can be read (or its worksheet is missing)." },
-  BALANCE_AS_OF_FUTURE: { status: 422, title: "Balance date in the future", description: "A balance statement is of today or an earlier date." },
+  BALANCE_FILE_UNREADABLE: {
+    status: 400,
+    title: { zh: "文件无法读取", en: "File unreadable" },
+    description: { zh: "余额文件不是可读的 CSV 或 XLSX（或缺少工作表）。", en: "The balance file is not a CSV or XLSX that can be read (or its worksheet is missing)." },
+  },
+  BALANCE_AS_OF_FUTURE: {
+    status: 422,
+    title: { zh: "余额日期在未来", en: "Balance date in the future" },
+    description: { zh: "余额对账单的日期须为今天或更早。", en: "A balance statement is of today or an earlier date." },
+  },
 });
 
 const BANK_STAFF = ["loan_officer", "bank_manager"] as const;

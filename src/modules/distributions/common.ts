@@ -3,12 +3,36 @@ import { registerErrorCodes } from "../../http/errors.js";
 
 
 registerErrorCodes({
-  NO_CONFIRMED_INCOME: { status: 422, title: "No confirmed income", description: "There is no confirmed return report for the asset (or the village's assets) and period." },
-  INCOME_ALREADY_DISTRIBUTED: { status: 409, title: "Income already distributed", description: "The confirmed income of this period is already used by another distribution; a report's income is distributed once." },
-  NO_BENEFICIARIES: { status: 422, title: "No beneficiaries", description: "No household is eligible on the reference date." },
-  EARMARKS_EXCEED_INCOME: { status: 422, title: "Earmarks exceed the income", description: "Collective retention and earmarks take more than the distributable income." },
-  NOTICE_PERIOD_NOT_OVER: { status: 422, title: "Notice period not over", description: "Nothing is paid before the public notice has run 7 days (payable from notice date + 7)." },
-  OPEN_OBJECTIONS: { status: 409, title: "Open objections", description: "Objections to the notice must be dismissed or upheld first." },
+  NO_CONFIRMED_INCOME: {
+    status: 422,
+    title: { zh: "无已确认收益", en: "No confirmed income" },
+    description: { zh: "该资产（或本村资产）在此期间没有已确认的收益申报。", en: "There is no confirmed return report for the asset (or the village's assets) and period." },
+  },
+  INCOME_ALREADY_DISTRIBUTED: {
+    status: 409,
+    title: { zh: "收益已分配", en: "Income already distributed" },
+    description: { zh: "此期间已确认的收益已被另一次分配使用；一份申报的收益只分配一次。", en: "The confirmed income of this period is already used by another distribution; a report's income is distributed once." },
+  },
+  NO_BENEFICIARIES: {
+    status: 422,
+    title: { zh: "无受益农户", en: "No beneficiaries" },
+    description: { zh: "基准日没有符合条件的农户。", en: "No household is eligible on the reference date." },
+  },
+  EARMARKS_EXCEED_INCOME: {
+    status: 422,
+    title: { zh: "提留超过收益", en: "Earmarks exceed the income" },
+    description: { zh: "集体提留和专项提取超过可分配收益。", en: "Collective retention and earmarks take more than the distributable income." },
+  },
+  NOTICE_PERIOD_NOT_OVER: {
+    status: 422,
+    title: { zh: "公示期未满", en: "Notice period not over" },
+    description: { zh: "公示满 7 天前不得兑付（自公示日 + 7 天起可兑付）。", en: "Nothing is paid before the public notice has run 7 days (payable from notice date + 7)." },
+  },
+  OPEN_OBJECTIONS: {
+    status: 409,
+    title: { zh: "有未处理的异议", en: "Open objections" },
+    description: { zh: "须先驳回或采纳对公示的异议。", en: "Objections to the notice must be dismissed or upheld first." },
+  },
 });
 
 export const READERS = ["admin", "regulator", "finance_officer", "village_officer"] as const;

@@ -1,5 +1,5 @@
 import { DOWNLOAD_FORMATS } from "../../http/export.js";
-import { Amount, IsoDate, ListQuery, RateStr, Uuid, VillageCode, z } from "../../http/zod.js";
+import { Amount, IsoDate, ListQuery, RateStr, Uuid, VillageCode, z, StatusLabel } from "../../http/zod.js";
 import { PeriodStr } from "../assets/index.js";
 import { DISTRIBUTION_STATUSES, ELIGIBILITY_REASONS, MULTIPLIER_REASONS, PAYMENT_STATUSES, WEIGHT_BASES } from "./model.js";
 
@@ -125,6 +125,7 @@ export const Distribution = z
     period: z.string(),
     reference_date: IsoDate,
     status: z.enum(DISTRIBUTION_STATUSES),
+    status_label: StatusLabel,
     rule_id: Uuid.nullable(),
     rule: RuleSnapshot,
     incomes: z.array(z.object({ report_id: Uuid, asset_id: Uuid, amount: Amount })),

@@ -5,6 +5,7 @@ import { requireRole } from "../../http/auth.js";
 import { AppError, notFound } from "../../http/errors.js";
 import { appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
+import { statusLabel } from "../../lib/labels.js";
 import { ACCOUNTS, postJournalEntry } from "../../lib/ledger.js";
 import { type Dec, D } from "../../lib/money.js";
 import { creditLineFor } from "./credit.js";
@@ -35,7 +36,7 @@ export interface EligibilityInput {
 export async function checkCredit(db: Db, e: EligibilityInput): Promise<string | null> {
   const credit = await creditLineFor(db, e.householdId, e.on);
   if (!credit || !credit.rating_id || new D(credit.line).lte(0)) {
-    throw new AppError("LOAN_NO_EFFECTIVE_RATING", `The household has no effective rating with a credit line above zero on ${e.on}`);
+    throw new AppError("LOAN_NO_EFFECTIVE_RATING", { zh: `农户在 ${e.on} 没有授信额度大于零的有效评级`, en: `The household has no effective rating with a credit line above zero on ${e.on}` });
   }
   const exposure = await householdExposure(db, e.householdId, e.excludeLoanId);
   const replacing = e.replacing ?? new D(0);
@@ -43,11 +44,17 @@ export async function checkCredit(db: Db, e: EligibilityInput): Promise<string |
   if (total.gt(credit.line)) {
     throw new AppError(
       "LOAN_ABOVE_CREDIT_LINE",
-      `Outstanding ${fmt(exposure.active)} + pending ${fmt(exposure.pending)}${replacing.isZero() ? "" : ` − replaced ${fmt(replacing)}`} + this ${fmt(e.amount)} = ${fmt(total)} exceeds the credit line ${fmt(credit.line)} (grade ${credit.grade ?? "?"})`,
+      {
+        zh: `未结清 ${fmt(exposure.active)} + 待审批 ${fmt(exposure.pending)}${replacing.isZero() ? "" : ` − 被替换 ${fmt(replacing)}`} + 本笔 ${fmt(e.amount)} = ${fmt(total)}，超过授信额度 ${fmt(credit.line)}（等级 ${credit.grade ?? "?"}）`,
+        en: `Outstanding ${fmt(exposure.active)} + pending ${fmt(exposure.pending)}${replacing.isZero() ? "" : ` − replaced ${fmt(replacing)}`} + this ${fmt(e.amount)} = ${fmt(total)} exceeds the credit line ${fmt(credit.line)} (grade ${credit.grade ?? "?"})`,
+      },
     );
   }
   if (total.gt(HOUSEHOLD_CAP)) {
-    throw new AppError("LOAN_ABOVE_HOUSEHOLD_CAP", `The household's poverty loans would total ${fmt(total)}, above the cap of ${fmt(HOUSEHOLD_CAP)}`);
+    throw new AppError("LOAN_ABOVE_HOUSEHOLD_CAP", {
+      zh: `农户的扶贫小额信贷合计将达 ${fmt(total)}，超过上限 ${fmt(HOUSEHOLD_CAP)}`,
+      en: `The household's poverty loans would total ${fmt(total)}, above the cap of ${fmt(HOUSEHOLD_CAP)}`,
+    });
   }
   return credit.rating_id;
 }
@@ -56,27 +63,33 @@ export async function checkHouseholdAndBorrower(db: Db, householdId: string, mem
   const h = await db("households").where({ id: householdId }).first<{ id: string; status: string; county_code: string; village_code: string } | undefined>();
   if (!h) throw notFound("household");
   if (!ELIGIBLE_HOUSEHOLD.includes(h.status)) {
-    throw new AppError("LOAN_HOUSEHOLD_NOT_ELIGIBLE", `The household's status is ${h.status}; poverty loans are for POOR, EXITED and MONITORED households`);
+    throw new AppError("LOAN_HOUSEHOLD_NOT_ELIGIBLE", {
+      zh: `农户状态为${statusLabel("household", h.status, "zh")}；扶贫小额信贷只面向贫困户、脱贫户和监测户`,
+      en: `The household's status is ${h.status}; poverty loans are for POOR, EXITED and MONITORED households`,
+    });
   }
   const m = await db("household_members").where({ id: memberId }).first<{ household_id: string; birth_date: string } | undefined>();
-  if (!m || m.household_id !== householdId) throw new AppError("LOAN_BORROWER_NOT_MEMBER", "The borrower is not a member of this household");
+  if (!m || m.household_id !== householdId) throw new AppError("LOAN_BORROWER_NOT_MEMBER", { zh: "借款人不是该农户的家庭成员", en: "The borrower is not a member of this household" });
   const age = ageOn(m.birth_date, on);
-  if (age < 18 || age > 65) throw new AppError("LOAN_BORROWER_AGE", `The borrower is ${age} on ${on}; a borrower must be 18 to 65 at application`);
+  if (age < 18 || age > 65) throw new AppError("LOAN_BORROWER_AGE", { zh: `借款人在 ${on} 为 ${age} 周岁；申请时须为 18 至 65 周岁`, en: `The borrower is ${age} on ${on}; a borrower must be 18 to 65 at application` });
   return h;
 }
 
 export function checkProduct(product: ProductRow | undefined, loan: { bankId: string; countyCode: string; on: string }): ProductRow {
   if (!product || product.bank_id !== loan.bankId || product.county_code !== loan.countyCode || product.effective_from > loan.on) {
-    throw new AppError("LOAN_PRODUCT_NOT_AVAILABLE", "The product is not one of your bank's products in force in the household's county on this date");
+    throw new AppError("LOAN_PRODUCT_NOT_AVAILABLE", {
+      zh: "该产品不是本行在农户所在县于该日期生效的产品",
+      en: "The product is not one of your bank's products in force in the household's county on this date",
+    });
   }
   return product;
 }
 
 export function checkProductLimits(p: ProductRow, amount: Dec, termMonths: number, method: RepaymentMethod, purpose?: string) {
-  if (amount.gt(p.max_amount)) throw new AppError("LOAN_ABOVE_PRODUCT_AMOUNT", `The amount ${fmt(amount)} exceeds the product's maximum ${fmt(p.max_amount)}`);
-  if (termMonths > p.max_term_months) throw new AppError("LOAN_ABOVE_PRODUCT_TERM", `The term ${termMonths} months exceeds the product's maximum ${p.max_term_months}`);
-  if (!p.repayment_methods.includes(method)) throw new AppError("LOAN_METHOD_NOT_OFFERED", `The product offers ${p.repayment_methods.join(", ")}`);
-  if (purpose !== undefined && !p.allowed_purposes.includes(purpose)) throw new AppError("LOAN_PURPOSE_NOT_ALLOWED", `The product allows ${p.allowed_purposes.join(", ")}`);
+  if (amount.gt(p.max_amount)) throw new AppError("LOAN_ABOVE_PRODUCT_AMOUNT", { zh: `金额 ${fmt(amount)} 超过产品上限 ${fmt(p.max_amount)}`, en: `The amount ${fmt(amount)} exceeds the product's maximum ${fmt(p.max_amount)}` });
+  if (termMonths > p.max_term_months) throw new AppError("LOAN_ABOVE_PRODUCT_TERM", { zh: `期限 ${termMonths} 个月超过产品上限 ${p.max_term_months} 个月`, en: `The term ${termMonths} months exceeds the product's maximum ${p.max_term_months}` });
+  if (!p.repayment_methods.includes(method)) throw new AppError("LOAN_METHOD_NOT_OFFERED", { zh: `该产品提供的还款方式为 ${p.repayment_methods.join("、")}`, en: `The product offers ${p.repayment_methods.join(", ")}` });
+  if (purpose !== undefined && !p.allowed_purposes.includes(purpose)) throw new AppError("LOAN_PURPOSE_NOT_ALLOWED", { zh: `该产品允许的用途为 ${p.allowed_purposes.join("、")}`, en: `The product allows ${p.allowed_purposes.join(", ")}` });
 }
 
 export async function applyLoan(trx: Knex.Transaction, ctx: Ctx, input: z.infer<typeof LoanApply>) {
@@ -127,7 +140,10 @@ export async function decide(trx: Knex.Transaction, ctx: Ctx, id: string, decisi
   requireRole(ctx.actor, "bank_manager");
   const loan = await loadForChange(trx, ctx, id);
   expectStatus(loan, "APPLIED");
-  if (loan.officer_id === ctx.actor.userId) throw new AppError("LOAN_MAKER_CHECKER", "You took this application; another bank manager must decide it (maker-checker)");
+  if (loan.officer_id === ctx.actor.userId) throw new AppError("LOAN_MAKER_CHECKER", {
+      zh: "此申请由您受理；须由另一名银行行长审批（审贷分离）",
+      en: "You took this application; another bank manager must decide it (maker-checker)",
+    });
   const row = await saveLoan(
     trx,
     id,

@@ -33,11 +33,11 @@ export async function extend(trx: Knex.Transaction, ctx: Ctx, id: string, input:
   const loan = await loadForChange(trx, ctx, id);
   expectStatus(loan, "DISBURSED", "EXTENDED");
   const on = ctx.clock.today();
-  if (loan.extended_on || loan.status === "EXTENDED") throw new AppError("LOAN_EXTENSION_USED", `The loan was already extended on ${loan.extended_on}`);
-  if (on >= loan.maturity_date!) throw new AppError("LOAN_EXTENSION_AFTER_MATURITY", `The loan matures on ${loan.maturity_date}; an extension must be made before`);
+  if (loan.extended_on || loan.status === "EXTENDED") throw new AppError("LOAN_EXTENSION_USED", { zh: `该贷款已于 ${loan.extended_on} 展期`, en: `The loan was already extended on ${loan.extended_on}` });
+  if (on >= loan.maturity_date!) throw new AppError("LOAN_EXTENSION_AFTER_MATURITY", { zh: `该贷款于 ${loan.maturity_date} 到期；须在到期前办理展期`, en: `The loan matures on ${loan.maturity_date}; an extension must be made before` });
   const rows = (await periodsAsOf(trx, id, on)).rows;
   const states = statesAsOf(loan, rows, on);
-  if (daysPastDue(states, loan.grace_days, on) > 0) throw new AppError("LOAN_EXTENSION_OVERDUE", "The loan has overdue amounts; they must be paid before an extension");
+  if (daysPastDue(states, loan.grace_days, on) > 0) throw new AppError("LOAN_EXTENSION_OVERDUE", { zh: "该贷款有逾期金额；须先还清才能展期", en: "The loan has overdue amounts; they must be paid before an extension" });
   const maturity = maturityOf(loan.disbursed_on!, loan.term_months + input.months);
   const balance = Money.sum(rows.filter((r) => r.due_date > on).map((r) => new D(r.principal_due).minus(r.principal_paid)));
   const after = await rescheduleFuture(trx, loan, rows, on, { balance, maturity });
@@ -55,11 +55,14 @@ export async function renew(trx: Knex.Transaction, ctx: Ctx, id: string, input: 
   expectStatus(loan, "DISBURSED", "EXTENDED");
   const on = ctx.clock.today();
   if (on < addDays(loan.maturity_date!, -30) || on > loan.maturity_date!) {
-    throw new AppError("LOAN_RENEWAL_WINDOW", `Renewal is possible from ${addDays(loan.maturity_date!, -30)} through the maturity date ${loan.maturity_date}`);
+    throw new AppError("LOAN_RENEWAL_WINDOW", {
+      zh: `续贷可在 ${addDays(loan.maturity_date!, -30)} 至到期日 ${loan.maturity_date} 办理`,
+      en: `Renewal is possible from ${addDays(loan.maturity_date!, -30)} through the maturity date ${loan.maturity_date}`,
+    });
   }
   const rows = (await periodsAsOf(trx, id, on)).rows;
   const states = statesAsOf(loan, rows, on);
-  if (daysPastDue(states, loan.grace_days, on) > 0) throw new AppError("LOAN_RENEWAL_OVERDUE", "The loan has overdue amounts; a renewal is for a performing loan");
+  if (daysPastDue(states, loan.grace_days, on) > 0) throw new AppError("LOAN_RENEWAL_OVERDUE", { zh: "该贷款有逾期金额；续贷只适用于正常贷款", en: "The loan has overdue amounts; a renewal is for a performing loan" });
   await lockHousehold(trx, loan.household_id);
   const oldProduct = loan.product_id ? await productById(trx, loan.product_id) : undefined;
   const productId = input.product_id ?? (await versionsInForce(trx, { bankId: loan.bank_id, countyCode: loan.county_code, code: oldProduct?.code ?? "" }, on).first<{ id: string } | undefined>())?.id;
@@ -193,7 +196,10 @@ export async function writeOff(trx: Knex.Transaction, ctx: Ctx, id: string, inpu
   const on = ctx.clock.today();
   const rows = (await periodsAsOf(trx, id, on)).rows;
   const dpd = daysPastDue(statesAsOf(loan, rows, on), loan.grace_days, on);
-  if (!isNonPerforming(dpd)) throw new AppError("LOAN_WRITE_OFF_NOT_NPL", `The loan is ${dpd} days past due; only a non-performing loan (DPD > 90) may be written off`);
+  if (!isNonPerforming(dpd)) throw new AppError("LOAN_WRITE_OFF_NOT_NPL", {
+      zh: `该贷款逾期 ${dpd} 天；只有不良贷款（逾期超过 90 天）可以核销`,
+      en: `The loan is ${dpd} days past due; only a non-performing loan (DPD > 90) may be written off`,
+    });
   const principal = new D(loan.outstanding_principal);
   await trx("loan_schedule_periods").where({ loan_id: id }).whereNotIn("status", ["PAID"]).update({ status: "CLOSED" });
   const row = await saveLoan(

@@ -1,5 +1,5 @@
 import { DOWNLOAD_FORMATS } from "../../http/export.js";
-import { Amount, CountyCode, IsoDate, ListQuery, RateStr, Uuid, z } from "../../http/zod.js";
+import { Amount, CountyCode, IsoDate, ListQuery, RateStr, Uuid, z, StatusLabel } from "../../http/zod.js";
 import { DPD_BUCKETS, LOAN_STATUSES, PURPOSES, REPAYMENT_METHODS } from "./model.js";
 
 export const IdParam = z.object({ id: Uuid });
@@ -187,6 +187,7 @@ export const Loan = z
     product_id: Uuid.nullable(),
     contract_no: z.string().nullable().openapi({ description: "The bank's contract number (合同号), given at disbursement" }),
     status: z.enum(LOAN_STATUSES),
+    status_label: StatusLabel,
     amount: z.string(),
     outstanding_principal: z.string(),
     annual_rate: z.string().nullable(),

@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import { countyClause } from "../../jobs/types.js";
+import type { AlertKind } from "../../lib/alerts.js";
 
 /**
  * Oversight alerts of the asset-income side (docs/DOMAIN.md#alerts), raised and cleared for a business date
@@ -17,7 +18,7 @@ export const IDLE_DAYS = 90;
 export const UNPAID_DAYS = 30;
 
 interface Rule {
-  kind: string;
+  kind: AlertKind;
   entityType: string;
   severity: "INFO" | "WARNING" | "CRITICAL";
   /** SELECT county_code, entity_id, village_code, operator_id, message, details for the entities in the condition on date ?. */
@@ -31,7 +32,8 @@ const RULES: Rule[] = [
     entityType: "asset",
     severity: "WARNING",
     select: `SELECT a.county_code, a.id::text AS entity_id, a.village_code, a.operator_id,
-                    '资产收益申报逾期：' || a.name || '，最近申报截至 ' || coalesce(r.last_end::text, '无') AS message,
+                    '资产收益申报逾期：' || a.name || '，最近申报截至 ' || coalesce(r.last_end::text, '无')
+                    || ' / return report missing: ' || a.name || ', last report up to ' || coalesce(r.last_end::text, 'none') AS message,
                     jsonb_build_object('asset_id', a.id, 'last_period_end', r.last_end) AS details
                FROM assets a
                LEFT JOIN LATERAL (SELECT max(period_end) AS last_end FROM asset_return_reports x
@@ -45,7 +47,8 @@ const RULES: Rule[] = [
     entityType: "asset",
     severity: "WARNING",
     select: `SELECT a.county_code, a.id::text AS entity_id, a.village_code, a.operator_id,
-                    '扶贫资产闲置超过 ${IDLE_DAYS} 天：' || a.name || '（自 ' || a.status_since || '）' AS message,
+                    '扶贫资产闲置超过 ${IDLE_DAYS} 天：' || a.name || '（自 ' || a.status_since || '）'
+                    || ' / asset idle over ${IDLE_DAYS} days: ' || a.name || ' (since ' || a.status_since || ')' AS message,
                     jsonb_build_object('asset_id', a.id, 'idle_since', a.status_since) AS details
                FROM assets a
               WHERE a.status = 'IDLE' AND a.status_since < ?::date - ${IDLE_DAYS}`,
@@ -56,7 +59,8 @@ const RULES: Rule[] = [
     entityType: "distribution",
     severity: "CRITICAL",
     select: `SELECT d.county_code, d.id::text AS entity_id, d.village_code, NULL::uuid AS operator_id,
-                    '收益分配已审批未兑付：' || d.period || '，应付 ' || d.shares_total || ' 元，已付 ' || d.paid_total || ' 元' AS message,
+                    '收益分配已审批未兑付：' || d.period || '，应付 ' || d.shares_total || ' 元，已付 ' || d.paid_total || ' 元'
+                    || ' / approved distribution not paid: ' || d.period || ', payable ' || d.shares_total || ', paid ' || d.paid_total AS message,
                     jsonb_build_object('distribution_id', d.id, 'payable_from', d.payable_from) AS details
                FROM distributions d
               WHERE d.status = 'APPROVED' AND d.payable_from < ?::date - ${UNPAID_DAYS} AND d.paid_total < d.shares_total`,

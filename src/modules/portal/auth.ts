@@ -42,7 +42,7 @@ export function signHouseholdToken(settings: JwtSettings, p: HouseholdPrincipal,
 }
 
 const BEARER = /^Bearer\s+(\S+)$/i;
-const ended = () => new AppError("UNAUTHENTICATED", "The portal session has ended; sign in again", undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
+const ended = () => new AppError("UNAUTHENTICATED", { zh: "门户会话已结束，请重新登录", en: "The portal session has ended; sign in again" }, undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
 
 // One principal per verified token (the verified payload is kept and shared while the token lives),
 // frozen since every request with the token reads it.
@@ -63,15 +63,15 @@ function principalOf(p: jwt.JwtPayload): Readonly<HouseholdPrincipal> {
  */
 export function householdClaims(settings: JwtSettings, authorization: string | undefined): jwt.JwtPayload | AppError {
   const m = BEARER.exec(authorization ?? "");
-  if (!m) return new AppError("UNAUTHENTICATED", "Send Authorization: Bearer <portal token>", undefined, 401, { "WWW-Authenticate": "Bearer" });
+  if (!m) return new AppError("UNAUTHENTICATED", { zh: "请发送 Authorization: Bearer <门户令牌>", en: "Send Authorization: Bearer <portal token>" }, undefined, 401, { "WWW-Authenticate": "Bearer" });
   let p: jwt.JwtPayload;
   try {
     p = verifyToken(settings, m[1]);
   } catch {
-    return new AppError("UNAUTHENTICATED", "The token is invalid or expired", undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
+    return new AppError("UNAUTHENTICATED", { zh: "令牌无效或已过期", en: "The token is invalid or expired" }, undefined, 401, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
   }
   if (p.typ !== "household" || typeof p.sub !== "string" || typeof p.partner !== "string" || typeof p.county !== "string" || typeof p.hep !== "number" || typeof p.pep !== "number") {
-    return new AppError("UNAUTHENTICATED", "This is not a household portal token", undefined, 401);
+    return new AppError("UNAUTHENTICATED", { zh: "这不是农户门户令牌", en: "This is not a household portal token" }, undefined, 401);
   }
   return p;
 }
@@ -110,6 +110,6 @@ export function authenticateHousehold(settings: JwtSettings, sessions: SessionRe
 }
 
 export function householdOf(req: Request): HouseholdPrincipal {
-  if (!req.household) throw new AppError("UNAUTHENTICATED", "Not authenticated", undefined, 401);
+  if (!req.household) throw new AppError("UNAUTHENTICATED", { zh: "未登录", en: "Not authenticated" }, undefined, 401);
   return req.household;
 }

@@ -9,7 +9,7 @@ import { doc } from "../../http/openapi.js";
 import { sessionRegistry } from "../../http/sessions.js";
 import { pageList } from "../../http/pagination.js";
 import { parse } from "../../http/validate.js";
-import { ListQuery, z } from "../../http/zod.js";
+import { ListQuery, StatusLabel, z } from "../../http/zod.js";
 import { LoanSchedule } from "../loans/index.js";
 import { authenticateHousehold, householdOf } from "./auth.js";
 import { ClientIdParam, PartnerCreate, PartnerCreated, PartnerList, PartnerRevoked, PartnerSecretRotated, PinChangeRequest, PinIssueResponse, PortalMe, PortalDividends, PortalSummary, PortalTokenRequest, PortalTokenResponse, SummaryQuery } from "./schemas.js";
@@ -54,6 +54,7 @@ const PortalLoans = z
         id: z.string(),
         bank_name: z.string(),
         status: z.string(),
+        status_label: StatusLabel,
         amount: z.string(),
         outstanding_principal: z.string(),
         annual_rate: z.string().nullable(),
@@ -142,7 +143,7 @@ doc({
 doc({ method: "post", path: "/households/:id/portal-pin", operationId: "setHouseholdPortalPin", tag: TAG, summary: "Issue (or reset) a household's portal PIN; shown once. A re-issue ends the household's portal tokens at once", params: IdParam, response: PinIssueResponse, status: 201, roles: "village_officer (own village), admin" });
 
 const tooMany = (retryAfterSeconds: number) =>
-  new AppError("TOO_MANY_REQUESTS", "Rate limit reached; slow down", undefined, 429, { "Retry-After": String(retryAfterSeconds) });
+  new AppError("TOO_MANY_REQUESTS", { zh: "请求过于频繁，请放慢速度", en: "Rate limit reached; slow down" }, undefined, 429, { "Retry-After": String(retryAfterSeconds) });
 
 // One limiter per app (its counts in memory), shared by the routes below and the hot reads (hot.ts).
 const limiters = new WeakMap<Deps, RequestHandler>();
@@ -190,7 +191,7 @@ export function portalRoutes(deps: Deps): Router {
   const me = Router();
   me.use(authenticateHousehold(deps.jwt, sessionRegistry(deps.db, deps.logger)), partnerLimiter(deps));
   me.use((req, _res, next) => {
-    if (req.method !== "GET") throw new AppError("FORBIDDEN", "The household portal is read-only");
+    if (req.method !== "GET") throw new AppError("FORBIDDEN", { zh: "农户门户只读", en: "The household portal is read-only" });
     next();
   });
   me.get("/", async (req, res) => {

@@ -1,4 +1,4 @@
-import { IsoDate, Uuid, z } from "../../http/zod.js";
+import { IsoDate, Uuid, z, StatusLabel } from "../../http/zod.js";
 
 const Pin = z.string().regex(/^\d{6}$/, "6 digits");
 
@@ -62,6 +62,7 @@ export const PortalMe = z
     head_name: z.string().openapi({ description: "Masked (张*明)" }),
     head_id_number: z.string().openapi({ description: "Masked" }),
     status: z.string(),
+    status_label: StatusLabel,
     status_since: IsoDate,
     exit_date: IsoDate.nullable(),
     county_code: z.string(),

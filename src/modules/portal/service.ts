@@ -25,7 +25,7 @@ type Db = Knex | Knex.Transaction;
 export const PIN_MAX_FAILURES = 5;
 export const PIN_LOCK_SECONDS = 900;
 
-const BAD_CREDENTIALS = () => new AppError("BAD_CREDENTIALS", "The partner credentials, ID number or PIN do not match");
+const BAD_CREDENTIALS = () => new AppError("BAD_CREDENTIALS", { zh: "合作方凭据、身份证号或查询密码不匹配", en: "The partner credentials, ID number or PIN do not match" });
 
 /** The partners serving the admin's counties, a page at a time by client id (secrets are never shown again). */
 export async function listPartners(db: Db, actor: Actor, q: { limit: number; cursor?: string }) {
@@ -121,7 +121,7 @@ export async function issuePin(trx: Knex.Transaction, ctx: Ctx, householdId: str
   requireRole(ctx.actor, "village_officer", "admin");
   const h = await lockHousehold(trx, householdId);
   if (!h || !inJurisdiction(ctx.actor, h.county_code, h.village_code)) throw notFound("household");
-  if (h.status === "REMOVED") throw new AppError("INVALID_STATE", "A removed household has no portal access");
+  if (h.status === "REMOVED") throw new AppError("INVALID_STATE", { zh: "已清退的农户不能使用门户", en: "A removed household has no portal access" });
   const pin = String(randomInt(0, 1_000_000)).padStart(6, "0");
   const now = ctx.clock.now();
   const row = { household_id: h.id, county_code: h.county_code, pin_hash: await hashPassword(pin), must_change: true, failures: 0, locked_until: null, issued_by: ctx.actor.userId, issued_at: now, changed_at: null };
@@ -179,7 +179,7 @@ async function checkHousehold(deps: Deps, input: { client_id: string; client_sec
   const policy = { max: PIN_MAX_FAILURES, lockSeconds: PIN_LOCK_SECONDS };
   // The attempt is counted (and refused when the household is locked) before the PIN is hashed.
   const cred = head ? await reservePinAttempt(db, head.household_id, now, policy) : undefined;
-  if (cred && !cred.granted) throw tooManyAttempts(now, cred.lockedUntil, "Too many wrong PINs");
+  if (cred && !cred.granted) throw tooManyAttempts(now, cred.lockedUntil, { zh: "查询密码错误次数过多", en: "Too many wrong PINs" });
   const ok = await verifyPassword(input.pin, cred?.pin_hash ?? DUMMY_HASH);
   if (!head || !cred || !ok) {
     if (head && cred) await recordPinFailure(db, head.household_id, now, policy);
@@ -204,9 +204,9 @@ export async function portalToken(deps: Deps, input: { client_id: string; client
 }
 
 export async function changePin(deps: Deps, input: { client_id: string; client_secret: string; id_number: string; pin: string; new_pin: string }) {
-  if (input.new_pin === input.pin) throw new AppError("VALIDATION_FAILED", "The new PIN must differ", [{ path: "body.new_pin", message: "must differ from pin" }]);
+  if (input.new_pin === input.pin) throw new AppError("VALIDATION_FAILED", { zh: "新密码须与原密码不同", en: "The new PIN must differ" }, [{ path: "body.new_pin", message: { zh: "须与原密码不同", en: "must differ from pin" } }]);
   if (/^(\d)\1{5}$/.test(input.new_pin) || "0123456789".includes(input.new_pin) || "9876543210".includes(input.new_pin)) {
-    throw new AppError("VALIDATION_FAILED", "The new PIN is too easy to guess", [{ path: "body.new_pin", message: "no repeated or sequential digits" }]);
+    throw new AppError("VALIDATION_FAILED", { zh: "新密码太容易被猜到", en: "The new PIN is too easy to guess" }, [{ path: "body.new_pin", message: { zh: "不能是重复或连续的数字", en: "no repeated or sequential digits" } }]);
   }
   const { householdId, countyCode, partner } = await checkHousehold(deps, input);
   await deps.db.transaction(async (trx) => {

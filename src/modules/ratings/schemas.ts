@@ -1,4 +1,4 @@
-import { Amount, CountyCode, IsoDate, ListQuery, Uuid, VillageCode, z } from "../../http/zod.js";
+import { Amount, CountyCode, IsoDate, ListQuery, Uuid, VillageCode, z, StatusLabel } from "../../http/zod.js";
 import { FIVE_CHECKS, LABOUR_CAPACITIES, RATING_VIEW_STATUSES } from "./model.js";
 
 export const IdParam = z.object({ id: Uuid });
@@ -142,6 +142,7 @@ export const Rating = z
     scorecard_version_id: Uuid,
     scorecard_version: z.number().int(),
     status: z.enum(RATING_VIEW_STATUSES).openapi({ description: "PENDING (awaiting a bank manager), EFFECTIVE, EXPIRED (effective but past valid_until), SUPERSEDED, REJECTED" }),
+    status_label: StatusLabel,
     score: z.number().int().min(0).max(100),
     grade: z.string(),
     credit_line: Amount,

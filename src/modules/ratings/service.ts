@@ -57,12 +57,36 @@ import {
 type Db = Knex | Knex.Transaction;
 
 registerErrorCodes({
-  SCORECARD_INVALID: { status: 422, title: "Invalid scorecard", description: "Indicator points do not add up to 100, or bands, levels or grades are malformed; `errors` names each problem." },
-  NO_SCORECARD: { status: 422, title: "No scorecard", description: "The household's county has no scorecard yet; the county admin publishes one first." },
-  RATING_NOT_ELIGIBLE: { status: 422, title: "Household not eligible for rating", description: "Only POOR, EXITED or MONITORED households are rated and approved." },
-  INVALID_ASSESSMENT: { status: 422, title: "Invalid assessment", description: "An assessed indicator of the scorecard is missing, unknown, or has an unknown level, or a check is dated in the future." },
-  RATING_PENDING_EXISTS: { status: 409, title: "Rating already pending", description: "The household already has a rating of your bank waiting for approval." },
-  SELF_APPROVAL: { status: 403, title: "Maker-checker", description: "A rating is approved or rejected by a bank manager other than the one who made it." },
+  SCORECARD_INVALID: {
+    status: 422,
+    title: { zh: "评分卡无效", en: "Invalid scorecard" },
+    description: { zh: "指标分值合计不为 100，或分档、等级、级别格式错误；`errors` 逐一列出。", en: "Indicator points do not add up to 100, or bands, levels or grades are malformed; `errors` names each problem." },
+  },
+  NO_SCORECARD: {
+    status: 422,
+    title: { zh: "无评分卡", en: "No scorecard" },
+    description: { zh: "农户所在县尚无评分卡；须先由县管理员发布。", en: "The household's county has no scorecard yet; the county admin publishes one first." },
+  },
+  RATING_NOT_ELIGIBLE: {
+    status: 422,
+    title: { zh: "农户不符合评级条件", en: "Household not eligible for rating" },
+    description: { zh: "只有贫困户、脱贫户或监测户可以评级和审批。", en: "Only POOR, EXITED or MONITORED households are rated and approved." },
+  },
+  INVALID_ASSESSMENT: {
+    status: 422,
+    title: { zh: "评估无效", en: "Invalid assessment" },
+    description: { zh: "评分卡的某个指标缺失、未知或等级未知，或核查日期在未来。", en: "An assessed indicator of the scorecard is missing, unknown, or has an unknown level, or a check is dated in the future." },
+  },
+  RATING_PENDING_EXISTS: {
+    status: 409,
+    title: { zh: "已有待审批评级", en: "Rating already pending" },
+    description: { zh: "该农户已有本行一笔待审批的评级。", en: "The household already has a rating of your bank waiting for approval." },
+  },
+  SELF_APPROVAL: {
+    status: 403,
+    title: { zh: "审评分离", en: "Maker-checker" },
+    description: { zh: "评级须由评定人以外的另一名银行行长审批或拒绝。", en: "A rating is approved or rejected by a bank manager other than the one who made it." },
+  },
 });
 
 /** An error with one of the codes above (AppError resolves the status of the core codes only). */

@@ -55,12 +55,20 @@ import type { z } from "zod";
 type Db = Knex | Knex.Transaction;
 
 registerErrorCodes({
-  REGISTER_FILE_UNREADABLE: { status: 422, title: "Register file unreadable", description: "The register file is neither a readable CSV (UTF-8 or GB18030) nor an XLSX workbook, or it is empty." },
-  REGISTER_FILE_COLUMNS: { status: 422, title: "Register file columns", description: "The register file's header row lacks a required column or names one twice; `errors` names each." },
+  REGISTER_FILE_UNREADABLE: {
+    status: 422,
+    title: { zh: "建档立卡文件无法读取", en: "Register file unreadable" },
+    description: { zh: "文件既不是可读的 CSV（UTF-8 或 GB18030），也不是 XLSX 工作簿，或为空。", en: "The register file is neither a readable CSV (UTF-8 or GB18030) nor an XLSX workbook, or it is empty." },
+  },
+  REGISTER_FILE_COLUMNS: {
+    status: 422,
+    title: { zh: "建档立卡文件列有误", en: "Register file columns" },
+    description: { zh: "文件表头缺少必需的列或有重复的列；`errors` 逐一列出。", en: "The register file's header row lacks a required column or names one twice; `errors` names each." },
+  },
   REGISTER_IMPORT_REJECTED: {
     status: 422,
-    title: "Register import refused",
-    description: "A row of the register file has a problem, so nothing was applied; the body lists every problem (row, column, code, message) and where the error workbook is.",
+    title: { zh: "建档立卡导入被拒绝", en: "Register import refused" },
+    description: { zh: "文件中有行存在问题，因此未导入任何数据；响应列出每个问题（行、列、代码、说明）以及错误工作簿的位置。", en: "A row of the register file has a problem, so nothing was applied; the body lists every problem (row, column, code, message) and where the error workbook is." },
   },
 });
 const IMPORTERS = ["village_officer", "admin"] as const;

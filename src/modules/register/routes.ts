@@ -2,6 +2,7 @@ import { Router } from "express";
 import type { Deps } from "../../deps.js";
 import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
+import { errorSpec } from "../../http/errors.js";
 import { sendTable } from "../../http/export.js";
 import { doc } from "../../http/openapi.js";
 import { pageList } from "../../http/pagination.js";
@@ -191,9 +192,12 @@ export function registerRoutes(deps: Deps): Router {
         headers: { "Content-Type": "application/problem+json" },
         body: {
           type: "https://huinong.example/problems/register-import-rejected",
-          title: "Register import refused",
+          title: errorSpec("REGISTER_IMPORT_REJECTED")?.title[req.lang],
           status: 422,
-          detail: `${result.problem_rows} of ${result.rows} rows have problems; nothing was applied (有问题的行 ${result.problem_rows} 行，未导入任何数据)`,
+          detail:
+            req.lang === "en"
+              ? `${result.problem_rows} of ${result.rows} rows have problems; nothing was applied`
+              : `共 ${result.rows} 行，有问题的行 ${result.problem_rows} 行，未导入任何数据`,
           code: "REGISTER_IMPORT_REJECTED",
           instance: req.originalUrl,
           errors: (result.problems ?? []).map((p) => ({ path: `row.${p.row}.${p.column}`, message: p.message })),

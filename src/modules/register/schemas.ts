@@ -1,5 +1,5 @@
 import { DOWNLOAD_FORMATS } from "../../http/export.js";
-import { Amount, CountyCode, IsoDate, ListQuery, Uuid, VillageCode, z } from "../../http/zod.js";
+import { Amount, CountyCode, IsoDate, ListQuery, Uuid, VillageCode, z, StatusLabel } from "../../http/zod.js";
 import {
   APPROVAL_STEPS,
   HEALTH,
@@ -115,6 +115,7 @@ export const Household = z
     village_code: z.string(),
     household_type: z.enum(HOUSEHOLD_TYPES),
     status: z.enum(HOUSEHOLD_STATUSES),
+    status_label: StatusLabel,
     status_since: IsoDate,
     exit_date: IsoDate.nullable(),
     main_cause: z.enum(POVERTY_CAUSES),

@@ -5,7 +5,7 @@ import { AppError, notFound } from "../../http/errors.js";
 import { page } from "../../http/pagination.js";
 import { type AuditActor, type AuditRecord, appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
-import { ID_NUMBER_PROBLEM_TEXT, parseIdNumber } from "../../lib/id-number.js";
+import { ID_NUMBER_PROBLEM_TEXT, ID_NUMBER_PROBLEM_TEXT_ZH, parseIdNumber } from "../../lib/id-number.js";
 import { Money } from "../../lib/money.js";
 import { maskBankAccount, maskIdNumber, maskPhone, type Pii } from "../../lib/pii.js";
 import { type Approval, checkStatusChange, type HouseholdStatus, perCapita } from "./model.js";
@@ -46,9 +46,11 @@ export async function createDivision(trx: Knex.Transaction, ctx: Ctx, input: z.i
   const parent = level === "COUNTY" ? null : input.code.slice(0, level === "TOWNSHIP" ? 6 : 9);
   if (parent) {
     const p = await trx("divisions").where({ code: parent }).first();
-    if (!p) throw new AppError("INVALID_DIVISION", `The parent division ${parent} is not registered`, [{ path: "body.code", message: `parent ${parent} not found` }]);
+    if (!p) throw new AppError("INVALID_DIVISION", { zh: `上级区划 ${parent} 未登记`, en: `The parent division ${parent} is not registered` }, [
+      { path: "body.code", message: { zh: `未找到上级区划 ${parent}`, en: `parent ${parent} not found` } },
+    ]);
   }
-  if (await trx("divisions").where({ code: input.code }).first()) throw new AppError("CONFLICT", `Division ${input.code} already exists`);
+  if (await trx("divisions").where({ code: input.code }).first()) throw new AppError("CONFLICT", { zh: `区划 ${input.code} 已存在`, en: `Division ${input.code} already exists` });
   const row = { code: input.code, name: input.name, level, parent_code: parent, county_code: county };
   await trx("divisions").insert(row);
   await appendAudit(trx, ctx, { action: "division.create", entityType: "division", entityId: input.code, countyCode: county, after: row });
@@ -136,8 +138,9 @@ function auditShape(h: Partial<HouseholdRow>) {
 export function buildMemberRow(pii: Pii, householdId: string, countyCode: string, m: z.infer<typeof MemberCreate>, at = "body") {
   const parsed = parseIdNumber(m.id_number);
   if (!parsed.ok) {
-    throw new AppError("INVALID_ID_NUMBER", `ID number of ${m.name}: ${ID_NUMBER_PROBLEM_TEXT[parsed.problem]}`, [
-      { path: `${at}.id_number`, message: ID_NUMBER_PROBLEM_TEXT[parsed.problem] },
+    const problem = { zh: ID_NUMBER_PROBLEM_TEXT_ZH[parsed.problem], en: ID_NUMBER_PROBLEM_TEXT[parsed.problem] };
+    throw new AppError("INVALID_ID_NUMBER", { zh: `${m.name}的身份证号：${problem.zh}`, en: `ID number of ${m.name}: ${problem.en}` }, [
+      { path: `${at}.id_number`, message: problem },
     ]);
   }
   const id = parsed.info.value;
@@ -164,12 +167,14 @@ async function insertMembers(trx: Knex.Transaction, rows: ReturnType<typeof buil
   const hashes = rows.map((r) => r.id_number_hash);
   const repeated = hashes.findIndex((h, i) => hashes.indexOf(h) !== i);
   if (repeated >= 0) {
-    throw new AppError("DUPLICATE_ID_NUMBER", "The same ID number appears twice", [{ path: `${pathOf(repeated)}.id_number`, message: "duplicate ID number" }]);
+    throw new AppError("DUPLICATE_ID_NUMBER", { zh: "同一身份证号出现了两次", en: "The same ID number appears twice" }, [
+      { path: `${pathOf(repeated)}.id_number`, message: { zh: "身份证号重复", en: "duplicate ID number" } },
+    ]);
   }
   const taken = await trx("household_members").whereIn("id_number_hash", hashes).select("id_number_hash");
   if (taken.length > 0) {
     const i = hashes.indexOf(taken[0].id_number_hash);
-    throw new AppError("DUPLICATE_ID_NUMBER", "A member with this ID number is already registered", [
+    throw new AppError("DUPLICATE_ID_NUMBER", { zh: "已有成员使用此身份证号登记", en: "A member with this ID number is already registered" }, [
       { path: `${pathOf(i)}.id_number`, message: "already registered" },
     ]);
   }
@@ -183,16 +188,24 @@ export async function createHousehold(trx: Knex.Transaction, ctx: Ctx, pii: Pii,
   const county = input.village_code.slice(0, 6);
   if (!inJurisdiction(ctx.actor, county, input.village_code)) throw notFound("village");
   const village = await trx("divisions").where({ code: input.village_code, level: "VILLAGE" }).first();
-  if (!village) throw new AppError("INVALID_DIVISION", `Village ${input.village_code} is not registered`, [{ path: "body.village_code", message: "unknown village" }]);
+  if (!village) throw new AppError("INVALID_DIVISION", { zh: `村 ${input.village_code} 未登记`, en: `Village ${input.village_code} is not registered` }, [
+      { path: "body.village_code", message: { zh: "未知的村", en: "unknown village" } },
+    ]);
   const heads = input.members.filter((m) => m.relation === "HEAD").length;
-  if (heads !== 1) throw new AppError("VALIDATION_FAILED", "A household has exactly one head", [{ path: "body.members", message: `exactly one member with relation HEAD (found ${heads})` }]);
+  if (heads !== 1) throw new AppError("VALIDATION_FAILED", { zh: "一户有且只有一名户主", en: "A household has exactly one head" }, [
+      { path: "body.members", message: { zh: `须恰有一名关系为户主（HEAD）的成员（实际 ${heads} 名）`, en: `exactly one member with relation HEAD (found ${heads})` } },
+    ]);
   if (input.secondary_causes.includes(input.main_cause)) {
-    throw new AppError("VALIDATION_FAILED", "A secondary cause repeats the main cause", [{ path: "body.secondary_causes", message: "must differ from main_cause" }]);
+    throw new AppError("VALIDATION_FAILED", { zh: "次要致贫原因与主要原因重复", en: "A secondary cause repeats the main cause" }, [
+      { path: "body.secondary_causes", message: { zh: "须与主要致贫原因不同", en: "must differ from main_cause" } },
+    ]);
   }
   const today = ctx.clock.today();
   // A status that has not begun yet could never change: every change must fall between it and today.
   if (input.status_since && input.status_since > today) {
-    throw new AppError("VALIDATION_FAILED", "The status cannot begin after today", [{ path: "body.status_since", message: `must not be after today (${today})` }]);
+    throw new AppError("VALIDATION_FAILED", { zh: "状态开始日期不能晚于今天", en: "The status cannot begin after today" }, [
+      { path: "body.status_since", message: { zh: `不能晚于今天（${today}）`, en: `must not be after today (${today})` } },
+    ]);
   }
   const [h] = await trx("households")
     .insert({
@@ -291,13 +304,18 @@ export async function patchHousehold(trx: Knex.Transaction, ctx: Ctx, pii: Pii, 
   const before = await findHousehold(trx, ctx.actor, id, { forUpdate: true });
   if (!before) throw notFound("household");
   if (input.version !== undefined && input.version !== before.version) {
-    throw new AppError("CONFLICT", `The household changed (version ${before.version}, you sent ${input.version}); reload and retry`);
+    throw new AppError("CONFLICT", {
+      zh: `农户信息已被修改（当前版本 ${before.version}，您提交的是 ${input.version}）；请刷新后重试`,
+      en: `The household changed (version ${before.version}, you sent ${input.version}); reload and retry`,
+    });
   }
-  if (before.status === "REMOVED") throw new AppError("INVALID_STATE", "A removed household cannot be edited");
+  if (before.status === "REMOVED") throw new AppError("INVALID_STATE", { zh: "已清退的农户不能修改", en: "A removed household cannot be edited" });
   const mainCause = input.main_cause ?? before.main_cause;
   const secondary = input.secondary_causes ?? before.secondary_causes;
   if (secondary.includes(mainCause)) {
-    throw new AppError("VALIDATION_FAILED", "A secondary cause repeats the main cause", [{ path: "body.secondary_causes", message: "must differ from main_cause" }]);
+    throw new AppError("VALIDATION_FAILED", { zh: "次要致贫原因与主要原因重复", en: "A secondary cause repeats the main cause" }, [
+      { path: "body.secondary_causes", message: { zh: "须与主要致贫原因不同", en: "must differ from main_cause" } },
+    ]);
   }
   const changes: Record<string, unknown> = {};
   if (input.household_type) changes.household_type = input.household_type;
@@ -339,8 +357,8 @@ export async function addMember(trx: Knex.Transaction, ctx: Ctx, pii: Pii, house
   requireRole(ctx.actor, ...REGISTER_WRITERS);
   const h = await findHousehold(trx, ctx.actor, householdId, { forUpdate: true });
   if (!h) throw notFound("household");
-  if (h.status === "REMOVED") throw new AppError("INVALID_STATE", "A removed household cannot be edited");
-  if (input.relation === "HEAD") throw new AppError("RULE_VIOLATION", "The household already has a head", [{ path: "body.relation", message: "HEAD is taken" }]);
+  if (h.status === "REMOVED") throw new AppError("INVALID_STATE", { zh: "已清退的农户不能修改", en: "A removed household cannot be edited" });
+  if (input.relation === "HEAD") throw new AppError("RULE_VIOLATION", { zh: "该户已有户主", en: "The household already has a head" }, [{ path: "body.relation", message: { zh: "已有户主", en: "HEAD is taken" } }]);
   const row = buildMemberRow(pii, householdId, h.county_code, input);
   const [m] = await insertMembers(trx, [row], () => "body");
   await trx("households").where({ id: householdId }).update({ version: h.version + 1, updated_at: ctx.clock.now() });

@@ -1,4 +1,4 @@
-import { Amount, CountyCode, IsoDate, ListQuery, RateStr, Uuid, z } from "../../http/zod.js";
+import { Amount, CountyCode, IsoDate, ListQuery, RateStr, Uuid, z, StatusLabel } from "../../http/zod.js";
 
 export const IdParam = z.object({ id: Uuid });
 
@@ -57,6 +57,7 @@ export const Compensation = z
     fund_id: Uuid,
     loan_id: Uuid,
     status: z.enum(["SUBMITTED", "APPROVED", "REJECTED", "PAID"]),
+    status_label: StatusLabel,
     dpd: z.number().int(),
     collection_actions: z.number().int(),
     unpaid_principal: z.string(),

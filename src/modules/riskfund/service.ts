@@ -18,15 +18,51 @@ import { addDays } from "../../lib/dates.js";
 type Db = Knex | Knex.Transaction;
 
 registerErrorCodes({
-  RISK_FUND_CAP_EXCEEDED: { status: 422, title: "Above the risk-fund lending cap", description: "The disbursement would make the bank's outstanding poverty loans in the county exceed the fund balance × leverage cap (docs/DOMAIN.md#risk-fund)." },
-  CIRCUIT_BREAKER_TRIPPED: { status: 422, title: "Circuit breaker on", description: "New disbursements of this bank in this county are stopped until the county lifts the circuit breaker (熔断)." },
-  CIRCUIT_BREAKER_CONDITION_HOLDS: { status: 422, title: "Breaker condition still holds", description: "The NPL ratio is still above the threshold (or the fund is still short of its obligations); the breaker cannot be lifted." },
-  RISK_FUND_EXISTS: { status: 409, title: "Fund exists", description: "The bank already has a risk fund in this county." },
-  RISK_FUND_INSUFFICIENT: { status: 422, title: "Fund balance insufficient", description: "The fund's balance does not cover this compensation." },
-  COMPENSATION_NOT_ELIGIBLE: { status: 422, title: "Loan not eligible for compensation", description: "A loan is compensated once it is DPD ≥ the fund's threshold (default 90) and collection actions are recorded." },
-  COMPENSATION_STALE: { status: 409, title: "Loan changed since the claim", description: "The loan's unpaid amounts changed after the claim was made; reject it and claim again." },
-  SAME_MAKER_CHECKER: { status: 422, title: "Maker-checker", description: "The person who generated a claim on a public fund (subsidy or compensation) may not approve it; another officer must." },
-  COMPENSATION_OVER_RECOVERY: { status: 422, title: "Recovery above the loss", description: "Recoveries of a compensated loan add up to at most its loss." },
+  RISK_FUND_CAP_EXCEEDED: {
+    status: 422,
+    title: { zh: "超过风险补偿金放大倍数", en: "Above the risk-fund lending cap" },
+    description: { zh: "放款后本行在本县的扶贫小额信贷余额将超过补偿金余额 × 放大倍数。", en: "The disbursement would make the bank's outstanding poverty loans in the county exceed the fund balance × leverage cap (docs/DOMAIN.md#risk-fund)." },
+  },
+  CIRCUIT_BREAKER_TRIPPED: {
+    status: 422,
+    title: { zh: "已熔断", en: "Circuit breaker on" },
+    description: { zh: "本行在本县的新增放款已暂停，直至县里解除熔断。", en: "New disbursements of this bank in this county are stopped until the county lifts the circuit breaker (熔断)." },
+  },
+  CIRCUIT_BREAKER_CONDITION_HOLDS: {
+    status: 422,
+    title: { zh: "熔断条件仍然存在", en: "Breaker condition still holds" },
+    description: { zh: "不良率仍高于阈值（或补偿金仍不足以覆盖其应付义务）；不能解除熔断。", en: "The NPL ratio is still above the threshold (or the fund is still short of its obligations); the breaker cannot be lifted." },
+  },
+  RISK_FUND_EXISTS: {
+    status: 409,
+    title: { zh: "补偿金已存在", en: "Fund exists" },
+    description: { zh: "本行在本县已有风险补偿金。", en: "The bank already has a risk fund in this county." },
+  },
+  RISK_FUND_INSUFFICIENT: {
+    status: 422,
+    title: { zh: "补偿金余额不足", en: "Fund balance insufficient" },
+    description: { zh: "补偿金余额不足以支付此次补偿。", en: "The fund's balance does not cover this compensation." },
+  },
+  COMPENSATION_NOT_ELIGIBLE: {
+    status: 422,
+    title: { zh: "贷款不符合补偿条件", en: "Loan not eligible for compensation" },
+    description: { zh: "贷款逾期天数达到补偿金阈值（默认 90 天）且已记录催收措施后方可补偿。", en: "A loan is compensated once it is DPD ≥ the fund's threshold (default 90) and collection actions are recorded." },
+  },
+  COMPENSATION_STALE: {
+    status: 409,
+    title: { zh: "申请后贷款已变化", en: "Loan changed since the claim" },
+    description: { zh: "申请后贷款的未还金额发生变化；请拒绝后重新申请。", en: "The loan's unpaid amounts changed after the claim was made; reject it and claim again." },
+  },
+  SAME_MAKER_CHECKER: {
+    status: 422,
+    title: { zh: "审核分离", en: "Maker-checker" },
+    description: { zh: "生成公共资金申领（贴息或风险补偿）的人不能审批；须由另一名工作人员审批。", en: "The person who generated a claim on a public fund (subsidy or compensation) may not approve it; another officer must." },
+  },
+  COMPENSATION_OVER_RECOVERY: {
+    status: 422,
+    title: { zh: "追偿超过损失", en: "Recovery above the loss" },
+    description: { zh: "已补偿贷款的追偿合计不超过其损失。", en: "Recoveries of a compensated loan add up to at most its loss." },
+  },
 });
 
 const FUND_ADMINS = ["admin", "finance_officer"] as const;

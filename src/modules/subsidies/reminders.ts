@@ -1,10 +1,11 @@
 import type { Knex } from "knex";
 import { affectedRows } from "../../db/knex.js";
 import { countyClause } from "../../jobs/types.js";
+import type { AlertKind } from "../../lib/alerts.js";
 
 /** An approved claim the county's finance bureau has not paid this many days after approval raises an alert. */
 export const CLAIM_UNPAID_DAYS = 30;
-export const CLAIM_UNPAID_ALERT = "subsidy.claim_unpaid";
+export const CLAIM_UNPAID_ALERT: AlertKind = "subsidy.claim_unpaid";
 
 /**
  * Claim reminders (贴息拨付提醒), set-based and idempotent for a date: one open

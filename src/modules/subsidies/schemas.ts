@@ -1,4 +1,4 @@
-import { CountyCode, IsoDate, ListQuery, Uuid, z } from "../../http/zod.js";
+import { CountyCode, IsoDate, ListQuery, Uuid, z, StatusLabel } from "../../http/zod.js";
 import { FORFEIT_REASONS, MISUSE_KINDS } from "./model.js";
 
 export const IdParam = z.object({ id: Uuid });
@@ -67,6 +67,7 @@ export const Claim = z
     mode: z.enum(["TO_BANK", "TO_HOUSEHOLD"]).nullable().openapi({ description: "The subsidy mode of every line; null for a batch generated before batches were split by mode" }),
     generated_by: z.array(Uuid).openapi({ description: "Everyone who generated or regenerated the batch (makers: none of them may approve it)" }),
     status: z.enum(["DRAFT", "APPROVED", "PAID"]),
+    status_label: StatusLabel,
     generated_on: z.string(),
     generations: z.number().int(),
     lines_added: z.number().int().optional().openapi({ description: "Lines this generation added (0 when regenerating adds nothing)" }),

@@ -18,9 +18,21 @@ import { addDays } from "../../lib/dates.js";
 type Db = Knex | Knex.Transaction;
 
 registerErrorCodes({
-  SUBSIDY_QUARTER_NOT_ENDED: { status: 422, title: "Quarter not ended", description: "A quarter's subsidy claim is generated after the quarter's last day." },
-  SUBSIDY_LINE_NOT_CLAIMED: { status: 422, title: "Line not claimable", description: "A rejected line must be a claimed (not forfeited) line of this batch." },
-  SAME_MAKER_CHECKER: { status: 422, title: "Maker-checker", description: "The person who generated a claim on a public fund (subsidy or compensation) may not approve it; another officer must." },
+  SUBSIDY_QUARTER_NOT_ENDED: {
+    status: 422,
+    title: { zh: "季度未结束", en: "Quarter not ended" },
+    description: { zh: "季度贴息申领须在季度最后一天之后生成。", en: "A quarter's subsidy claim is generated after the quarter's last day." },
+  },
+  SUBSIDY_LINE_NOT_CLAIMED: {
+    status: 422,
+    title: { zh: "明细不可拒绝", en: "Line not claimable" },
+    description: { zh: "被拒绝的明细必须是本批次中已申领（非取消贴息）的明细。", en: "A rejected line must be a claimed (not forfeited) line of this batch." },
+  },
+  SAME_MAKER_CHECKER: {
+    status: 422,
+    title: { zh: "审核分离", en: "Maker-checker" },
+    description: { zh: "生成公共资金申领（贴息或风险补偿）的人不能审批；须由另一名工作人员审批。", en: "The person who generated a claim on a public fund (subsidy or compensation) may not approve it; another officer must." },
+  },
 });
 
 /** Days a subsidy batch is publicly noticed (公示) from its approval. */

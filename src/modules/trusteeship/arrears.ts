@@ -92,7 +92,7 @@ export async function trusteeshipArrears(db: Db, businessDate: string, opts: { c
       trx.raw(
         `INSERT INTO alerts (county_code, kind, severity, entity_type, entity_id, operator_id, village_code, message, details, business_date, raised_at, updated_at)
          SELECT c.county_code, ?, CASE WHEN c.days > 90 THEN 'CRITICAL' ELSE 'WARNING' END, 'trusteeship', c.id::text, c.operator_id, c.village_code,
-                format('委托经营收益拖欠 trustee return in arrears: %s yuan, %s installment(s), %s days', c.amount, c.installments, c.days),
+                format('委托经营收益拖欠 %s 元，%s 期，%s 天 / trustee return in arrears: %s yuan, %s installment(s), %s days', c.amount, c.installments, c.days, c.amount, c.installments, c.days),
                 jsonb_build_object('amount', c.amount::text, 'installments', c.installments, 'days', c.days, 'since', c.since, 'operator_id', c.operator_id, 'linked_loan_id', c.linked_loan_id),
                 ?::date, ?, ?
            FROM (${arrearsSql}) c
@@ -106,7 +106,7 @@ export async function trusteeshipArrears(db: Db, businessDate: string, opts: { c
     await trx.raw(
       `INSERT INTO alerts (county_code, kind, severity, entity_type, entity_id, bank_id, operator_id, village_code, message, details, business_date, raised_at, updated_at)
        SELECT c.county_code, ?, 'WARNING', 'loan', c.linked_loan_id::text, l.bank_id, c.operator_id, c.village_code,
-              format('贷款风险: 委托经营方拖欠收益 loan at risk: its trusteeship operator is %s days in arrears', c.days),
+              format('贷款风险：委托经营方拖欠收益 %s 天 / loan at risk: its trusteeship operator is %s days in arrears', c.days, c.days),
               jsonb_build_object('trusteeship_id', c.id, 'operator_id', c.operator_id, 'amount', c.amount::text, 'days', c.days),
               ?::date, ?, ?
          FROM (${arrearsSql}) c JOIN loans l ON l.id = c.linked_loan_id
@@ -128,7 +128,7 @@ export async function trusteeshipArrears(db: Db, businessDate: string, opts: { c
       trx.raw(
         `INSERT INTO alerts (county_code, kind, severity, entity_type, entity_id, operator_id, message, details, business_date, raised_at, updated_at)
          SELECT e.county_code, ?, 'CRITICAL', 'operator', e.id::text, e.id,
-                format('委托经营方超限 operator exposure %s yuan over its limit %s', e.open, e.lim),
+                format('委托经营方超限：委托本金 %s 元，上限 %s 元 / operator exposure %s yuan over its limit %s', e.open, e.lim, e.open, e.lim),
                 jsonb_build_object('exposure', e.open::text, 'limit', e.lim::text), ?::date, ?, ?
            FROM (${overSql}) e WHERE e.open > e.lim
          ON CONFLICT (kind, entity_type, entity_id) WHERE cleared_at IS NULL

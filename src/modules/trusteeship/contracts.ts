@@ -157,7 +157,10 @@ export async function createTrusteeship(trx: Knex.Transaction, ctx: Ctx, input: 
   if (input.source === "HOUSEHOLD_LOAN" && loanDisbursedOn && !householdLoanEntrustable(loanDisbursedOn)) {
     throw new AppError(
       "HOUSEHOLD_LOAN_ENTRUSTMENT_BANNED",
-      `The loan was disbursed on ${loanDisbursedOn}: poverty loans disbursed from ${HOUSEHOLD_LOAN_BAN_FROM} may not be handed to an operator (户贷企用 is banned; 户借、户用、户还)`,
+      {
+        zh: `该贷款于 ${loanDisbursedOn} 发放：${HOUSEHOLD_LOAN_BAN_FROM} 起发放的扶贫小额信贷不得交由经营主体使用（禁止户贷企用；户借、户用、户还）`,
+        en: `The loan was disbursed on ${loanDisbursedOn}: poverty loans disbursed from ${HOUSEHOLD_LOAN_BAN_FROM} may not be handed to an operator (户贷企用 is banned; 户借、户用、户还)`,
+      },
     );
   }
 

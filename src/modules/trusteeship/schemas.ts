@@ -1,4 +1,4 @@
-import { Amount, CountyCode, IsoDate, ListQuery, RateStr, Uuid, VillageCode, z } from "../../http/zod.js";
+import { Amount, CountyCode, IsoDate, ListQuery, RateStr, Uuid, VillageCode, z, StatusLabel } from "../../http/zod.js";
 import { FREQUENCIES } from "./model.js";
 
 export const IdParam = z.object({ id: Uuid });
@@ -169,6 +169,7 @@ export const Trusteeship = z
     linked_loan_id: Uuid.nullable(),
     loan_disbursed_on: IsoDate.nullable(),
     status: z.enum(CONTRACT_STATUSES),
+    status_label: StatusLabel,
     principal_returned_on: IsoDate.nullable(),
     scheduled_returns: Amount,
     returns_paid: Amount,

@@ -1,0 +1,106 @@
+import supertest from "supertest";
+import { describe, expect, it } from "vitest";
+import { raiseAlert } from "../../src/lib/alerts.js";
+import { expectProblem } from "../helpers/expect.js";
+import { BANK, VILLAGE } from "../helpers/fixture.js";
+import { useTestApp } from "../helpers/harness.js";
+import { disbursedLoan, household, product, setupRates } from "./loans-helpers.js";
+
+const t = useTestApp({ today: "2025-06-02" });
+const API = "/api/v1";
+const CJK = /[\u4e00-\u9fff]/;
+
+describe("Accept-Language", () => {
+  it("401: Chinese by default, English on request", async () => {
+    const zh = await supertest(t.app).get(`${API}/loans`);
+    expectProblem(zh, 401, "UNAUTHENTICATED");
+    expect(zh.body).toMatchObject({ title: "未登录", detail: "请发送 Authorization: Bearer <令牌>" });
+    expect(zh.headers["content-language"]).toBe("zh-CN");
+    expect(zh.headers.vary).toMatch(/Accept-Language/);
+    const en = await supertest(t.app).get(`${API}/loans`).set("Accept-Language", "en-US,en;q=0.9");
+    expectProblem(en, 401, "UNAUTHENTICATED");
+    expect(en.body).toMatchObject({ title: "Not authenticated", detail: "Send Authorization: Bearer <token>" });
+    expect(en.headers["content-language"]).toBe("en");
+    const login = await supertest(t.app).post(`${API}/auth/token`).send({ username: "admin", password: "wrong-password-123" });
+    expect(login.body).toMatchObject({ code: "BAD_CREDENTIALS", title: "用户名或密码错误", detail: "用户名或密码错误" });
+  });
+
+  it("404: the catalogue's Chinese, and the specific English detail kept under detail_en", async () => {
+    const zh = await t.as("regulator").get(`${API}/loans/00000000-0000-4000-8000-000000000000`);
+    expectProblem(zh, 404, "NOT_FOUND");
+    expect(zh.body).toMatchObject({ title: "未找到", detail: "不存在，或不在您的管辖范围内。", detail_en: "No such loan" });
+    const en = await t.as("regulator").get(`${API}/loans/00000000-0000-4000-8000-000000000000`).set("Accept-Language", "en");
+    expect(en.body).toMatchObject({ title: "Not found", detail: "No such loan" });
+    expect(en.body.detail_en).toBeUndefined();
+    const zhRoute = await t.as("regulator").get(`${API}/no-such-thing`).set("Accept-Language", "zh-CN");
+    expect(zhRoute.body).toMatchObject({ code: "NOT_FOUND", title: "未找到" });
+  });
+
+  it("400: field messages in the chosen language", async () => {
+    const zh = await t.as("officer").post(`${API}/loans`, { amount: 5 });
+    expectProblem(zh, 400, "VALIDATION_FAILED", "body.household_id");
+    expect(zh.body.title).toBe("输入无效");
+    expect(zh.body.detail).toMatch(/^请求体无效：/);
+    for (const e of zh.body.errors as { message: string }[]) expect(e.message).toMatch(CJK);
+    const en = await t.as("officer").post(`${API}/loans`, { amount: 5 }).set("Accept-Language", "en");
+    expect(en.body.title).toBe("Invalid input");
+    expect(en.body.detail).toMatch(/^Invalid body: /);
+    for (const e of en.body.errors as { message: string }[]) expect(e.message).not.toMatch(CJK);
+    const unknown = await t.as("regulator").get(`${API}/loans?colour=red`);
+    expectProblem(unknown, 400, "UNKNOWN_QUERY_PARAMETER", "query.colour");
+    expect(unknown.body.detail).toMatch(/^未知的查询参数：colour/);
+  });
+
+  it("422: a loan rule in both languages, with the specific figures", async () => {
+    await setupRates(t);
+    const p = await product(t);
+    const old = await household(t, { birth: "1958-01-01" });
+    const body = { household_id: old.id, borrower_member_id: old.member, product_id: p.id, amount: "10000.00", term_months: 12, purpose: "BREEDING" };
+    const zh = await t.as("officer").post(`${API}/loans`, body);
+    expectProblem(zh, 422, "LOAN_BORROWER_AGE");
+    expect(zh.body).toMatchObject({ title: "借款人年龄不符", detail: "借款人在 2025-06-02 为 67 周岁；申请时须为 18 至 65 周岁" });
+    expect(zh.body.detail_en).toBeUndefined();
+    const en = await t.as("officer").post(`${API}/loans`, body).set("Accept-Language", "en");
+    expect(en.body).toMatchObject({ title: "Borrower age out of range", detail: "The borrower is 67 on 2025-06-02; a borrower must be 18 to 65 at application" });
+  });
+});
+
+describe("status labels", () => {
+  it("sit beside the codes, Chinese by default and English on request", async () => {
+    await setupRates(t);
+    const p = await product(t);
+    const loan = await disbursedLoan(t, { product_id: p.id, amount: "10000.00", term_months: 12 });
+    const zh = await t.as("officer").get(`${API}/loans/${loan.id}`);
+    expect(zh.body).toMatchObject({ status: "DISBURSED", status_label: "已放款" });
+    const en = await t.as("officer").get(`${API}/loans/${loan.id}`).set("Accept-Language", "en");
+    expect(en.body).toMatchObject({ status: "DISBURSED", status_label: "Disbursed" });
+    const list = await t.as("officer").get(`${API}/loans`).set("Accept-Language", "en");
+    expect(list.body.items.every((l: { status_label?: string }) => typeof l.status_label === "string" && !CJK.test(l.status_label))).toBe(true);
+
+    const h = await t.as("village").get(`${API}/households/${zh.body.household_id as string}`);
+    expect(h.body).toMatchObject({ status: "POOR", status_label: "贫困户" });
+    const hs = await t.as("village").get(`${API}/households`).set("Accept-Language", "en");
+    expect(hs.body.items[0].status_label).toMatch(/^(Poor|Exited poverty|Monitored|Removed)$/);
+  });
+
+  it("alerts: kind and severity named, message in the chosen language", async () => {
+    await raiseAlert(
+      t.db,
+      { countyCode: "469030", kind: "loan.overdue.dpd_31_90", severity: "WARNING", entityType: "loan", entityId: "i18n-1", message: "贷款逾期 45 天 / loan 45 days past due", bankId: BANK, villageCode: VILLAGE },
+      t.clock.now(),
+    );
+    const zh = await t.as("regulator").get(`${API}/alerts?entity_id=i18n-1`);
+    expect(zh.body.items[0]).toMatchObject({ kind: "loan.overdue.dpd_31_90", kind_label: "贷款逾期 31-90 天", severity: "WARNING", severity_label: "警告", message: "贷款逾期 45 天" });
+    const en = await t.as("regulator").get(`${API}/alerts?entity_id=i18n-1`).set("Accept-Language", "en");
+    expect(en.body.items[0]).toMatchObject({ kind_label: "Loan 31-90 days past due", severity_label: "Warning", message: "loan 45 days past due" });
+  });
+});
+
+describe("the error codes page", () => {
+  it("shows every code in both languages", async () => {
+    const page = await supertest(t.app).get("/docs/errors");
+    expect(page.status).toBe(200);
+    expect(page.text).toContain("借款人年龄不符");
+    expect(page.text).toContain("Borrower age out of range");
+  });
+});
