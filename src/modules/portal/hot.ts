@@ -41,6 +41,8 @@ export function portalHotReads(deps: Deps, mount: string): HotRoute {
     (h: Readonly<HouseholdPrincipal>, read: (h: HouseholdPrincipal) => Promise<string>): HotAnswer =>
     async (req, res) => {
       (req as Request).household = h;
+      res.setHeader("Content-Language", "zh-CN");
+      res.setHeader("Vary", "Accept-Language");
       await limit(req, res);
       sendJson(res, await read(h));
     };
@@ -49,6 +51,8 @@ export function portalHotReads(deps: Deps, mount: string): HotRoute {
 
   return (req) => {
     if (req.method !== "GET" || req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) return undefined;
+    // A request that names a language goes through the stack, which negotiates it; the default is Chinese.
+    if (req.headers["accept-language"] !== undefined) return undefined;
     const url = req.url ?? "";
     let read: ((h: HouseholdPrincipal) => Promise<string>) | undefined;
     if (url === dividendsPath) read = dividends;
