@@ -13,6 +13,10 @@ export function dayNumber(date: string): number {
 export function fromDayNumber(n: number): string {
   return new Date(n * DAY_MS).toISOString().slice(0, 10);
 }
+/** Whether a string is a real calendar date written `YYYY-MM-DD` (not 2025-02-30). */
+export function isIsoDate(v: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(v) && fromDayNumber(dayNumber(v)) === v;
+}
 export function addDays(date: string, days: number): string {
   return fromDayNumber(dayNumber(date) + days);
 }

@@ -3,6 +3,6 @@
  * Anything not listed here is the module's own (checked by `npm run deps`).
  */
 export { registerRoutes } from "./routes.js";
-export { borrowerAndBank, householdScope, lockCounty, lockHousehold } from "./queries.js";
+export { borrowerAndBank, headsByHouseholdNo, householdScope, lockCounty, lockHousehold, type MemberRef, membersByIdNumber } from "./queries.js";
 export { recordIdNumberLookup } from "./service.js";
 export { contactsOf, type HouseholdContact } from "./contacts.js";
