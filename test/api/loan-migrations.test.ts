@@ -2,7 +2,8 @@ import ExcelJS from "exceljs";
 import { readFileSync } from "node:fs";
 import supertest from "supertest";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loansOfCsv } from "../../src/modules/loans/migration-file.js";
+import { loansOfCsv, loansOfJson } from "../../src/modules/loans/migration-file.js";
+import { LoanMigrationCreate } from "../../src/modules/loans/schemas.js";
 import { expectProblem } from "../helpers/expect.js";
 import { createHousehold, idNumber } from "../helpers/factories.js";
 import { useTestApp } from "../helpers/harness.js";
@@ -235,11 +236,15 @@ describe("POST /loan-migrations", () => {
     await reconciliationOk(t);
   });
 
-  it("the example file reads without a problem of shape", () => {
-    const f = loansOfCsv(readFileSync("docs/examples/loan-migration.csv"));
-    expect(f.problems).toEqual([]);
-    expect(f.loans.length).toBeGreaterThan(1);
-    expect(f.loans.some((l) => l.repayments.length > 1)).toBe(true);
+  it("the example files read without a problem of shape, and agree", () => {
+    const csv = loansOfCsv(readFileSync("docs/examples/loan-migration.csv"));
+    expect(csv.problems).toEqual([]);
+    expect(csv.loans.length).toBeGreaterThan(1);
+    expect(csv.loans.some((l) => l.repayments.length > 1)).toBe(true);
+    const json = loansOfJson(LoanMigrationCreate.parse(JSON.parse(readFileSync("docs/examples/loan-migration.json", "utf8"))).loans);
+    expect(json.problems).toEqual([]);
+    const plain = (f: typeof json) => f.loans.map(({ where: _w, repayments, ...l }) => ({ ...l, repayments: repayments.map(({ where: _r, ...r }) => r) }));
+    expect(plain(json)).toEqual(plain(csv).slice(0, json.loans.length));
   });
 
   it("is a bank manager's, for their own counties; an apply needs an Idempotency-Key", async () => {
