@@ -247,6 +247,20 @@ describe("POST /loan-migrations", () => {
     expect(plain(json)).toEqual(plain(csv).slice(0, json.loans.length));
   });
 
+  it("refuses what it cannot read, and is documented with its file bodies", async () => {
+    const before = await counts();
+    expectProblem(await postFile("text/plain", "合同号\n", ""), 415, "UNSUPPORTED_MEDIA_TYPE");
+    expectProblem(await postFile(XLSX, Buffer.from("not a workbook"), ""), 400, "MIGRATION_FILE_UNREADABLE");
+    expectProblem(await postFile("text/csv", "合同号,贷款金额\nX,1\n", "?dry_run=true"), 400, "VALIDATION_FAILED", "file.loans.header");
+    expectProblem(await migrate({ loans: goodLoans() }, "?dryrun=true"), 400, "UNKNOWN_QUERY_PARAMETER");
+    expectProblem(await migrate({ loans: [{ ...goodLoans()[1], colour: "red" }] }, "?dry_run=true"), 400, "VALIDATION_FAILED");
+    expect(await counts()).toEqual(before);
+    const doc = (await t.http.get("/openapi.json")).body;
+    const op = doc.paths["/api/v1/loan-migrations"].post;
+    expect(Object.keys(op.requestBody.content).sort()).toEqual(["application/json", "text/csv", XLSX].sort());
+    expect(op.description).toContain("dry_run");
+  });
+
   it("is a bank manager's, for their own counties; an apply needs an Idempotency-Key", async () => {
     expectProblem(await t.as("officer").post(`${API}/loan-migrations`, { loans: goodLoans() }, key()), 403, "FORBIDDEN");
     expectProblem(await migrate({ loans: goodLoans() }, "?county_code=469025"), 404, "NOT_FOUND");
