@@ -17,7 +17,7 @@ import * as auditSeals from "./20261201000200_audit_seals.js";
 import * as claimMakers from "./20261201000300_claim_makers.js";
 import * as jobs from "./20261201000400_jobs.js";
 import * as valueDates from "./20261202000100_value_dates.js";
-import * as openingBalances from "./20261202003000_opening_balances.js";
+import * as loanMigrations from "./20261202003000_loan_migrations.js";
 import * as contractNo from "./20261202005000_contract_no_and_balance_statements.js";
 
 interface Migration {
@@ -45,7 +45,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261201000300_claim_makers": claimMakers,
   "20261201000400_jobs": jobs,
   "20261202000100_value_dates": valueDates,
-  "20261202003000_opening_balances": openingBalances,
+  "20261202003000_loan_migrations": loanMigrations,
   "20261202005000_contract_no_and_balance_statements": contractNo,
 };
 

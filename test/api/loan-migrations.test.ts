@@ -148,7 +148,7 @@ describe("POST /loan-migrations", () => {
     const body = r.body as Result;
     expect(body.migrated).toBe(2);
     const [l1] = await loanByContract("QY-2025-001");
-    expect(l1).toMatchObject({ status: "DISBURSED", disbursed_on: "2025-01-15", maturity_date: "2026-01-15", annual_rate: "0.0435", dpd: 55 });
+    expect(l1).toMatchObject({ status: "DISBURSED", migrated_on: TODAY, disbursed_on: "2025-01-15", maturity_date: "2026-01-15", annual_rate: "0.0435", dpd: 55 });
     const s1 = await schedule(t, l1.id);
     expect(s1.periods).toHaveLength(12);
     // Two instalments paid on their due dates (a little more: prepaid), none since: April's and May's
@@ -245,6 +245,33 @@ describe("POST /loan-migrations", () => {
     expect(json.problems).toEqual([]);
     const plain = (f: typeof json) => f.loans.map(({ where: _w, repayments, ...l }) => ({ ...l, repayments: repayments.map(({ where: _r, ...r }) => r) }));
     expect(plain(json)).toEqual(plain(csv).slice(0, json.loans.length));
+  });
+
+  it("a migrated TO_BANK loan's subsidy is claimed from the quarter of its migration on; earlier quarters were the bank's own claims", async () => {
+    const toBank = await product(t, { rate_rule: "FIXED", fixed_rate: "0.0435", effective_from: "2024-01-01", subsidy: { mode: "TO_BANK", ratio: "1", rate_cap: "0.0345" } });
+    const row = { contract_no: "QY-TB-1", household_no: people.b.no, product_code: toBank.code, amount: "10000.00", annual_rate: "0.0435", repayment_method: "BULLET_QUARTERLY", term_months: 12, disbursed_on: "2024-12-01" };
+    const reps = [
+      { value_date: "2024-12-20", amount: "100.00", reference: "TB-1" },
+      { value_date: "2025-03-20", amount: "100.00", reference: "TB-2" },
+    ];
+    expect((await migrate({ loans: [{ ...row, repayments: reps }] })).status).toBe(200);
+    const [l] = await loanByContract("QY-TB-1");
+    // Its June interest is paid on the platform, on time.
+    t.clock.set("2025-06-20");
+    expect((await t.as("officer").post(`${API}/loans/${l.id}/repayments`, { amount: "100.00", reference: "TB-3" }, key())).status).toBe(201);
+    t.clock.set("2025-07-05");
+    try {
+      const lines = async (quarter: string) => {
+        const c = await t.as("officer").post(`${API}/subsidy-claims`, { bank_id: "0b000000-0000-4000-8000-00000000000a", county_code: "469030", quarter });
+        expect(c.status, JSON.stringify(c.body)).toBe(201);
+        const got = await t.as("officer").get(`${API}/subsidy-claims/${c.body.id}`);
+        return (got.body.lines as { loan_id: string; due_date: string; status: string }[]).filter((x) => x.loan_id === l.id).map((x) => [x.due_date, x.status]);
+      };
+      expect(await lines("2025Q1")).toEqual([]);
+      expect(await lines("2025Q2")).toEqual([["2025-06-20", "CLAIMED"]]);
+    } finally {
+      t.clock.set(TODAY);
+    }
   });
 
   it("refuses what it cannot read, and is documented with its file bodies", async () => {

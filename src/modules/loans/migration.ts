@@ -274,6 +274,7 @@ export async function migrateLoans(
       borrower_member_id: who.member_id,
       product_id: product.id,
       contract_no: line.contract_no,
+      migrated_on: today,
       status: "DISBURSED",
       amount: fmt(amount),
       outstanding_principal: fmt(amount),

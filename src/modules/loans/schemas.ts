@@ -182,6 +182,7 @@ export const Loan = z
     borrower_member_id: Uuid,
     product_id: Uuid.nullable(),
     contract_no: z.string().nullable().openapi({ description: "The bank's contract number (合同号), given at disbursement" }),
+    migrated_on: IsoDate.nullable().openapi({ description: "The date the loan was migrated onto the platform with its history (存量贷款迁移); null for a loan disbursed here" }),
     status: z.enum(LOAN_STATUSES),
     amount: z.string(),
     outstanding_principal: z.string(),
