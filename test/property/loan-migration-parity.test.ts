@@ -150,7 +150,8 @@ describe("loan migration (property)", () => {
       { numRuns: Number(process.env.MIGRATION_PARITY_RUNS ?? 6), seed: Number(process.env.MIGRATION_PARITY_SEED ?? 20261202), endOnFailure: true },
     );
     await reconciliationOk(t);
-    // The generator reaches the cases it is for.
+    // The generator reaches the cases it is for (with the fixed seed; another seed checks parity only).
+    if (process.env.MIGRATION_PARITY_SEED) return;
     const reached = JSON.stringify([...seen]);
     for (const c of ["DISBURSED", "REPAID", "penalty", "TO_BANK"]) expect(seen.get(c) ?? 0, `${c}: ${reached}`).toBeGreaterThan(0);
     expect((seen.get("1 repayments") ?? 0) + (seen.get("2 repayments") ?? 0) + (seen.get("3 repayments") ?? 0), reached).toBeGreaterThan(0);

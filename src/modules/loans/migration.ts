@@ -13,7 +13,7 @@ import type { Actor } from "../../lib/actor.js";
 import { type AuditRecord, appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { addDays } from "../../lib/dates.js";
-import { ACCOUNTS, postJournalEntry } from "../../lib/ledger.js";
+import { ACCOUNTS, postJournalEntriesFrom } from "../../lib/ledger.js";
 import { D, Rate } from "../../lib/money.js";
 import type { Pii } from "../../lib/pii.js";
 import { headsByHouseholdNo, type MemberRef, membersByIdNumber } from "../register/index.js";
@@ -28,7 +28,7 @@ import { maturityOf } from "./model.js";
 import { disbursementSchedule } from "./origination.js";
 import { priceLoan } from "./products.js";
 import { insertPeriods, type LoanRow, type ProductRow, versionsInForce } from "./queries.js";
-import { closedThrough, saveScheduleBase } from "./value-dates.js";
+import { closedThrough, saveScheduleBases } from "./value-dates.js";
 
 type Db = Knex | Knex.Transaction;
 
@@ -373,81 +373,100 @@ function replayMessage(e: ReplayRefusal, r: RepaymentLine): string {
   return e.detail;
 }
 
+/** Loans written per round of statements. */
+const WRITE_CHUNK = 500;
+
 /**
- * Writes the checked loans: the loan row with its standing, its periods, its schedule base (the
- * schedule right after its disbursement, so a later back-dated entry or a reversal starts from the
- * history), the repayments with the schedule each was allocated over, the opening entry of its
- * outstanding principal (Dr 1301 / Cr 3101) and, last, the audit records.
+ * Writes the checked loans, set-based, a chunk at a time: the loan rows with their standing, their
+ * periods, their schedule bases (the schedule right after the disbursement, so a later back-dated
+ * entry or a reversal starts from the history), the repayments with the schedule each was
+ * allocated over, and one opening entry per loan with principal outstanding (Dr 1301 / Cr 3101);
+ * last, the audit records.
  */
 async function writeLoans(trx: Knex.Transaction, ctx: Ctx, prepared: Prepared[], today: string, progress: (done: number) => void): Promise<void> {
   const audits: AuditRecord[] = [];
-  for (const [n, p] of prepared.entries()) {
-    const { loan, history } = p;
-    const { created_at: _c, updated_at: _u, version: _v, ...columns } = loan;
-    await trx("loans").insert({ ...columns, status: history.status, outstanding_principal: fmt(history.outstanding), closed_on: history.closedOn, ...history.standing });
-    await insertPeriods(trx, history.rows);
-    await saveScheduleBase(trx, loan, loan.disbursed_on!, "MIGRATION", p.schedule);
-    if (history.repayments.length > 0) {
-      await trx("loan_repayments").insert(
-        history.repayments.map(({ plan, scheduleBefore }, k) => ({
-          loan_id: loan.id,
-          county_code: loan.county_code,
-          bank_id: loan.bank_id,
-          paid_on: plan.on,
-          entered_on: today,
-          schedule_before: JSON.stringify(scheduleBefore),
-          amount: fmt(plan.amount),
-          penalty: fmt(plan.penalty),
-          interest: fmt(plan.interest),
-          principal: fmt(plan.principal),
-          prepayment: fmt(plan.prepayment),
-          kind: "REPAYMENT",
-          source: "BORROWER",
-          reference: p.repayments[k].reference,
-          allocation: JSON.stringify(plan.allocation.perPeriod.map((a) => ({ seq: a.seq, penalty: fmt(a.penalty), interest: fmt(a.interest), principal: fmt(a.principal) }))),
-          journal_entry_id: null,
-          actor_id: ctx.actor.userId,
-          // Keeps the file's order among repayments of one value date (the latest is found by value date, then entry).
-          created_at: new Date(ctx.clock.now().getTime() + k),
-        })),
-      );
-    }
-    if (new D(history.outstanding).gt(0)) {
-      await postJournalEntry(trx, {
-        countyCode: loan.county_code,
-        entryDate: today,
-        kind: "loan.migration",
-        refType: "loan",
-        refId: loan.id,
-        memo: `存量贷款迁移 opening balance ${p.line.contract_no}`,
-        actorId: ctx.actor.userId,
-        lines: [
-          { account: ACCOUNTS.LOAN_PRINCIPAL, debit: fmt(history.outstanding), partyType: "loan", partyId: loan.id },
-          { account: ACCOUNTS.OPENING_BALANCES, credit: fmt(history.outstanding), partyType: "bank", partyId: loan.bank_id },
-        ],
-      });
-    }
-    audits.push({
-      action: "loan.migrate",
-      entityType: "loan",
-      entityId: loan.id,
-      countyCode: loan.county_code,
-      after: {
-        contract_no: loan.contract_no,
-        household_id: loan.household_id,
-        borrower_member_id: loan.borrower_member_id,
-        product_id: loan.product_id,
-        amount: loan.amount,
-        annual_rate: loan.annual_rate,
-        repayment_method: loan.repayment_method,
-        term_months: loan.term_months,
-        disbursed_on: loan.disbursed_on,
-        status: history.status,
-        outstanding_principal: fmt(history.outstanding),
-        repayments: history.repayments.map(({ plan }, k) => ({ value_date: plan.on, amount: fmt(plan.amount), reference: p.repayments[k].reference })),
-      },
-    });
-    progress(n + 1);
+  for (let i = 0; i < prepared.length; i += WRITE_CHUNK) {
+    const chunk = prepared.slice(i, i + WRITE_CHUNK);
+    await trx("loans").insert(
+      chunk.map(({ loan, history }) => {
+        const { created_at: _c, updated_at: _u, version: _v, ...columns } = loan;
+        return { ...columns, status: history.status, outstanding_principal: fmt(history.outstanding), closed_on: history.closedOn, ...history.standing };
+      }),
+    );
+    await insertPeriods(trx, chunk.flatMap((p) => p.history.rows));
+    await saveScheduleBases(trx, chunk.map((p) => ({ loan: p.loan, valueDate: p.loan.disbursed_on!, event: "MIGRATION", periods: p.schedule })));
+    const repayments = chunk.flatMap((p) => repaymentRows(ctx, p, today));
+    for (let k = 0; k < repayments.length; k += WRITE_CHUNK) await trx("loan_repayments").insert(repayments.slice(k, k + WRITE_CHUNK));
+    await postOpeningBalances(trx, ctx, chunk.filter((p) => new D(p.history.outstanding).gt(0)), today);
+    audits.push(...chunk.map(auditOf));
+    progress(i + chunk.length);
   }
   await appendAudit(trx, ctx, audits);
+}
+
+function repaymentRows(ctx: Ctx, p: Prepared, today: string) {
+  const { loan } = p;
+  return p.history.repayments.map(({ plan, scheduleBefore }, k) => ({
+    loan_id: loan.id,
+    county_code: loan.county_code,
+    bank_id: loan.bank_id,
+    paid_on: plan.on,
+    entered_on: today,
+    schedule_before: JSON.stringify(scheduleBefore),
+    amount: fmt(plan.amount),
+    penalty: fmt(plan.penalty),
+    interest: fmt(plan.interest),
+    principal: fmt(plan.principal),
+    prepayment: fmt(plan.prepayment),
+    kind: "REPAYMENT",
+    source: "BORROWER",
+    reference: p.repayments[k].reference,
+    allocation: JSON.stringify(plan.allocation.perPeriod.map((a) => ({ seq: a.seq, penalty: fmt(a.penalty), interest: fmt(a.interest), principal: fmt(a.principal) }))),
+    journal_entry_id: null,
+    actor_id: ctx.actor.userId,
+    // Keeps the file's order among repayments of one value date (the latest is found by value date, then entry).
+    created_at: new Date(ctx.clock.now().getTime() + k),
+  }));
+}
+
+/** One entry per loan, Dr 1301 (party = loan) / Cr 3101 (party = bank) of its outstanding principal, in one statement. */
+async function postOpeningBalances(trx: Knex.Transaction, ctx: Ctx, chunk: Prepared[], today: string): Promise<void> {
+  if (chunk.length === 0) return;
+  const arrays = [chunk.map(() => randomUUID()), chunk.map((p) => p.loan.id), chunk.map((p) => p.loan.bank_id), chunk.map((p) => p.history.outstanding), chunk.map((p) => `存量贷款迁移 opening balance ${p.line.contract_no}`)];
+  const unnest = `unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::numeric[], ?::text[]) AS x(entry_id, loan_id, bank_id, principal, memo)`;
+  const county = chunk[0].loan.county_code;
+  await postJournalEntriesFrom(trx, {
+    entriesSql: `SELECT x.entry_id AS id, ?::text AS county_code, ?::date AS entry_date, 'loan.migration' AS kind, 'loan' AS ref_type, x.loan_id::text AS ref_id,
+                        x.memo, ?::uuid AS actor_id, NULL::uuid AS reverses_entry_id
+                   FROM ${unnest}`,
+    linesSql: `SELECT x.entry_id, y.account AS account_code, ?::text AS county_code, y.party_type, y.party_id, y.debit, y.credit
+                 FROM ${unnest}
+                CROSS JOIN LATERAL (VALUES ('${ACCOUNTS.LOAN_PRINCIPAL}', 'loan', x.loan_id::text, x.principal, 0::numeric),
+                                           ('${ACCOUNTS.OPENING_BALANCES}', 'bank', x.bank_id::text, 0::numeric, x.principal)) AS y(account, party_type, party_id, debit, credit)`,
+    bindings: [county, today, ctx.actor.userId, ...arrays, county, ...arrays],
+  });
+}
+
+function auditOf(p: Prepared): AuditRecord {
+  const { loan, history } = p;
+  return {
+    action: "loan.migrate",
+    entityType: "loan",
+    entityId: loan.id,
+    countyCode: loan.county_code,
+    after: {
+      contract_no: loan.contract_no,
+      household_id: loan.household_id,
+      borrower_member_id: loan.borrower_member_id,
+      product_id: loan.product_id,
+      amount: loan.amount,
+      annual_rate: loan.annual_rate,
+      repayment_method: loan.repayment_method,
+      term_months: loan.term_months,
+      disbursed_on: loan.disbursed_on,
+      status: history.status,
+      outstanding_principal: fmt(history.outstanding),
+      repayments: history.repayments.map(({ plan }, k) => ({ value_date: plan.on, amount: fmt(plan.amount), reference: p.repayments[k].reference })),
+    },
+  };
 }

@@ -152,6 +152,12 @@ export async function saveScheduleBase(trx: Knex.Transaction, loan: Pick<LoanRow
     .merge();
 }
 
+/** The schedule bases of loans new to the platform (a migration), in one statement. */
+export async function saveScheduleBases(trx: Knex.Transaction, bases: { loan: Pick<LoanRow, "id" | "county_code">; valueDate: string; event: string; periods: PeriodRow[] }[]): Promise<void> {
+  if (bases.length === 0) return;
+  await trx("loan_schedule_bases").insert(bases.map((b) => ({ loan_id: b.loan.id, county_code: b.loan.county_code, value_date: b.valueDate, event: b.event, periods: JSON.stringify(b.periods), updated_at: trx.fn.now() })));
+}
+
 /** The latest value date on a loan: its schedule base (disbursement, extension) or its latest repayment not reversed. */
 export function latestValueDate(loan: LoanRow, base: { value_date: string } | undefined, latest: LatestRepayment | undefined): string | null {
   const dates = [loan.disbursed_on, loan.extended_on, base?.value_date, latest?.paid_on].filter((d): d is string => Boolean(d));
