@@ -106,6 +106,7 @@ describe("POST /loan-migrations", () => {
       { ...good[1], contract_no: "B-11", annual_rate: "0.05" }, // row 13
       { ...good[1], contract_no: "B-12", repayment_method: "MONTHLY", disbursed_on: "2025-02-30" }, // row 14
       { ...good[1], contract_no: "B-13", disbursed_on: "2023-06-01" }, // row 15: before the product
+      { ...good[1], contract_no: "B-14", household_no: undefined, borrower_id_number: `${people.c.idNumber.slice(0, 17)}${people.c.idNumber.endsWith("1") ? "2" : "1"}` }, // row 16: check digit
     ];
     const r = await migrate({ loans: [...good, ...bad] }, "?dry_run=true", null);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -121,12 +122,15 @@ describe("POST /loan-migrations", () => {
       [14, "repayment_method", "VALIDATION_FAILED"],
       [14, "disbursed_on", "VALIDATION_FAILED"],
       [15, "product_code", "LOAN_PRODUCT_NOT_AVAILABLE"],
+      [16, "borrower_id_number", "INVALID_ID_NUMBER"],
       [7, "repayments[0].value_date", "MIGRATION_REPAYMENT_BEFORE_DISBURSEMENT"],
       [8, "repayments[0].value_date", "VALUE_DATE_IN_FUTURE"],
       [9, "repayments[0].amount", "LOAN_OVERPAYMENT"],
       [11, "repayments[0].reference", "DUPLICATE_BANK_REFERENCE"],
     ]);
-    expect(body.problem_count).toBe(14);
+    expect(body.problem_count).toBe(15);
+    // An ID number is never echoed back.
+    expect(JSON.stringify(body)).not.toContain(people.c.idNumber.slice(0, 17));
     for (const p of body.problems) expect(p.message).toMatch(/^[\u3400-\u9fff（]/);
     // What would be migrated: the two good loans (the rows with problems are not).
     expect(body.to_migrate).toBe(2);

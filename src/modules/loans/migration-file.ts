@@ -12,6 +12,7 @@ import { parse as parseCsv } from "csv-parse/sync";
 import ExcelJS from "exceljs";
 import { AppError } from "../../http/errors.js";
 import { isIsoDate } from "../../lib/dates.js";
+import { ID_NUMBER_PROBLEM_TEXT, parseIdNumber } from "../../lib/id-number.js";
 import { D } from "../../lib/money.js";
 import { PURPOSES, type Purpose, REPAYMENT_METHODS, type RepaymentMethod } from "./model.js";
 
@@ -134,6 +135,8 @@ function readLoan(r: Raw<LoanField>, where: Where, p: Problems): Omit<LoanLine, 
   const householdNo = text(r.household_no);
   const idNumber = text(r.borrower_id_number).toUpperCase();
   if (!householdNo && !idNumber) p.add(where("borrower_id_number"), invalid, "须填户编号或借款人身份证号 / give the household number or the borrower's ID number");
+  const parsedId = idNumber ? parseIdNumber(idNumber) : null;
+  if (parsedId && !parsedId.ok) p.add(where("borrower_id_number"), "INVALID_ID_NUMBER", `身份证号不符合 GB 11643 / the ID number ${ID_NUMBER_PROBLEM_TEXT[parsedId.problem]}`);
   const productCode = text(r.product_code);
   if (!productCode || productCode.length > 32) p.add(where("product_code"), invalid, "产品代码必填 / the product code is required");
   const amount = amountOf(text(r.amount));
@@ -156,7 +159,7 @@ function readLoan(r: Raw<LoanField>, where: Where, p: Problems): Omit<LoanLine, 
   return {
     contract_no: contractNo,
     household_no: householdNo || null,
-    borrower_id_number: idNumber || null,
+    borrower_id_number: parsedId?.ok ? parsedId.info.value : null,
     product_code: productCode,
     amount: amount!,
     annual_rate: rate!,
