@@ -177,6 +177,24 @@ describe("POST /loan-migrations", () => {
     await reconciliationOk(t);
   });
 
+  it("a loan its repayments paid off arrives REPAID, with no principal to open; a repayment after the payoff is a problem", async () => {
+    // Every instalment paid on its due date, as the schedule a disbursement on that date writes (试算).
+    const preview = await t.as("manager").post(`${API}/loans/schedule-preview`, { product_code: fixed.code, county_code: "469030", amount: "3000.00", term_months: 3, repayment_method: "EQUAL_PRINCIPAL", disbursement_date: "2025-01-10" });
+    expect(preview.status, JSON.stringify(preview.body)).toBe(200);
+    const paid = (preview.body.periods as { due_date: string; payment: string }[]).map((p, k) => ({ value_date: p.due_date, amount: p.payment, reference: `PO-${k}` }));
+    const row = { contract_no: "QY-PAID-1", borrower_id_number: people.a.idNumber, product_code: fixed.code, amount: "3000.00", annual_rate: "0.0435", repayment_method: "EQUAL_PRINCIPAL", term_months: 3, disbursed_on: "2025-01-10" };
+    const late = await migrate({ loans: [{ ...row, repayments: [...paid, { value_date: "2025-04-15", amount: "10.00", reference: "PO-9" }] }] }, "?dry_run=true", null);
+    expect(late.body.problems.map((p: Problem) => [p.row, p.column, p.code])).toEqual([[1, "repayments[3].value_date", "MIGRATION_REPAYMENT_AFTER_PAYOFF"]]);
+    const r = await migrate({ loans: [{ ...row, repayments: paid }] });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const [l] = await loanByContract("QY-PAID-1");
+    expect(l).toMatchObject({ status: "REPAID", outstanding_principal: "0.00", dpd: 0 });
+    expect((l as unknown as { closed_on: string }).closed_on).toBe("2025-04-10");
+    expect((await schedule(t, l.id)).periods.map((p) => p.status)).toEqual(["PAID", "PAID", "PAID"]);
+    expect(Number((await t.db("journal_entries").where({ ref_type: "loan", ref_id: l.id }).count<{ count: string }[]>("* as count"))[0].count)).toBe(0);
+    await reconciliationOk(t);
+  });
+
   it("the same file again changes nothing: its loans are already present", async () => {
     const before = await counts();
     const r = await migrate({ loans: goodLoans() });
