@@ -312,6 +312,7 @@ describe("POST /loan-migrations", () => {
 
   it("is a bank manager's, for their own counties; an apply needs an Idempotency-Key", async () => {
     expectProblem(await t.as("officer").post(`${API}/loan-migrations`, { loans: goodLoans() }, key()), 403, "FORBIDDEN");
+    expectProblem(await t.as("officer").post(`${API}/loan-migrations`, { loans: "not a list" }, key()), 403, "FORBIDDEN");
     expectProblem(await migrate({ loans: goodLoans() }, "?county_code=469025"), 404, "NOT_FOUND");
     expectProblem(await migrate({ loans: goodLoans() }, "", null), 400, "IDEMPOTENCY_KEY_REQUIRED");
     expectProblem(await migrate({ loans: goodLoans() }, "?dry_run=maybe"), 400, "VALIDATION_FAILED");

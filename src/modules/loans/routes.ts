@@ -255,6 +255,7 @@ export function loanRoutes(deps: Deps): Router {
     "/loan-migrations",
     fileBody(deps.settings.uploadLimit),
     command(db, async (req, trx) => {
+      requireRole(actorOf(req), "bank_manager"); // before reading the file: a refusal by role does not depend on it
       const q = parse(LoanMigrationQuery, req.query, "query");
       if (!q.dry_run && !req.header("idempotency-key")) throw new AppError("IDEMPOTENCY_KEY_REQUIRED", "迁移会记入账务：请带 Idempotency-Key 请求头 / a migration opens ledger balances: send an Idempotency-Key header (e.g. a UUID) and reuse it on retries");
       const file = await svc.readMigrationFile(uploadOf(req));
