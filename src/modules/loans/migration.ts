@@ -157,6 +157,44 @@ function firstDifference(line: LoanLine, who: MemberRef | undefined, e: Existing
   return same ? null : "repayments";
 }
 
+type AddProblem = (at: ReturnType<LoanLine["where"]>, code: string, message: string) => void;
+
+/** Who borrowed: the member of the ID number, or the head of the household number; both given must agree. */
+function borrowerOf(line: LoanLine, members: Map<string, MemberRef>, heads: Map<string, MemberRef>, add: AddProblem): MemberRef | undefined {
+  const at = line.where;
+  let who: MemberRef | undefined;
+  if (line.borrower_id_number) {
+    who = members.get(line.borrower_id_number);
+    if (!who) add(at("borrower_id_number"), "MIGRATION_BORROWER_UNKNOWN", "本县登记的农户中没有此身份证号的成员 / no member of a household of the county has this ID number");
+  }
+  if (line.household_no) {
+    const head = heads.get(line.household_no);
+    if (!head) add(at("household_no"), "MIGRATION_HOUSEHOLD_UNKNOWN", `本县没有户编号为 ${line.household_no} 的农户 / no household of the county has this number`);
+    else if (who && who.household_id !== head.household_id) add(at("borrower_id_number"), "LOAN_BORROWER_NOT_MEMBER", `借款人不是户 ${line.household_no} 的成员 / the borrower is not a member of household ${line.household_no}`);
+    else if (!who && !line.borrower_id_number) {
+      if (!head.member_id) add(at("household_no"), "LOAN_BORROWER_NOT_MEMBER", "该户没有登记户主，请填借款人身份证号 / the household has no head: give the borrower's ID number");
+      else who = head;
+    }
+  }
+  return who;
+}
+
+/** The loan within the product version's rules and the caps (50,000; 36 months); a fixed-rate product's loans carry its rate. */
+function checkAgainstProduct(line: LoanLine, product: ProductRow, add: AddProblem): void {
+  const at = line.where;
+  const amount = new D(line.amount);
+  if (amount.gt(HOUSEHOLD_CAP)) add(at("amount"), "LOAN_ABOVE_HOUSEHOLD_CAP", `贷款金额 ${line.amount} 超过 50,000 元上限 / the amount is above the cap of 50,000`);
+  else if (amount.gt(product.max_amount)) add(at("amount"), "LOAN_ABOVE_PRODUCT_AMOUNT", `贷款金额 ${line.amount} 超过产品上限 ${fmt(product.max_amount)} / above the product's maximum`);
+  if (line.term_months > 36 || line.term_months > product.max_term_months) {
+    add(at("term_months"), "LOAN_ABOVE_PRODUCT_TERM", `期限 ${line.term_months} 个月超过${line.term_months > 36 ? " 36 个月上限" : `产品上限 ${product.max_term_months} 个月`} / the term is above ${Math.min(36, product.max_term_months)} months`);
+  }
+  if (!product.repayment_methods.includes(line.repayment_method)) add(at("repayment_method"), "LOAN_METHOD_NOT_OFFERED", `产品不提供此还款方式（可选 ${product.repayment_methods.join("、")}） / the product offers ${product.repayment_methods.join(", ")}`);
+  if (line.purpose && !product.allowed_purposes.includes(line.purpose)) add(at("purpose"), "LOAN_PURPOSE_NOT_ALLOWED", `产品不允许此用途（可选 ${product.allowed_purposes.join("、")}） / the product allows ${product.allowed_purposes.join(", ")}`);
+  if (product.rate_rule === "FIXED" && !new D(product.fixed_rate!).eq(line.annual_rate)) {
+    add(at("annual_rate"), "MIGRATION_RATE_NOT_PRODUCT", `固定利率产品的利率为 ${Rate.format(product.fixed_rate!)}，本行为 ${line.annual_rate} / the product's fixed rate is ${Rate.format(product.fixed_rate!)}`);
+  }
+}
+
 /** Repayments in value-date order (the file's order within a date). */
 const inValueDateOrder = (reps: RepaymentLine[]) => reps.map((r, k) => ({ r, k })).sort((a, b) => (a.r.value_date < b.r.value_date ? -1 : a.r.value_date > b.r.value_date ? 1 : a.k - b.k)).map((x) => x.r);
 
@@ -178,7 +216,7 @@ export async function migrateLoans(
   // The loans are brought to the last closed business date; before the platform's first close, to yesterday's end.
   const through = (await closedThrough(trx)) ?? addDays(today, -1);
   const problems: MigrationProblem[] = [...file.problems];
-  const add = (at: ReturnType<LoanLine["where"]>, code: string, message: string) => problems.push({ ...at, code, message });
+  const add: AddProblem = (at, code, message) => void problems.push({ ...at, code, message });
 
   const members = await membersByIdNumber(trx, pii, file.loans.flatMap((l) => (l.borrower_id_number ? [l.borrower_id_number] : [])), [scope.countyCode]);
   const heads = await headsByHouseholdNo(trx, file.loans.flatMap((l) => (l.household_no ? [l.household_no] : [])), [scope.countyCode]);
@@ -199,21 +237,7 @@ export async function migrateLoans(
     const before = problems.length;
     const at = line.where;
     const row = at("contract_no").row;
-    // Who borrowed: the member of the ID number, or the head of the household number; both given must agree.
-    let who: MemberRef | undefined;
-    if (line.borrower_id_number) {
-      who = members.get(line.borrower_id_number);
-      if (!who) add(at("borrower_id_number"), "MIGRATION_BORROWER_UNKNOWN", "本县登记的农户中没有此身份证号的成员 / no member of a household of the county has this ID number");
-    }
-    if (line.household_no) {
-      const head = heads.get(line.household_no);
-      if (!head) add(at("household_no"), "MIGRATION_HOUSEHOLD_UNKNOWN", `本县没有户编号为 ${line.household_no} 的农户 / no household of the county has this number`);
-      else if (who && who.household_id !== head.household_id) add(at("borrower_id_number"), "LOAN_BORROWER_NOT_MEMBER", `借款人不是户 ${line.household_no} 的成员 / the borrower is not a member of household ${line.household_no}`);
-      else if (!who && !line.borrower_id_number) {
-        if (!head.member_id) add(at("household_no"), "LOAN_BORROWER_NOT_MEMBER", "该户没有登记户主，请填借款人身份证号 / the household has no head: give the borrower's ID number");
-        else who = head;
-      }
-    }
+    const who = borrowerOf(line, members, heads, add);
     const found = existing.get(line.contract_no);
     const reps = inValueDateOrder(line.repayments);
     if (found) {
@@ -244,17 +268,7 @@ export async function migrateLoans(
       add(at("product_code"), "LOAN_PRODUCT_NOT_AVAILABLE", `本行在本县没有 ${line.disbursed_on} 有效的产品 ${line.product_code} / no version of product ${line.product_code} of your bank in the county is in force on ${line.disbursed_on}`);
       continue;
     }
-    const amount = new D(line.amount);
-    if (amount.gt(HOUSEHOLD_CAP)) add(at("amount"), "LOAN_ABOVE_HOUSEHOLD_CAP", `贷款金额 ${line.amount} 超过 50,000 元上限 / the amount is above the cap of 50,000`);
-    else if (amount.gt(product.max_amount)) add(at("amount"), "LOAN_ABOVE_PRODUCT_AMOUNT", `贷款金额 ${line.amount} 超过产品上限 ${fmt(product.max_amount)} / above the product's maximum`);
-    if (line.term_months > 36 || line.term_months > product.max_term_months) {
-      add(at("term_months"), "LOAN_ABOVE_PRODUCT_TERM", `期限 ${line.term_months} 个月超过${line.term_months > 36 ? " 36 个月上限" : `产品上限 ${product.max_term_months} 个月`} / the term is above ${Math.min(36, product.max_term_months)} months`);
-    }
-    if (!product.repayment_methods.includes(line.repayment_method)) add(at("repayment_method"), "LOAN_METHOD_NOT_OFFERED", `产品不提供此还款方式（可选 ${product.repayment_methods.join("、")}） / the product offers ${product.repayment_methods.join(", ")}`);
-    if (line.purpose && !product.allowed_purposes.includes(line.purpose)) add(at("purpose"), "LOAN_PURPOSE_NOT_ALLOWED", `产品不允许此用途（可选 ${product.allowed_purposes.join("、")}） / the product allows ${product.allowed_purposes.join(", ")}`);
-    if (product.rate_rule === "FIXED" && !new D(product.fixed_rate!).eq(line.annual_rate)) {
-      add(at("annual_rate"), "MIGRATION_RATE_NOT_PRODUCT", `固定利率产品的利率为 ${Rate.format(product.fixed_rate!)}，本行为 ${line.annual_rate} / the product's fixed rate is ${Rate.format(product.fixed_rate!)}`);
-    }
+    checkAgainstProduct(line, product, add);
     let price: Awaited<ReturnType<typeof priceLoan>> | null = null;
     try {
       price = await priceLoan(trx, product, line.term_months, line.disbursed_on);
@@ -276,8 +290,8 @@ export async function migrateLoans(
       contract_no: line.contract_no,
       migrated_on: today,
       status: "DISBURSED",
-      amount: fmt(amount),
-      outstanding_principal: fmt(amount),
+      amount: fmt(line.amount),
+      outstanding_principal: fmt(line.amount),
       annual_rate: Rate.format(line.annual_rate),
       rate_basis: price.basis,
       lpr_date: price.lprDate,
