@@ -18,6 +18,7 @@ import * as claimMakers from "./20261201000300_claim_makers.js";
 import * as jobs from "./20261201000400_jobs.js";
 import * as valueDates from "./20261202000100_value_dates.js";
 import * as repaymentFiles from "./20261202000200_repayment_files.js";
+import * as loanMigrations from "./20261202003000_loan_migrations.js";
 import * as contractNo from "./20261202005000_contract_no_and_balance_statements.js";
 import * as registerImports from "./20261202002000_register_imports.js";
 import * as alertKinds from "./20261202009000_alert_kinds.js";
@@ -48,6 +49,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261201000400_jobs": jobs,
   "20261202000100_value_dates": valueDates,
   "20261202000200_repayment_files": repaymentFiles,
+  "20261202003000_loan_migrations": loanMigrations,
   "20261202005000_contract_no_and_balance_statements": contractNo,
   "20261202002000_register_imports": registerImports,
   "20261202009000_alert_kinds": alertKinds,

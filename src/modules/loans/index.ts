@@ -37,3 +37,5 @@ export {
   subsidyRate,
   subsidyTermEnd,
 } from "./subsidy-split.js";
+export { type MigratedLoanView, migrateLoans, readMigrationFile } from "./migration.js";
+export type { MigrationProblem } from "./migration-file.js";

@@ -237,9 +237,20 @@ export function isSettled(p: PeriodState): boolean {
   return unpaidPrincipal(p).isZero() && unpaidInterest(p).isZero() && unpaidPenalty(p).isZero();
 }
 
+/** Daily penalty rates already computed, by rate and markup as written (a day-by-day close asks for the same few again and again). */
+const dailyRates = new Map<string, Dec>();
+
 /** Daily penalty rate: contract rate × (1 + markup) / 360 (罚息). */
 export function penaltyDailyRate(annualRate: Dec | string, markup: Dec | string): Dec {
-  return new D(annualRate).mul(new D(markup).plus(1)).div(360);
+  if (typeof annualRate !== "string" || typeof markup !== "string") return new D(annualRate).mul(new D(markup).plus(1)).div(360);
+  const key = `${annualRate}|${markup}`;
+  let rate = dailyRates.get(key);
+  if (rate === undefined) {
+    rate = new D(annualRate).mul(new D(markup).plus(1)).div(360);
+    if (dailyRates.size >= 10_000) dailyRates.clear();
+    dailyRates.set(key, rate);
+  }
+  return rate;
 }
 
 /**

@@ -15,6 +15,8 @@ export interface LoanRow {
   product_id: string | null;
   /** The bank's contract number (合同号), unique per bank; given at disbursement. */
   contract_no: string | null;
+  /** The business date the loan was migrated onto the platform (存量贷款迁移); null when disbursed here. */
+  migrated_on: string | null;
   status: string;
   amount: string;
   outstanding_principal: string;

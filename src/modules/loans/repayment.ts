@@ -270,7 +270,10 @@ export async function reverseRepayment(trx: Knex.Transaction, ctx: Ctx, loanId: 
     { outstanding_principal: fmt(new D(loan.outstanding_principal).plus(rep.principal)), ...after.standing, ...(closedByIt ? { status: restored.status, closed_on: null } : {}) },
     ctx.clock.now(),
   );
-  const entryId = await reverseJournalEntry(trx, rep.journal_entry_id!, { entryDate: today, memo: `冲正 reversal of repayment ${rep.id}: ${input.reason}`, actorId: ctx.actor.userId });
+  const memo = `冲正 reversal of repayment ${rep.id}: ${input.reason}`;
+  const entryId = rep.journal_entry_id
+    ? await reverseJournalEntry(trx, rep.journal_entry_id, { entryDate: today, memo, actorId: ctx.actor.userId })
+    : await reopenMigratedPrincipal(trx, loan, rep, today, memo, ctx.actor.userId);
   const [row] = await trx("loan_repayments")
     .where({ id: rep.id })
     .update({ reversed_at: ctx.clock.now(), reversed_by: ctx.actor.userId, reversal_reason: input.reason, reversal_entry_id: entryId })
@@ -285,4 +288,27 @@ export async function reverseRepayment(trx: Knex.Transaction, ctx: Ctx, loanId: 
     after: { ...view, reason: input.reason },
   });
   return view;
+}
+
+/**
+ * A migrated repayment (存量贷款迁移) has no journal entry: it was history when the loan's
+ * outstanding principal opened against 3101. Its reversal puts the principal back on the loan
+ * against the same opening balance (Dr 1301 / Cr 3101); the interest and penalty it took were never
+ * the platform's income. Null when it took no principal.
+ */
+async function reopenMigratedPrincipal(trx: Knex.Transaction, loan: LoanRow, rep: RepaymentRow, on: string, memo: string, actorId: string): Promise<string | null> {
+  if (!new D(rep.principal).gt(0)) return null;
+  return postJournalEntry(trx, {
+    countyCode: loan.county_code,
+    entryDate: on,
+    kind: "loan.migration.reversal",
+    refType: "loan",
+    refId: loan.id,
+    memo,
+    actorId,
+    lines: [
+      { account: ACCOUNTS.LOAN_PRINCIPAL, debit: fmt(rep.principal), partyType: "loan", partyId: loan.id },
+      { account: ACCOUNTS.OPENING_BALANCES, credit: fmt(rep.principal), partyType: "bank", partyId: loan.bank_id },
+    ],
+  });
 }

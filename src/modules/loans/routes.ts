@@ -2,10 +2,12 @@ import { type Request, Router } from "express";
 import type { Deps } from "../../deps.js";
 import { actorOf, requireRole } from "../../http/auth.js";
 import { command } from "../../http/command.js";
+import { AppError } from "../../http/errors.js";
 import { ctxOf } from "../../http/ctx.js";
 import { sendTable } from "../../http/export.js";
 import { doc } from "../../http/openapi.js";
 import { parse } from "../../http/validate.js";
+import { fileBody, uploadOf } from "../../http/upload.js";
 import { ListQuery } from "../../http/zod.js";
 import {
   CollectionAction,
@@ -17,6 +19,9 @@ import {
   Loan,
   LoanApply,
   LoanList,
+  LoanMigrationCreate,
+  LoanMigrationQuery,
+  LoanMigrationResult,
   LoanProduct,
   LoanProductCreate,
   LoanProductList,
@@ -167,6 +172,24 @@ doc({
 doc({ method: "get", path: "/loans/:id/repayments", tag: TAG, summary: "Repayments of a loan", params: IdParam, query: ListQuery, response: RepaymentList, roles: READERS });
 doc({ method: "post", path: "/loans/:id/collection-actions", tag: TAG, summary: "Record a collection action (催收)", params: IdParam, body: CollectionActionCreate, response: CollectionAction, status: 201, roles: `${BANK}, village_officer (own village)` });
 
+doc({
+  method: "post",
+  path: "/loan-migrations",
+  tag: TAG,
+  summary: "Migrate the bank's existing loans (存量贷款迁移) with their repayments to date",
+  description: [
+    "One row per loan — contract number (合同号), the household (户编号) and/or the borrower's ID number (借款人身份证号), product code (the version in force on the disbursement date), amount, annual rate, repayment method, term, disbursement date (放款日), purpose — and the repayments made to date (value date, amount, bank reference 流水号). JSON nests the repayments under each loan; a CSV has the loans, an empty line, then the repayments with their own header line (合同号, 还款日, 还款金额, 银行流水号); an XLSX has the loans on its first worksheet (or 贷款) and the repayments on its second (or 还款). docs/examples/loan-migration.csv is an example.",
+    "Each loan is created as if it had lived on the platform from its first day: the schedule a disbursement on its date writes, each repayment allocated on its value date (penalty → overdue interest → overdue principal → due now → prepayment), the close of business run for every date in between and on to the last closed business date (yesterday before the first close) — standing, penalty and lost subsidy shares included. Its outstanding principal opens in the ledger as Dr 1301 / Cr 3101 期初余额; past repayments are its history, not cash entries. The contract's own rate is taken as given (a fixed-rate product's loans must carry its rate).",
+    "`?dry_run=true` checks every row and answers every problem (sheet, row, column, code, message) and what would be migrated; nothing is stored. An apply with any problem migrates nothing (422 LOAN_MIGRATION_REJECTED, the problems in `errors`); otherwise every loan is migrated in one transaction. A contract number already on the platform for your bank with the same loan (and its repayments so far) is ALREADY_PRESENT, so sending a file again changes nothing; a different loan under it is a problem (LOAN_CONTRACT_NO_TAKEN). An apply (not a dry run) opens ledger balances and needs an `Idempotency-Key` header (IDEMPOTENCY_KEY_REQUIRED); a retry with it replays the first answer.",
+  ].join("\n\n"),
+  query: LoanMigrationQuery,
+  body: LoanMigrationCreate,
+  files: { description: "The loans file: CSV (UTF-8; the loans, an empty line, the repayments) or XLSX (loans on the first sheet, repayments on the second)" },
+  response: LoanMigrationResult,
+  roles: "bank_manager (own bank, own counties)",
+  idempotent: "accepted",
+});
+
 export function loanRoutes(deps: Deps): Router {
   const { db, clock } = deps;
   const r = Router();
@@ -245,6 +268,18 @@ export function loanRoutes(deps: Deps): Router {
   r.post(
     "/loans/:id/collection-actions",
     command(db, async (req, trx) => ({ status: 201, body: await svc.addCollectionAction(trx, ctxOf(req, clock), id(req.params), parse(CollectionActionCreate, req.body)) })),
+  );
+
+  r.post(
+    "/loan-migrations",
+    fileBody(deps.settings.uploadLimit),
+    command(db, async (req, trx) => {
+      requireRole(actorOf(req), "bank_manager"); // before reading the file: a refusal by role does not depend on it
+      const q = parse(LoanMigrationQuery, req.query, "query");
+      if (!q.dry_run && !req.header("idempotency-key")) throw new AppError("IDEMPOTENCY_KEY_REQUIRED", "迁移会记入账务：请带 Idempotency-Key 请求头 / a migration opens ledger balances: send an Idempotency-Key header (e.g. a UUID) and reuse it on retries");
+      const file = await svc.readMigrationFile(uploadOf(req));
+      return { status: 200, body: await svc.migrateLoans(trx, ctxOf(req, clock), deps.pii, file, { dryRun: q.dry_run ?? false, countyCode: q.county_code, format: file.format }) };
+    }),
   );
 
   return r;

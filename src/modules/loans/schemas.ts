@@ -186,6 +186,7 @@ export const Loan = z
     borrower_member_id: Uuid,
     product_id: Uuid.nullable(),
     contract_no: z.string().nullable().openapi({ description: "The bank's contract number (合同号), given at disbursement" }),
+    migrated_on: IsoDate.nullable().openapi({ description: "The date the loan was migrated onto the platform with its history (存量贷款迁移); null for a loan disbursed here" }),
     status: z.enum(LOAN_STATUSES),
     status_label: StatusLabel,
     amount: z.string(),
@@ -379,3 +380,86 @@ export const SchedulePreview = z
 export const ScheduleQuery = z.object({
   format: z.enum(["json", "html"]).optional().openapi({ description: "html: the printable schedule with the annualised rates (also with `Accept: text/html`)" }),
 });
+
+// ---------- migration of existing loans (存量贷款迁移) ----------
+
+/** A cell as a bank's system writes it: text or a number; each is checked by the migration and named in its problems. */
+const Cell = z.union([z.string().max(200), z.number()]);
+
+const MigrationRepaymentRow = z
+  .object({
+    value_date: Cell.openapi({ description: "起息日 / 还款日: the repayment's value date, YYYY-MM-DD, on or after the disbursement, not after today" }),
+    amount: Cell.openapi({ description: "还款金额 in yuan, e.g. \"1200.00\"" }),
+    reference: Cell.optional().openapi({ description: "银行流水号: the bank's transaction reference, recorded once per bank for ever" }),
+  })
+  .strict();
+
+const MigrationLoanRow = z
+  .object({
+    contract_no: Cell.openapi({ description: "合同号: the bank's contract number, unique per bank" }),
+    household_no: Cell.optional().openapi({ description: "户编号: the household's register number (the borrower is then its head unless borrower_id_number names another member)" }),
+    borrower_id_number: Cell.optional().openapi({ description: "借款人身份证号: the borrower's ID number (looked up by the register's keyed hash; never stored or echoed)" }),
+    product_code: Cell.openapi({ description: "产品代码: the bank's product code; the version in force on the disbursement date applies" }),
+    amount: Cell.openapi({ description: "贷款金额 in yuan (at most 50,000 and the product's maximum)" }),
+    annual_rate: Cell.openapi({ description: "年利率: the contract's rate as a fraction, e.g. \"0.0435\" (a fixed-rate product's loans carry its rate)" }),
+    repayment_method: Cell.openapi({ description: "还款方式: BULLET_QUARTERLY, EQUAL_INSTALLMENT, EQUAL_PRINCIPAL (or 到期还本按季结息, 等额本息, 等额本金)" }),
+    term_months: Cell.openapi({ description: "期限 in months (at most 36 and the product's maximum)" }),
+    disbursed_on: Cell.openapi({ description: "放款日: YYYY-MM-DD, not after today" }),
+    purpose: Cell.optional().openapi({ description: "用途 (PLANTING, BREEDING, …); the product's first allowed purpose when absent" }),
+    repayments: z.array(MigrationRepaymentRow).max(500).optional().openapi({ description: "The repayments made to date, in any order (they are applied in value-date order)" }),
+  })
+  .strict();
+
+export const LoanMigrationCreate = z
+  .object({ loans: z.array(MigrationLoanRow).min(1).max(20_000) })
+  .strict()
+  .openapi("LoanMigrationCreate");
+
+export const LoanMigrationQuery = z.object({
+  dry_run: z
+    .enum(["true", "false"])
+    .transform((v) => v === "true")
+    .optional()
+    .openapi({ description: "true: check every row and answer the problems and what would be migrated; nothing is stored" }),
+  county_code: CountyCode.optional().openapi({ description: "The county of the loans; needed only when you work in several" }),
+});
+
+const MigrationProblemView = z.object({
+  sheet: z.enum(["loans", "repayments"]),
+  row: z.number().int().openapi({ description: "The row as the bank sees it: the spreadsheet's or CSV's line number (header included), or the loan's position (1-based) in JSON" }),
+  column: z.string(),
+  code: z.string().openapi({ description: "Stable code, e.g. MIGRATION_BORROWER_UNKNOWN, LOAN_PRODUCT_NOT_AVAILABLE, LOAN_OVERPAYMENT, DUPLICATE_BANK_REFERENCE" }),
+  message: z.string().openapi({ description: "What is wrong, Chinese first" }),
+  path: z.string(),
+});
+
+export const LoanMigrationResult = z
+  .object({
+    dry_run: z.boolean(),
+    county_code: z.string(),
+    bank_id: Uuid,
+    source_format: z.enum(["json", "csv", "xlsx"]),
+    brought_to: IsoDate.openapi({ description: "The loans stand as after the close of business of this date (the last closed date, or yesterday before the first close)" }),
+    loans: z.number().int(),
+    repayments: z.number().int(),
+    migrated: z.number().int(),
+    to_migrate: z.number().int().openapi({ description: "Dry run: the loans an apply would migrate" }),
+    already_present: z.number().int().openapi({ description: "Loans already on the platform under their contract number, identical (a file sent again)" }),
+    outstanding_principal: Amount.openapi({ description: "Outstanding principal of the loans migrated (or to migrate), as opened on 1301" }),
+    problem_count: z.number().int(),
+    problems: z.array(MigrationProblemView).openapi({ description: "Every problem (at most 1,000 listed); an apply with any is refused whole (422 LOAN_MIGRATION_REJECTED, the same list in `errors`)" }),
+    results: z.array(
+      z.object({
+        row: z.number().int(),
+        contract_no: z.string(),
+        outcome: z.enum(["MIGRATED", "TO_MIGRATE", "ALREADY_PRESENT"]),
+        loan_id: Uuid.nullable(),
+        status: z.string(),
+        outstanding_principal: Amount,
+        dpd: z.number().int(),
+        penalty_due: Amount,
+        repayments: z.number().int(),
+      }),
+    ),
+  })
+  .openapi("LoanMigrationResult");

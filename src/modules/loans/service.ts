@@ -9,9 +9,12 @@
  * - standing.ts       a loan's schedule state and standing (DPD, overdue) as of a date
  * - views.ts          what readers see: loans, schedules, repayments
  * - preview.ts        the schedule preview (试算) with the annualised rate, and the printable schedule
+ * - migration.ts      migration of a bank's existing loans (存量贷款迁移), with migration-file.ts
+ *                     (reading the file) and migration-history.ts (replaying each loan's history)
  * - reconciliation.ts the ledger check of principal receivable against outstanding principal
  */
 export * from "./origination.js";
+export * from "./migration.js";
 export * from "./preview.js";
 export * from "./products.js";
 export * from "./reconciliation.js";

@@ -10,7 +10,7 @@ import type { Knex } from "knex";
 import { AppError } from "../../lib/errors.js";
 import { addDays, daysBetween } from "../../lib/dates.js";
 import { D, Money } from "../../lib/money.js";
-import { type ClosingLoan, type ClosingPeriod, closeOfBusinessDay, dpdBucket, loanStanding, type PeriodStatus } from "./model.js";
+import { type ClosingLoan, type ClosingPeriod, closeOfBusinessDay, dpdBucket, loanStanding, penaltyOfSpan, type PeriodStatus } from "./model.js";
 import { type LoanRow, type PeriodRow, toState } from "./queries.js";
 import { ACTIVE_STATUSES } from "./model.js";
 import { fmt } from "./common.js";
@@ -92,6 +92,13 @@ export function closeDates(loan: LoanRow, rows: PeriodRow[], standing: Standing,
   let ps = rows.map(toClosing);
   let cur = { start: standing.cur_period_start, end: standing.cur_period_end, interest: standing.cur_period_interest };
   for (let d = from; d <= through; d = addDays(d, 1)) {
+    // Days on which the close only adds a day's penalty to overdue periods are taken together.
+    const quietTo = active ? lastQuietDay(loan, ps, cur.end, d, through, forfeitAll) : null;
+    if (quietTo !== null) {
+      ps = accrueQuietDays(loan, ps, d, quietTo);
+      d = quietTo;
+      continue;
+    }
     ps = closeOfBusinessDay({ active, annualRate: loan.annual_rate!, penaltyMarkup: loan.penalty_markup, graceDays: loan.grace_days, forfeitAll: forfeitAll(d) }, ps, d);
     if (!active) continue;
     // roll_periods: the period interest accrues in on `d` once the previous one has ended.
@@ -121,6 +128,45 @@ export function closeDates(loan: LoanRow, rows: PeriodRow[], standing: Standing,
       standing_date: through,
     },
   };
+}
+
+/**
+ * The last of the dates `d` … `through` (at least two) on which the close of business, date by
+ * date, would only add one day's penalty to each overdue period of an active loan: no period falls
+ * due or overdue (no status or subsidy share changes), no reason to forfeit every share, the period
+ * the interest accrues in does not roll, and every overdue period's penalty runs through the day
+ * before `d`. Null when `d` itself is not such a date (the date is then closed as usual).
+ */
+function lastQuietDay(loan: LoanRow, ps: ClosingPeriod[], curEnd: string | null, d: string, through: string, forfeitAll: ForfeitAllOn): string | null {
+  if (curEnd === null) return null;
+  let end = curEnd <= through ? addDays(curEnd, -1) : through;
+  const dayBefore = addDays(d, -1);
+  for (const p of ps) {
+    if (p.status === "PAID" || p.status === "CLOSED") continue;
+    if (p.status === "OVERDUE") {
+      if (p.penaltyThrough !== dayBefore) return null;
+      if (p.interestSubsidy.gt(0) && p.interestPaid.lt(p.interestDue)) return null;
+      continue;
+    }
+    // PENDING (or DUE inside its grace days): quiet until the day before it falls due.
+    if (p.status !== "PENDING" || p.dueDate <= d) return null;
+    const last = addDays(p.dueDate, -1);
+    if (last < end) end = last;
+  }
+  if (end <= d) return null;
+  for (let x = d; x <= end; x = addDays(x, 1)) if (forfeitAll(x) !== null) return x === d || addDays(x, -1) === d ? null : addDays(x, -1);
+  return end;
+}
+
+/** The dates `d` … `to` closed one by one when nothing but penalty moves: each overdue period gains the same day's penalty (kept to 10 places) for each date. */
+function accrueQuietDays(loan: LoanRow, ps: ClosingPeriod[], d: string, to: string): ClosingPeriod[] {
+  const days = daysBetween(d, to) + 1;
+  return ps.map((p) => {
+    if (p.status !== "OVERDUE") return p;
+    const base = p.principalDue.minus(p.principalPaid).plus(p.interestDue.minus(p.interestPaid));
+    const daily = base.isZero() ? new D(0) : penaltyOfSpan(base, loan.annual_rate!, loan.penalty_markup, 1);
+    return { ...p, penaltyAccrued: p.penaltyAccrued.plus(daily.mul(days)), penaltyThrough: to };
+  });
 }
 
 export interface LatestRepayment {
@@ -155,6 +201,12 @@ export async function saveScheduleBase(trx: Knex.Transaction, loan: Pick<LoanRow
     .insert({ loan_id: loan.id, county_code: loan.county_code, value_date: valueDate, event, periods: JSON.stringify(periods), updated_at: trx.fn.now() })
     .onConflict("loan_id")
     .merge();
+}
+
+/** The schedule bases of loans new to the platform (a migration), in one statement. */
+export async function saveScheduleBases(trx: Knex.Transaction, bases: { loan: Pick<LoanRow, "id" | "county_code">; valueDate: string; event: string; periods: PeriodRow[] }[]): Promise<void> {
+  if (bases.length === 0) return;
+  await trx("loan_schedule_bases").insert(bases.map((b) => ({ loan_id: b.loan.id, county_code: b.loan.county_code, value_date: b.valueDate, event: b.event, periods: JSON.stringify(b.periods), updated_at: trx.fn.now() })));
 }
 
 /** The latest value date on a loan: its schedule base (disbursement, extension) or its latest repayment not reversed. */

@@ -42,6 +42,7 @@ export function loanView(l: LoanRow, extra: { payoff?: Dec | null; on?: string }
     borrower_member_id: l.borrower_member_id,
     product_id: l.product_id,
     contract_no: l.contract_no,
+    migrated_on: l.migrated_on,
     status: l.status as LoanStatus,
     amount: fmt(l.amount),
     outstanding_principal: fmt(l.outstanding_principal),

@@ -4,7 +4,7 @@
  */
 export { registerFiguresBy } from "./figures.js"; // figures by township, village and bank (registered with reports)
 export { registerRoutes } from "./routes.js";
-export { borrowerAndBank, householdScope, lockCounty, lockHousehold } from "./queries.js";
+export { borrowerAndBank, headsByHouseholdNo, householdScope, lockCounty, lockHousehold, type MemberRef, membersByIdNumber } from "./queries.js";
 export { recordIdNumberLookup } from "./service.js";
 export { contactsOf, type HouseholdContact } from "./contacts.js";
 export { registerImportErrors, runRegisterImport, type ImportResultView } from "./import-service.js";

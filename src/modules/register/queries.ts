@@ -1,5 +1,7 @@
 import type { Knex } from "knex";
 import type { Actor } from "../../http/auth.js";
+import { parseIdNumber } from "../../lib/id-number.js";
+import type { Pii } from "../../lib/pii.js";
 
 type Db = Knex | Knex.Transaction;
 
@@ -121,4 +123,68 @@ export async function borrowerAndBank(db: Db, memberId: string, bankId: string):
     db("banks").where({ id: bankId }).first<{ name: string } | undefined>("name"),
   ]);
   return { name: m?.name ?? null, id_number_masked: m?.id_number_masked ?? null, household_no: m?.household_no ?? null, bank_name: b?.name ?? null };
+}
+
+/** A member as another module finds it by ID number or household number: who, in which household, of which county and village. */
+export interface MemberRef {
+  member_id: string;
+  household_id: string;
+  household_no: string;
+  household_status: string;
+  county_code: string;
+  village_code: string;
+  relation: string;
+  birth_date: string;
+}
+
+const MEMBER_REF = [
+  "m.id as member_id",
+  "h.id as household_id",
+  "h.household_no",
+  "h.status as household_status",
+  "h.county_code",
+  "h.village_code",
+  "m.relation",
+] as const;
+
+/**
+ * Members found by whole ID numbers in the given counties, through the keyed lookup hash the
+ * register stores (numbers are never compared in the clear): a map from each number given (as
+ * written, trimmed) to its member; a number that is malformed or not registered there is absent.
+ */
+export async function membersByIdNumber(db: Db, pii: Pii, idNumbers: string[], countyCodes: string[]): Promise<Map<string, MemberRef>> {
+  const byHash = new Map<string, string[]>();
+  for (const raw of idNumbers) {
+    const parsed = parseIdNumber(raw);
+    if (!parsed.ok) continue;
+    const h = pii.lookupHash(parsed.info.value);
+    byHash.set(h, [...(byHash.get(h) ?? []), raw]);
+  }
+  const hashes = [...byHash.keys()];
+  const out = new Map<string, MemberRef>();
+  for (let i = 0; i < hashes.length; i += 1000) {
+    const rows = await db("household_members as m")
+      .join("households as h", "h.id", "m.household_id")
+      .whereIn("m.id_number_hash", hashes.slice(i, i + 1000))
+      .whereIn("h.county_code", countyCodes)
+      .select<(MemberRef & { id_number_hash: string })[]>(...MEMBER_REF, "m.id_number_hash", db.raw("m.birth_date::text AS birth_date"));
+    for (const { id_number_hash, ...r } of rows) for (const raw of byHash.get(id_number_hash) ?? []) out.set(raw, r);
+  }
+  return out;
+}
+
+/** Households found by household number in the given counties, each with its head as the member: a map by household number. */
+export async function headsByHouseholdNo(db: Db, householdNos: string[], countyCodes: string[]): Promise<Map<string, MemberRef>> {
+  const out = new Map<string, MemberRef>();
+  for (let i = 0; i < householdNos.length; i += 1000) {
+    const rows = await db("households as h")
+      .leftJoin("household_members as m", function () {
+        this.on("m.household_id", "h.id").andOnVal("m.relation", "HEAD");
+      })
+      .whereIn("h.household_no", householdNos.slice(i, i + 1000))
+      .whereIn("h.county_code", countyCodes)
+      .select<MemberRef[]>(...MEMBER_REF, db.raw("m.birth_date::text AS birth_date"));
+    for (const r of rows) out.set(r.household_no, r);
+  }
+  return out;
 }

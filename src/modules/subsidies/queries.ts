@@ -160,6 +160,8 @@ export async function insertClaimLines(
          ) x
         WHERE p.county_code = :county AND p.due_date <= :qend::date AND p.overdue_from > :qstart::date
           AND l.county_code = :county AND l.bank_id = :bank AND l.disbursed_on IS NOT NULL AND pr.subsidy_mode = :mode
+          -- a migrated loan (存量贷款迁移): quarters ended before its migration were claimed outside the platform
+          AND (l.migrated_on IS NULL OR p.due_date >= date_trunc('quarter', l.migrated_on)::date)
           -- not in any batch yet; a concurrent batch claiming the same period (another quarter's, through
           -- the grace-days overlap) fails on the unique (loan_id, seq) key (409, retry adds the rest): a plain INSERT
           -- is much cheaper than ON CONFLICT's speculative insertion at this size
