@@ -44,7 +44,7 @@ function problemBody(req: Request, e: AppError): Record<string, unknown> {
     ...(lang === "zh" && englishOnly ? { detail_en: e.detail } : {}),
     code: e.code,
     instance: req.originalUrl,
-    ...(e.errors ? { errors: e.errors.map((f) => ({ path: f.path, message: textIn(f.message, lang) ?? "" })) } : {}),
+    ...(e.errors ? { errors: e.errors.map((f) => ({ ...f, message: textIn(f.message, lang) ?? "" })) } : {}),
   };
 }
 
