@@ -1,9 +1,9 @@
+import { loanState as twinState } from "../helpers/loan-state.js";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCloseOfBusiness } from "../../src/jobs/close-of-business.js";
 import { addDays } from "../../src/lib/dates.js";
 import { D } from "../../src/lib/money.js";
-import type { LoanRow, PeriodRow } from "../../src/modules/loans/queries.js";
 import { createHousehold, idNumber } from "../helpers/factories.js";
 import { useTestApp } from "../helpers/harness.js";
 import { disbursedLoan, grantLine, household, key, product, reconciliationOk, setupRates } from "../api/loans-helpers.js";
@@ -49,30 +49,8 @@ const seen = new Map<string, number>();
 const count = (k: string) => seen.set(k, (seen.get(k) ?? 0) + 1);
 
 async function loanState(id: string) {
-  const loan = await t.db("loans").where({ id }).first<LoanRow>();
-  const periods = await t.db("loan_schedule_periods").where({ loan_id: id }).orderBy("seq").select<PeriodRow[]>();
-  const reps = await t.db("loan_repayments").where({ loan_id: id }).whereNull("reversed_at").orderBy(["paid_on", "created_at"]).select();
   const principal = await t.db("journal_lines").where({ account_code: "1301", party_type: "loan", party_id: id }).first(t.db.raw("coalesce(sum(debit), 0) - coalesce(sum(credit), 0) AS net"));
-  return {
-    loan: {
-      status: loan.status,
-      amount: loan.amount,
-      annual_rate: loan.annual_rate,
-      disbursed_on: loan.disbursed_on,
-      maturity_date: loan.maturity_date,
-      outstanding_principal: loan.outstanding_principal,
-      closed_on: loan.closed_on,
-      dpd: loan.dpd,
-      dpd_bucket: loan.dpd_bucket,
-      overdue_principal: loan.overdue_principal,
-      overdue_interest: loan.overdue_interest,
-      penalty_due: loan.penalty_due,
-      cur_period: [loan.cur_period_start, loan.cur_period_end, loan.cur_period_interest],
-    },
-    periods: periods.map(({ loan_id: _l, penalty_accrued, ...p }) => ({ ...p, penalty: new D(penalty_accrued).toDecimalPlaces(8).toFixed(8) })),
-    repayments: reps.map((r) => ({ paid_on: r.paid_on, amount: r.amount, penalty: r.penalty, interest: r.interest, principal: r.principal, prepayment: r.prepayment, allocation: r.allocation })),
-    principalReceivable: new D(principal.net).toFixed(2),
-  };
+  return { ...(await twinState(t.db, id)), principalReceivable: new D(principal.net).toFixed(2) };
 }
 
 async function runScenario(sc: Scenario) {

@@ -3,8 +3,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { runCloseOfBusiness } from "../../src/jobs/close-of-business.js";
 import { addDays } from "../../src/lib/dates.js";
 import { D } from "../../src/lib/money.js";
-import type { LoanRow, PeriodRow } from "../../src/modules/loans/queries.js";
 import { COUNTY } from "../helpers/fixture.js";
+import { loanState as twinState } from "../helpers/loan-state.js";
 import { useTestApp } from "../helpers/harness.js";
 import { disbursedLoan, household, key, product, reconciliationOk, setupRates } from "../api/loans-helpers.js";
 
@@ -56,31 +56,13 @@ const count = (k: string) => seen.set(k, (seen.get(k) ?? 0) + 1);
 type Action = { date: string; order: number; run: () => Promise<void> };
 
 async function loanState(id: string) {
-  const loan = await t.db("loans").where({ id }).first<LoanRow>();
-  const periods = await t.db("loan_schedule_periods").where({ loan_id: id }).orderBy("seq").select<PeriodRow[]>();
-  const reps = await t.db("loan_repayments").where({ loan_id: id }).whereNull("reversed_at").orderBy(["paid_on", "created_at"]).select();
   const postings = await t.db("journal_lines as jl")
     .join("journal_entries as je", "je.id", "jl.entry_id")
     .where({ "je.ref_type": "loan", "je.ref_id": id })
     .groupBy("jl.account_code")
     .orderBy("jl.account_code")
     .select("jl.account_code", t.db.raw("coalesce(sum(jl.debit), 0)::text AS debit"), t.db.raw("coalesce(sum(jl.credit), 0)::text AS credit"));
-  return {
-    loan: {
-      status: loan.status,
-      outstanding_principal: loan.outstanding_principal,
-      closed_on: loan.closed_on,
-      dpd: loan.dpd,
-      dpd_bucket: loan.dpd_bucket,
-      overdue_principal: loan.overdue_principal,
-      overdue_interest: loan.overdue_interest,
-      penalty_due: loan.penalty_due,
-      cur_period: [loan.cur_period_start, loan.cur_period_end, loan.cur_period_interest],
-    },
-    periods: periods.map(({ loan_id: _l, penalty_accrued, ...p }) => ({ ...p, penalty: new D(penalty_accrued).toDecimalPlaces(8).toFixed(8) })),
-    repayments: reps.map((r) => ({ paid_on: r.paid_on, amount: r.amount, penalty: r.penalty, interest: r.interest, principal: r.principal, prepayment: r.prepayment, allocation: r.allocation })),
-    postings: postings.map((p) => ({ account: p.account_code, net: new D(p.debit).minus(p.credit).toFixed(2) })),
-  };
+  return { ...(await twinState(t.db, id)), postings: postings.map((p) => ({ account: p.account_code, net: new D(p.debit).minus(p.credit).toFixed(2) })) };
 }
 
 async function runScenario(sc: Scenario) {
