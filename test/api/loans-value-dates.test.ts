@@ -69,6 +69,7 @@ describe("value dates", () => {
     t.clock.set("2025-07-01");
     await runCloseOfBusiness(t.db, "2025-07-01");
     const onTime = await disbursedLoan(t, { product_id: productId, amount: "8000.00", term_months: 6, repayment_method: "EQUAL_INSTALLMENT" });
+    const noHistory = await disbursedLoan(t, { product_id: productId, amount: "2000.00", term_months: 6, repayment_method: "EQUAL_INSTALLMENT" });
     t.clock.set("2025-07-02");
     await runCloseOfBusiness(t.db, "2025-08-10");
     t.clock.set("2025-08-11");
@@ -79,6 +80,12 @@ describe("value dates", () => {
     const late = await t.as("officer").post(`/api/v1/loans/${a.body.id}/disburse`, { value_date: "2025-08-11" }, key());
     expect(late.status, JSON.stringify(late.body)).toBe(200);
     expect(late.body.disbursed_on).toBe("2025-08-11");
+    // A loan whose schedule as disbursed was not kept (one from before value dates) takes no entry behind the last close.
+    await t.db("loan_schedule_bases").where({ loan_id: noHistory.id }).delete();
+    const kept = await periodsOf(noHistory.id);
+    expectProblem(await pay(noHistory.id, { amount: "100.00", value_date: "2025-08-01" }), 422, "VALUE_DATE_NO_HISTORY");
+    expect(await periodsOf(noHistory.id)).toEqual(kept);
+    await settle(noHistory.id);
     // The on-time loan's first instalment (due 8/1) is overdue by now; paid late with its value date it equals one paid on time.
     expect((await loanOf(onTime.id)).dpd).toBe(10);
     const due = (await t.db("loan_schedule_periods").where({ loan_id: onTime.id, seq: 1 }).first()) as { principal_due: string; interest_due: string };

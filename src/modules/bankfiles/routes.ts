@@ -1,6 +1,6 @@
 import { type Request, type Response, Router } from "express";
 import type { Deps } from "../../deps.js";
-import { actorOf } from "../../http/auth.js";
+import { type Actor, actorOf } from "../../http/auth.js";
 import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
 import { exportFormat, sendDownload } from "../../http/formats.js";
@@ -101,10 +101,6 @@ doc({ method: "get", path: "/repayment-files/:id.xlsx", tag: TAG, summary: "A re
 export function bankFileRoutes(deps: Deps): Router {
   const { db, clock } = deps;
   const r = Router();
-  const download = async (req: Request, res: Response, format: "csv" | "xlsx") => {
-    const s = await statementWithAllLines(db, actorOf(req), parse(IdParam, req.params, "params").id);
-    sendDownload(res, format, `balance-statement-${s.as_of}-${s.id.slice(0, 8)}`, format === "csv" ? statementCsv(s) : await statementXlsx(s));
-  };
 
   r.post(
     "/balance-statements",
@@ -117,19 +113,13 @@ export function bankFileRoutes(deps: Deps): Router {
   r.get("/balance-statements", async (req, res) => {
     res.json(await listStatements(db, actorOf(req), parse(StatementListQuery, req.query, "query")));
   });
-  // The .csv and .xlsx paths take no query parameters.
-  r.get("/balance-statements/:id.csv", (req, res) => download(req, res, parse(NoQuery, req.query, "query") && "csv"));
-  r.get("/balance-statements/:id.xlsx", (req, res) => download(req, res, parse(NoQuery, req.query, "query") && "xlsx"));
-  r.get("/balance-statements/:id", async (req, res) => {
-    const q = parse(LinesQuery, req.query, "query");
-    const format = exportFormat(req, q.format);
-    if (format !== "json") return download(req, res, format);
-    res.json(await getStatement(db, actorOf(req), parse(IdParam, req.params, "params").id, q));
+  downloadable(r, "/balance-statements", LinesQuery, {
+    whole: (actor, id) => statementWithAllLines(db, actor, id),
+    name: (s) => `balance-statement-${s.as_of}-${s.id.slice(0, 8)}`,
+    csv: statementCsv,
+    xlsx: statementXlsx,
+    page: (actor, id, q) => getStatement(db, actor, id, q),
   });
-  const result = async (req: Request, res: Response, format: "csv" | "xlsx") => {
-    const f = await repaymentFileWithAllRows(db, actorOf(req), parse(IdParam, req.params, "params").id);
-    sendDownload(res, format, `repayment-file-${f.received_on}-${f.id.slice(0, 8)}`, format === "csv" ? repaymentFileCsv(f) : await repaymentFileXlsx(f));
-  };
   r.post(
     "/repayment-files",
     fileBody(deps.settings.uploadLimit),
@@ -146,13 +136,36 @@ export function bankFileRoutes(deps: Deps): Router {
   r.get("/repayment-files", async (req, res) => {
     res.json(await listRepaymentFiles(db, actorOf(req), parse(ListQuery, req.query, "query")));
   });
-  r.get("/repayment-files/:id.csv", (req, res) => result(req, res, parse(NoQuery, req.query, "query") && "csv"));
-  r.get("/repayment-files/:id.xlsx", (req, res) => result(req, res, parse(NoQuery, req.query, "query") && "xlsx"));
-  r.get("/repayment-files/:id", async (req, res) => {
-    const q = parse(RepaymentFileRowsQuery, req.query, "query");
-    const format = exportFormat(req, q.format);
-    if (format !== "json") return result(req, res, format);
-    res.json(await getRepaymentFile(db, actorOf(req), parse(IdParam, req.params, "params").id, q));
+  downloadable(r, "/repayment-files", RepaymentFileRowsQuery, {
+    whole: (actor, id) => repaymentFileWithAllRows(db, actor, id),
+    name: (f) => `repayment-file-${f.received_on}-${f.id.slice(0, 8)}`,
+    csv: repaymentFileCsv,
+    xlsx: repaymentFileXlsx,
+    page: (actor, id, q) => getRepaymentFile(db, actor, id, q),
   });
   return r;
+}
+
+/**
+ * A kept result (`{path}/:id`): a page of it as JSON, or the whole of it as CSV or XLSX — by
+ * `?format=`, the Accept header, or the `.csv` / `.xlsx` paths (which take no query parameters).
+ */
+function downloadable<W extends { id: string }, Q extends z.ZodType<{ format?: "json" | "csv" | "xlsx" }>>(
+  r: Router,
+  path: string,
+  query: Q,
+  o: { whole: (actor: Actor, id: string) => Promise<W>; name: (w: W) => string; csv: (w: W) => string; xlsx: (w: W) => Promise<Buffer>; page: (actor: Actor, id: string, q: z.infer<Q>) => Promise<unknown> },
+): void {
+  const send = async (req: Request, res: Response, format: "csv" | "xlsx") => {
+    const w = await o.whole(actorOf(req), parse(IdParam, req.params, "params").id);
+    sendDownload(res, format, o.name(w), format === "csv" ? o.csv(w) : await o.xlsx(w));
+  };
+  r.get(`${path}/:id.csv`, (req, res) => send(req, res, parse(NoQuery, req.query, "query") && "csv"));
+  r.get(`${path}/:id.xlsx`, (req, res) => send(req, res, parse(NoQuery, req.query, "query") && "xlsx"));
+  r.get(`${path}/:id`, async (req, res) => {
+    const q = parse(query, req.query, "query");
+    const format = exportFormat(req, q.format);
+    if (format !== "json") return send(req, res, format);
+    res.json(await o.page(actorOf(req), parse(IdParam, req.params, "params").id, q));
+  });
 }
