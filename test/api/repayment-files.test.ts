@@ -164,6 +164,14 @@ describe("repayment files", () => {
     expect(done).toMatchObject({ status: "DONE", rows_done: 9, applied: 9, refused: 0, duplicates: 0 });
     const reps = await t.db("loan_repayments").whereIn("reference", rows.map((r) => r.reference));
     expect(reps).toHaveLength(9);
+    // A file marked FAILED (a processing error that was not a row's) is taken up again when asked.
+    const more = await transaction(t.db, async (trx) =>
+      receiveRepaymentFile(trx, ctx as never, await readRepaymentFile({ format: "json", body: { rows: rows.slice(0, 3).map((r, i) => ({ ...r, reference: `RF-${i}` })) } }), {}),
+    );
+    await processRepaymentFile({ db: t.db, clock: t.clock }, more.id, { chunk: 1, stopAfterChunks: 1 });
+    await t.db("repayment_files").where({ id: more.id }).update({ status: "FAILED", error: "connection lost" });
+    expect(await processRepaymentFile({ db: t.db, clock: t.clock }, more.id)).toMatchObject({ status: "DONE", applied: 3, error: null });
+    expect(await t.db("loan_repayments").whereIn("reference", ["RF-0", "RF-1", "RF-2"])).toHaveLength(3);
     // Run once more: nothing is left to apply.
     expect(await processRepaymentFile({ db: t.db, clock: t.clock }, file.id)).toMatchObject({ status: "DONE", applied: 9 });
     expect(await t.db("loan_repayments").whereIn("reference", rows.map((r) => r.reference))).toHaveLength(9);

@@ -204,10 +204,11 @@ export async function processRepaymentFile(deps: ProcessDeps, id: string, opts: 
     const r = await transaction(deps.db, async (trx) => {
       const f = await trx("repayment_files").where({ id }).forUpdate().first<RepaymentFileRecord | undefined>();
       if (!f) throw notFound("repayment file");
-      if (f.status === "DONE" || f.status === "FAILED") return { file: f, done: true };
+      // A FAILED file is taken up again when asked (the command line); its applied rows stay applied.
+      if (f.status === "DONE") return { file: f, done: true };
       const rows = await trx("repayment_file_rows").where({ file_id: id, status: "PENDING" }).orderBy(["sort_date", "line"]).limit(chunk).select<(FileRowRecord & { sort_date: string })[]>();
       if (rows.length === 0) {
-        const [done] = await trx("repayment_files").where({ id }).update({ status: "DONE", finished_at: deps.clock.now(), started_at: f.started_at ?? deps.clock.now() }).returning<RepaymentFileRecord[]>("*");
+        const [done] = await trx("repayment_files").where({ id }).update({ status: "DONE", error: null, finished_at: deps.clock.now(), started_at: f.started_at ?? deps.clock.now() }).returning<RepaymentFileRecord[]>("*");
         await appendAudit(trx, { actor: f.actor, clock: deps.clock, requestId: `repayment-file:${id}` }, { action: "repayment_file.done", entityType: "repayment_file", entityId: id, countyCode: f.county_code, after: fileView(done) });
         return { file: done, done: true };
       }
@@ -232,6 +233,7 @@ export async function processRepaymentFile(deps: ProcessDeps, id: string, opts: 
         .where({ id })
         .update({
           status: "PROCESSING",
+          error: null,
           started_at: f.started_at ?? now,
           rows_done: trx.raw("rows_done + ?", [outcomes.length]),
           applied: trx.raw("applied + ?", [count("APPLIED")]),
