@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -17,6 +16,7 @@ import { REDACT_PATHS } from "../../src/lib/logger.js";
 import { hashPassword } from "../../src/lib/password.js";
 import { Pii } from "../../src/lib/pii.js";
 import { args, out } from "../cli.js";
+import { serverCpuMs } from "./cpu.js";
 import { scratchDb } from "./database.js";
 
 /**
@@ -34,21 +34,6 @@ import { scratchDb } from "./database.js";
  * built without its hot routes (the reads through the whole Express stack). `--rounds N` repeats
  * it all N times back to back, so a change of the machine's load falls on every figure alike.
  */
-/**
- * CPU time used so far by this process's main thread — the server's event loop, not the load
- * generator's worker thread nor PostgreSQL — in milliseconds (Linux, /proc; undefined elsewhere).
- * Per request it is a figure of the server's own work that the machine's load hardly moves.
- */
-function serverCpuMs(): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // from field 3 (state) on
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
-const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 const a = args();
 const households = Number(a.get("households") ?? 20000);

@@ -1,5 +1,6 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import os from "node:os";
 import { Worker } from "node:worker_threads";
 import type { Knex } from "knex";
 import { createApp } from "../../src/app.js";
@@ -10,6 +11,7 @@ import { FixedClock } from "../../src/lib/clock.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { Pii } from "../../src/lib/pii.js";
 import { args, out } from "../cli.js";
+import { databaseCpuMs, serverCpuMs } from "./cpu.js";
 import { buildPortfolio } from "./loan-portfolio.js";
 
 /**
@@ -97,14 +99,14 @@ try {
   const warm = Math.min(200, Math.floor(loanIds.length / 10));
   await pay(loanIds.slice(0, warm));
   const work = loanIds.slice(warm);
-  const { latencies, secs } = await pay(work);
+  const { latencies, secs, cpu } = await measured(() => pay(work));
   if (a.has("profile")) {
     out(`sql: ${queries} statements, ${sqlMs.toFixed(0)} ms of round trips in total (${(queries / latencies.length).toFixed(1)} per repayment)`);
     const rows = [...byStatement.entries()].sort((x, y) => y[1].ms - x[1].ms);
     for (const [sql, e] of rows) out(`  ${(e.n / (latencies.length + warm)).toFixed(2).padStart(5)} per repayment, ${(e.ms / e.n).toFixed(2).padStart(7)} ms mean  ${sql}`);
   }
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-  out(`${latencies.length} repayments on ${payOn} at concurrency ${concurrency} in ${secs.toFixed(2)} s: ${Math.round(latencies.length / secs)} repayments/s, p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms (targets ≥ 500/s, p99 < 100 ms)`);
+  out(`${latencies.length} repayments on ${payOn} at concurrency ${concurrency} in ${secs.toFixed(2)} s: ${Math.round(latencies.length / secs)} repayments/s, p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms${cpuText(cpu, latencies.length)} (load ${os.loadavg()[0].toFixed(2)})`);
 
   if (a.has("floor")) {
     await db.raw(`CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY, loan_id uuid NOT NULL, amount numeric(18,2) NOT NULL, reference text)`);
@@ -132,9 +134,10 @@ try {
     });
     await new Promise<void>((r) => floor.listen(0, "127.0.0.1", r));
     const floorBase = `http://127.0.0.1:${(floor.address() as AddressInfo).port}`;
-    const { latencies: fl, secs: fs } = await load({ url: (id) => `${floorBase}/floor/${id}`, ids: work, concurrency, token, idempotent: false, expect: 201 });
+    const { latencies: fl, secs: fs, cpu: fc } = await measured(() => load({ url: (id) => `${floorBase}/floor/${id}`, ids: work, concurrency, token, idempotent: false, expect: 201 }));
     const fp = (p: number) => fl[Math.min(fl.length - 1, Math.floor((p / 100) * fl.length))];
-    out(`floor: ${fl.length} bare transactions (BEGIN, SELECT … FOR UPDATE, UPDATE, INSERT, COMMIT) over HTTP at concurrency ${concurrency} in ${fs.toFixed(2)} s: ${Math.round(fl.length / fs)}/s, p50 ${fp(50).toFixed(1)} ms, p99 ${fp(99).toFixed(1)} ms`);
+    out(`floor: ${fl.length} bare transactions (BEGIN, SELECT … FOR UPDATE, UPDATE, INSERT, COMMIT) over HTTP at concurrency ${concurrency} in ${fs.toFixed(2)} s: ${Math.round(fl.length / fs)}/s, p50 ${fp(50).toFixed(1)} ms, p99 ${fp(99).toFixed(1)} ms${cpuText(fc, fl.length)} (load ${os.loadavg()[0].toFixed(2)})`);
+    out(`repayments at ${(latencies.length / secs / (fl.length / fs)).toFixed(2)}× the floor's rate (target ≥ 0.5), p99 at ${(pct(99) / fp(99)).toFixed(2)}× the floor's (target ≤ 2)${cpu && fc ? `; CPU per request (server + database) at ${((cpu.server + cpu.database) / latencies.length / ((fc.server + fc.database) / fl.length)).toFixed(2)}× the floor's` : ""}`);
   }
 } finally {
   floor.close();
@@ -142,6 +145,22 @@ try {
   await db.destroy();
   await admin.raw(`DROP DATABASE IF EXISTS ${SCRATCH} WITH (FORCE)`);
   await admin.destroy();
+}
+
+/** CPU time (ms) of the server's main thread and of PostgreSQL while `run` runs, with its result. */
+async function measured<T>(run: () => Promise<T>): Promise<T & { cpu?: { server: number; database: number } }> {
+  const s0 = serverCpuMs();
+  const d0 = databaseCpuMs();
+  const r = await run();
+  const s1 = serverCpuMs();
+  const d1 = databaseCpuMs();
+  return { ...r, cpu: s0 === undefined || d0 === undefined || s1 === undefined || d1 === undefined ? undefined : { server: s1 - s0, database: d1 - d0 } };
+}
+
+function cpuText(cpu: { server: number; database: number } | undefined, n: number): string {
+  if (!cpu) return "";
+  const us = (ms: number) => Math.round((ms * 1000) / n);
+  return `, CPU per request: server ${us(cpu.server)} µs, database ${us(cpu.database)} µs`;
 }
 
 /**

@@ -112,20 +112,23 @@ export function command(
       result = await transaction(db, async (trx) => {
         bufferAudit(trx);
         const r = await handler(req, trx);
+        // One statement: a new key is inserted, an expired one replaced; a live one (a concurrent
+        // request that committed first) is left alone and nothing comes back. It goes to the
+        // database with the audit flush's first query (one round trip for both).
+        let along;
         if (key) {
-          // One statement: a new key is inserted, an expired one replaced; a live one (a concurrent
-          // request that committed first) is left alone and nothing comes back.
           const row = { method: req.method, path, request_hash: hash, status_code: r.status, response_body: seal(sealerOf(req), r.body) };
-          const stored = await trx("idempotency_keys")
+          along = trx("idempotency_keys")
             .insert({ owner, key, ...row })
             .onConflict(["owner", "key"])
             .merge({ ...row, created_at: trx.fn.now() })
             .where("idempotency_keys.created_at", "<=", trx.raw(EXPIRY))
-            .returning("key");
-          if (stored.length === 0) throw new KeyTaken();
+            .returning("key")
+            .toSQL();
         }
         // Last: the audit append locks one of the county's chain heads until the commit.
-        await flushAudit(trx);
+        const stored = await flushAudit(trx, along);
+        if (along && stored === 0) throw new KeyTaken();
         return r;
       });
     } catch (err) {

@@ -48,23 +48,40 @@ interface ChainHead {
  * Locks one chain head of the scope until commit and returns it: the first one free (no waiting),
  * the heads created on first use, and when every one is held, a random one waited for.
  */
-async function lockChainHead(trx: Knex.Transaction, scope: string): Promise<{ chain: string; head: ChainHead }> {
+async function lockChainHead(trx: Knex.Transaction, scope: string, along?: AlongStatement): Promise<{ chain: string; head: ChainHead; alongRows: number }> {
   const chains = chainsOf(scope);
-  const free = () =>
-    trx.raw<{ rows: (ChainHead & { chain: string })[] }>(
-      "SELECT chain, last_seq, last_hash FROM audit_chain_heads WHERE chain = ANY(?::text[]) ORDER BY chain LIMIT 1 FOR UPDATE SKIP LOCKED",
-      [chains],
+  const free = async (with_?: AlongStatement) => {
+    const { rows } = await trx.raw<{ rows: (Partial<ChainHead> & { chain: string | null; along_rows: number })[] }>(
+      `${with_ ? `WITH along AS (${with_.sql}) ` : ""}
+       SELECT h.chain, h.last_seq, h.last_hash, ${with_ ? "(SELECT count(*)::int FROM along)" : "0"} AS along_rows
+         FROM (SELECT 1) one LEFT JOIN LATERAL (
+           SELECT chain, last_seq, last_hash FROM audit_chain_heads WHERE chain = ANY(?::text[]) ORDER BY chain LIMIT 1 FOR UPDATE SKIP LOCKED) h ON true`,
+      [...(with_?.bindings ?? []), chains],
     );
-  let picked = (await free()).rows[0];
+    return rows[0];
+  };
+  const first = await free(along);
+  let picked = first.chain === null ? undefined : first;
   if (!picked) {
     await trx.raw("INSERT INTO audit_chain_heads (chain, last_seq, last_hash) SELECT c, 0, ? FROM unnest(?::text[]) c ON CONFLICT (chain) DO NOTHING", [GENESIS, chains]);
-    picked = (await free()).rows[0];
+    const again = await free();
+    picked = again.chain === null ? undefined : again;
   }
-  if (picked) return { chain: picked.chain, head: picked };
+  if (picked) return { chain: picked.chain!, head: { last_seq: picked.last_seq!, last_hash: picked.last_hash! }, alongRows: first.along_rows };
   // Every chain of the scope is held: wait for one (row-level lock, released at the holder's commit).
   const chain = chains[Math.floor(Math.random() * chains.length)];
   const locked = await trx.raw<{ rows: ChainHead[] }>("SELECT last_seq, last_hash FROM audit_chain_heads WHERE chain = ? FOR UPDATE", [chain]);
-  return { chain, head: locked.rows[0] };
+  return { chain, head: locked.rows[0], alongRows: first.along_rows };
+}
+
+/**
+ * A data-modifying statement with a RETURNING clause that the audit flush sends in the same round
+ * trip as its first query (a command's stored answer goes with it); the flush gives back how many
+ * rows it returned.
+ */
+export interface AlongStatement {
+  sql: string;
+  bindings: readonly Knex.RawBinding[];
 }
 
 export interface HashedFields {
@@ -125,11 +142,27 @@ export function bufferAudit(trx: Knex.Transaction): void {
   buffered.set(trx, []);
 }
 
-/** Writes the records held back on this transaction, in the order they were appended. */
-export async function flushAudit(trx: Knex.Transaction): Promise<void> {
-  const held = buffered.get(trx);
+/**
+ * Writes the records held back on this transaction, in the order they were appended, with `along`
+ * (if given) in the same round trip as the first query; returns how many rows `along` returned.
+ */
+export async function flushAudit(trx: Knex.Transaction, along?: AlongStatement): Promise<number> {
+  const held = buffered.get(trx) ?? [];
   buffered.delete(trx);
-  for (const h of held ?? []) await writeAudit(trx, h.ctx, h.records);
+  let alongRows = 0;
+  let pending = along;
+  for (const h of held) {
+    const n = await writeAudit(trx, h.ctx, h.records, pending);
+    if (pending && n !== undefined) {
+      alongRows = n;
+      pending = undefined;
+    }
+  }
+  if (pending) {
+    const { rows } = await trx.raw<{ rows: { n: number }[] }>(`WITH along AS (${pending.sql}) SELECT count(*)::int AS n FROM along`, [...pending.bindings]);
+    alongRows = rows[0].n;
+  }
+  return alongRows;
 }
 
 /**
@@ -145,10 +178,11 @@ export async function appendAudit(trx: Knex.Transaction, ctx: AuditActor, record
     held.push({ ctx: { actor: ctx.actor, requestId: ctx.requestId, clock: ctx.clock }, records: list.map((r) => ({ ...r, before: jsonValue(r.before), after: jsonValue(r.after) })) });
     return;
   }
-  await writeAudit(trx, ctx, list);
+  await writeAudit(trx, ctx, list.map((r) => ({ ...r, before: jsonValue(r.before), after: jsonValue(r.after) })));
 }
 
-async function writeAudit(trx: Knex.Transaction, ctx: AuditActor, list: AuditRecord[]): Promise<void> {
+/** Writes records whose `before` and `after` are already plain JSON values; returns the rows `along` returned, if it was sent. */
+async function writeAudit(trx: Knex.Transaction, ctx: AuditActor, list: AuditRecord[], along?: AlongStatement): Promise<number | undefined> {
   const byChain = new Map<string, AuditRecord[]>();
   for (const r of list) {
     const chain = r.countyCode ?? SYSTEM_CHAIN;
@@ -158,8 +192,11 @@ async function writeAudit(trx: Knex.Transaction, ctx: AuditActor, list: AuditRec
   }
   const occurredAt = ctx.clock.now();
   const key = auditKeys().hmacKey;
+  let alongRows: number | undefined;
   for (const scope of [...byChain.keys()].sort()) {
-    const { chain, head } = await lockChainHead(trx, scope);
+    const locked = await lockChainHead(trx, scope, alongRows === undefined ? along : undefined);
+    const { chain, head } = locked;
+    if (along && alongRows === undefined) alongRows = locked.alongRows;
     let seq = Number(head.last_seq);
     let prev = head.last_hash;
     const rows = [];
@@ -176,8 +213,8 @@ async function writeAudit(trx: Knex.Transaction, ctx: AuditActor, list: AuditRec
         entity_id: r.entityId,
         county_code: r.countyCode,
         request_id: ctx.requestId ?? null,
-        before: jsonValue(r.before),
-        after: jsonValue(r.after),
+        before: r.before ?? null,
+        after: r.after ?? null,
       };
       const hash = auditHash(key, prev, fields);
       rows.push({
@@ -196,6 +233,7 @@ async function writeAudit(trx: Knex.Transaction, ctx: AuditActor, list: AuditRec
     const insert = trx("audit_log").insert(rows.slice(i)).toSQL();
     await trx.raw(`WITH appended AS (${insert.sql} RETURNING 1) UPDATE audit_chain_heads SET last_seq = ?, last_hash = ? WHERE chain = ?`, [...insert.bindings, seq, prev, chain]);
   }
+  return alongRows;
 }
 
 export type AuditProblemKind =

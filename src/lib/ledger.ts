@@ -72,36 +72,53 @@ export function balanceLines(lines: JournalLine[]): { lines: { account: AccountC
   return { lines: kept, total: debits };
 }
 
-/** Posts one balanced entry; returns its id, or null when every line is zero (nothing moved). */
-export async function postJournalEntry(trx: Knex.Transaction, e: JournalEntryInput): Promise<string | null> {
+/**
+ * One balanced entry as SQL to run inside the caller's own statement: two data-modifying CTEs,
+ * `journal_entry` (the header, its id assigned here) and `journal_entry_lines`, to follow a `WITH`
+ * or a comma. The lines are checked here (`balanceLines`); the database's balance trigger checks
+ * them again at the end of the caller's statement. Null when every line is zero (nothing moved).
+ * So a business write and its entry go to the database in one round trip (a repayment does).
+ */
+export function journalEntryCtes(e: JournalEntryInput): { id: string; sql: string; bindings: Knex.RawBinding[] } | null {
   const { lines, total } = balanceLines(e.lines);
   if (total.isZero()) return null;
-  const header = trx("journal_entries")
-    .insert({
-      county_code: e.countyCode,
-      entry_date: e.entryDate,
-      kind: e.kind,
-      ref_type: e.refType ?? null,
-      ref_id: e.refId ?? null,
-      memo: e.memo ?? null,
-      total: Money.format(total),
-      reverses_entry_id: e.reversesEntryId ?? null,
-      actor_id: e.actorId ?? null,
-    })
-    .toSQL();
-  // The header and its lines in one statement; the balance trigger runs at its end and sees both.
+  const id = randomUUID();
   const values = lines.map(() => "(?::int, ?, ?::text, ?::text, ?::numeric, ?::numeric)").join(", ");
-  const bindings = lines.flatMap((l, k) => [k, l.account, l.partyType ?? null, l.partyId ?? null, Money.format(l.debit), Money.format(l.credit)]);
-  const { rows } = await trx.raw<{ rows: { entry_id: string }[] }>(
-    `WITH entry AS (${header.sql} RETURNING id)
-     INSERT INTO journal_lines (entry_id, account_code, county_code, party_type, party_id, debit, credit)
-     SELECT entry.id, v.account_code, ?, v.party_type, v.party_id, v.debit, v.credit
-       FROM entry, (VALUES ${values}) AS v(ord, account_code, party_type, party_id, debit, credit)
-      ORDER BY v.ord
-     RETURNING entry_id`,
-    [...header.bindings, e.countyCode, ...bindings],
-  );
-  return rows[0].entry_id;
+  return {
+    id,
+    sql: `journal_entry AS (
+            INSERT INTO journal_entries (id, county_code, entry_date, kind, ref_type, ref_id, memo, total, reverses_entry_id, actor_id)
+            VALUES (?::uuid, ?, ?::date, ?, ?, ?, ?, ?::numeric, ?::uuid, ?::uuid) RETURNING id),
+          journal_entry_lines AS (
+            INSERT INTO journal_lines (entry_id, account_code, county_code, party_type, party_id, debit, credit)
+            SELECT journal_entry.id, v.account_code, ?, v.party_type, v.party_id, v.debit, v.credit
+              FROM journal_entry, (VALUES ${values}) AS v(ord, account_code, party_type, party_id, debit, credit)
+             ORDER BY v.ord
+            RETURNING entry_id)`,
+    bindings: [
+      id,
+      e.countyCode,
+      e.entryDate,
+      e.kind,
+      e.refType ?? null,
+      e.refId ?? null,
+      e.memo ?? null,
+      Money.format(total),
+      e.reversesEntryId ?? null,
+      e.actorId ?? null,
+      e.countyCode,
+      ...lines.flatMap((l, k) => [k, l.account, l.partyType ?? null, l.partyId ?? null, Money.format(l.debit), Money.format(l.credit)]),
+    ],
+  };
+}
+
+/** Posts one balanced entry; returns its id, or null when every line is zero (nothing moved). */
+export async function postJournalEntry(trx: Knex.Transaction, e: JournalEntryInput): Promise<string | null> {
+  const entry = journalEntryCtes(e);
+  if (!entry) return null;
+  // The header and its lines in one statement; the balance trigger runs at its end and sees both.
+  await trx.raw(`WITH ${entry.sql} SELECT count(*) FROM journal_entry_lines`, entry.bindings);
+  return entry.id;
 }
 
 /**

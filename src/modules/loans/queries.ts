@@ -196,6 +196,11 @@ const PERIOD_COLUMNS = [
   "carried_interest", "carried_through", "frame_days", "status", "settled_on",
 ] as const satisfies readonly (keyof PeriodRow)[];
 
+const PERIOD_LIST = PERIOD_COLUMNS.join(", ");
+const PERIOD_UPDATES = PERIOD_COLUMNS.filter((c) => c !== "loan_id" && c !== "seq" && c !== "county_code")
+  .map((c) => `${c} = EXCLUDED.${c}`)
+  .join(", ");
+
 /** The rows of `after` that differ from `before` (same seq) or are new. */
 export function changedPeriods(before: readonly PeriodRow[], after: readonly PeriodRow[]): PeriodRow[] {
   const old = new Map(before.map((r) => [r.seq, r]));
@@ -206,19 +211,38 @@ export function changedPeriods(before: readonly PeriodRow[], after: readonly Per
 }
 
 /**
- * Writes a loan's schedule as computed: `after` is the whole schedule, `before` what is stored.
- * Changed and new periods go in one upsert, periods beyond the new last one in one delete.
+ * The SQL that writes a loan's schedule as computed — `after` is the whole schedule, `before` what
+ * is stored: changed and new periods in one upsert, periods beyond the new last one in one delete —
+ * as data-modifying CTEs (`period_ends`, `period_writes`) for the caller's statement (to follow a
+ * `WITH` or a comma); none when nothing changes. The two touch different rows, so they may run in
+ * one statement.
  */
-export async function savePeriods(trx: Knex.Transaction, loanId: string, before: readonly PeriodRow[], after: readonly PeriodRow[]): Promise<void> {
+export function periodWritesCtes(trx: Knex.Transaction, loanId: string, before: readonly PeriodRow[], after: readonly PeriodRow[]): { sql: string; bindings: readonly Knex.RawBinding[] }[] {
   const last = after.length > 0 ? after[after.length - 1].seq : 0;
-  if (before.some((r) => r.seq > last)) await trx("loan_schedule_periods").where({ loan_id: loanId }).andWhere("seq", ">", last).delete();
+  const ctes: { sql: string; bindings: readonly Knex.RawBinding[] }[] = [];
+  if (before.some((r) => r.seq > last)) {
+    const del = trx("loan_schedule_periods").where({ loan_id: loanId }).andWhere("seq", ">", last).delete().toSQL();
+    ctes.push({ sql: `period_ends AS (${del.sql})`, bindings: del.bindings });
+  }
   const writes = changedPeriods(before, after);
-  if (writes.length === 0) return;
-  const cols = PERIOD_COLUMNS.filter((c) => c !== "loan_id" && c !== "seq" && c !== "county_code");
-  await trx("loan_schedule_periods")
-    .insert(writes.map((r) => Object.fromEntries(PERIOD_COLUMNS.map((c) => [c, r[c]]))))
-    .onConflict(["loan_id", "seq"])
-    .merge([...cols]);
+  if (writes.length > 0) {
+    // The rows as one JSON value: one parameter however many periods change.
+    ctes.push({
+      sql: `period_writes AS (
+              INSERT INTO loan_schedule_periods (${PERIOD_LIST})
+              SELECT ${PERIOD_LIST} FROM json_populate_recordset(NULL::loan_schedule_periods, ?::json)
+              ON CONFLICT (loan_id, seq) DO UPDATE SET ${PERIOD_UPDATES})`,
+      bindings: [JSON.stringify(writes.map((r) => Object.fromEntries(PERIOD_COLUMNS.map((c) => [c, r[c]]))))],
+    });
+  }
+  return ctes;
+}
+
+/** Writes a loan's schedule as computed (see `periodWritesCtes`). */
+export async function savePeriods(trx: Knex.Transaction, loanId: string, before: readonly PeriodRow[], after: readonly PeriodRow[]): Promise<void> {
+  const ctes = periodWritesCtes(trx, loanId, before, after);
+  if (ctes.length === 0) return;
+  await trx.raw(`WITH ${ctes.map((c) => c.sql).join(", ")} SELECT 1`, ctes.flatMap((c) => c.bindings));
 }
 
 export async function productById(db: Db, id: string): Promise<ProductRow | undefined> {

@@ -5,12 +5,12 @@ import { type Actor, requireRole } from "../../http/auth.js";
 import { notFound, invalidState } from "../../http/errors.js";
 import { type AuditActor, appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
-import { ACCOUNTS, postJournalEntry, reverseJournalEntry } from "../../lib/ledger.js";
+import { ACCOUNTS, journalEntryCtes, postJournalEntry, reverseJournalEntry } from "../../lib/ledger.js";
 import { type Dec, D, Money } from "../../lib/money.js";
 import { addDays } from "../../lib/dates.js";
 import { AppError, registerConstraintCodes } from "../../lib/errors.js";
 import { withLateForfeits } from "./household-interest.js";
-import { findLoan, type LoanRow, lockLoan, type PackedPeriods, packPeriods, periodsOf, type PeriodRow, savePeriods, toState, unpackPeriods } from "./queries.js";
+import { findLoan, type LoanRow, lockLoan, type PackedPeriods, packPeriods, periodsOf, periodWritesCtes, type PeriodRow, savePeriods, toState, unpackPeriods } from "./queries.js";
 import { planNeedsTerms, planRepayment, type RepaymentPlan, rescheduledRows } from "./repayment-plan.js";
 import type { SubsidyTerms } from "./household-interest.js";
 import type { RepaymentCreate, RepaymentReversal } from "./schemas.js";
@@ -55,19 +55,11 @@ export async function applyRepayment(
   const loan = opts.skipScope || !ctx.actor ? await lockLoan(trx, loanId) : await findLoan(trx, ctx.actor, loanId, { forUpdate: true });
   if (!loan) throw notFound("loan");
   const today = ctx.clock.today();
-  if (input.reference && input.source !== "TRUSTEE") await refuseRecordedReference(trx, loan.bank_id, input.reference);
   const stored = await periodsOf(trx, loanId);
   const { on, amount, rows, plan, after } = await decideRepayment(databaseSources(trx), loan, stored, input, today);
-  await savePeriods(trx, loanId, stored, after.rows);
-  const updated = await saveLoan(
-    trx,
-    loanId,
-    { outstanding_principal: fmt(plan.outstanding), ...after.standing, ...(plan.closed ? { status: "REPAID", closed_on: on } : {}) },
-    ctx.clock.now(),
-  );
   const { principal, interest } = plan;
   const alloc = plan.allocation;
-  const entryId = await postJournalEntry(trx, {
+  const entry = journalEntryCtes({
     countyCode: loan.county_code,
     entryDate: on,
     kind: "loan.repayment",
@@ -82,8 +74,10 @@ export async function applyRepayment(
       { account: ACCOUNTS.PENALTY_INCOME, credit: fmt(alloc.penalty), partyType: "loan", partyId: loanId },
     ],
   });
+  const updated = { outstanding_principal: fmt(plan.outstanding), ...after.standing, ...(plan.closed ? { status: "REPAID", closed_on: on } : {}) };
+  const loanUpdate = trx("loans").where({ id: loanId }).update({ ...updated, updated_at: ctx.clock.now(), version: trx.raw("version + 1") }).toSQL();
   const allocation = alloc.perPeriod.map((a) => ({ seq: a.seq, penalty: fmt(a.penalty), interest: fmt(a.interest), principal: fmt(a.principal) }));
-  const [rep] = await trx("loan_repayments")
+  const insert = trx("loan_repayments")
     .insert({
       loan_id: loanId,
       county_code: loan.county_code,
@@ -100,11 +94,27 @@ export async function applyRepayment(
       source: input.source ?? "BORROWER",
       reference: input.reference ?? null,
       allocation: JSON.stringify(allocation),
-      journal_entry_id: entryId,
+      journal_entry_id: entry?.id ?? null,
       actor_id: ctx.actor?.userId ?? null,
     })
-    .returning<RepaymentRow[]>("*");
-  const view = { ...repaymentView(rep), loan: { status: updated.status, outstanding_principal: fmt(updated.outstanding_principal), dpd: updated.dpd } };
+    .toSQL();
+  // The schedule, the loan, the journal entry and the repayment in one statement, one round trip.
+  // A bank reference already recorded fails it on the unique index, and nothing is written.
+  const ctes = [...periodWritesCtes(trx, loanId, stored, after.rows), { sql: `loan_update AS (${loanUpdate.sql})`, bindings: loanUpdate.bindings }, ...(entry ? [entry] : [])];
+  let rep: RepaymentRow;
+  try {
+    const r = await trx.raw<{ rows: RepaymentRow[] }>(`WITH ${ctes.map((c) => c.sql).join(", ")} ${insert.sql} RETURNING ${REPAYMENT_VIEW_COLUMNS}`, [
+      ...ctes.flatMap((c) => c.bindings),
+      ...insert.bindings,
+    ]);
+    rep = r.rows[0];
+  } catch (err) {
+    if ((err as { constraint?: string }).constraint === "loan_repayments_bank_reference") {
+      throw new AppError("DUPLICATE_BANK_REFERENCE", `银行流水号 ${input.reference} 已入账 / bank reference ${input.reference} is already recorded`, undefined, 409);
+    }
+    throw err;
+  }
+  const view = { ...repaymentView(rep), loan: { status: plan.closed ? "REPAID" : loan.status, outstanding_principal: updated.outstanding_principal, dpd: after.standing.dpd } };
   await appendAudit(trx, ctx, {
     action: "loan.repayment",
     entityType: "loan",
@@ -116,10 +126,8 @@ export async function applyRepayment(
   return view;
 }
 
-async function refuseRecordedReference(trx: Knex.Transaction, bankId: string, reference: string): Promise<void> {
-  const seen = await trx("loan_repayments").where({ bank_id: bankId, reference }).whereNot("source", "TRUSTEE").first<{ loan_id: string; paid_on: string } | undefined>("loan_id", trx.raw("paid_on::text AS paid_on"));
-  if (seen) throw new AppError("DUPLICATE_BANK_REFERENCE", `银行流水号 ${reference} 已于 ${seen.paid_on} 入账 / bank reference ${reference} was already recorded (value date ${seen.paid_on})`, undefined, 409);
-}
+// What the repayment's answer shows (its kept schedule is not read back).
+const REPAYMENT_VIEW_COLUMNS = "id, loan_id, paid_on, amount, penalty, interest, principal, prepayment, kind, source, reference, allocation, journal_entry_id, entered_on, reversed_at, reversal_reason, reversal_entry_id, created_at";
 
 /** Where deciding a repayment reads what it needs: the database for one payment, what a bank file's chunk loaded at once for many. */
 export interface RepaymentSources {
