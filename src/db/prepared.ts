@@ -13,9 +13,9 @@ interface PoolClient {
  * Runs a hot read as a named prepared statement on a PostgreSQL server, so the server plans it once
  * per connection instead of on every request (the household portal's reads). `text` uses $1, $2…
  * placeholders. On PGlite (one connection, no planning cost worth saving) it runs as a plain query.
- * Never inside a transaction: it takes its own pooled connection.
+ * On a transaction it runs on the transaction's connection; otherwise on a pooled one.
  */
-export async function preparedRows<T>(db: Knex, name: string, text: string, values: unknown[]): Promise<T[]> {
+export async function preparedRows<T>(db: Knex | Knex.Transaction, name: string, text: string, values: unknown[]): Promise<T[]> {
   const client = db.client as unknown as PoolClient;
   const conn = await client.acquireConnection();
   try {
@@ -24,4 +24,22 @@ export async function preparedRows<T>(db: Knex, name: string, text: string, valu
   } finally {
     await client.releaseConnection(conn);
   }
+}
+
+// Statement names by SQL text, the same in every connection of the process; bounded, so that texts
+// that vary (lists of every length) do not grow it for ever — past the bound they run unnamed.
+const names = new Map<string, string>();
+const MAX_NAMES = 256;
+
+/**
+ * Runs a knex query as a named prepared statement (see `preparedRows`), named after its SQL text:
+ * the server parses it once per connection and plans it as it sees fit. For the statements every
+ * request of a hot path sends (a repayment's loan and schedule, the idempotency key).
+ */
+export async function preparedQuery<T>(db: Knex | Knex.Transaction, q: Knex.QueryBuilder): Promise<T[]> {
+  const { sql, bindings } = q.toSQL().toNative();
+  let name = names.get(sql);
+  if (name === undefined && names.size < MAX_NAMES) names.set(sql, (name = `q${names.size + 1}`));
+  if (name === undefined) return (await q) as T[];
+  return preparedRows<T>(db, name, sql, [...bindings]);
 }

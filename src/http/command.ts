@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Request, RequestHandler, Response } from "express";
 import type { Knex } from "knex";
 import { affectedRows } from "../db/knex.js";
+import { preparedQuery } from "../db/prepared.js";
 import { transaction } from "../db/transaction.js";
 import { bufferAudit, flushAudit } from "../lib/audit.js";
 import { canonicalJson } from "../lib/canonical-json.js";
@@ -37,10 +38,8 @@ export async function purgeExpiredKeys(db: Knex): Promise<number> {
 }
 
 async function findKey(db: Knex, owner: string, key: string): Promise<StoredResponse | undefined> {
-  return db("idempotency_keys")
-    .where({ owner, key })
-    .andWhere("created_at", ">", db.raw(EXPIRY))
-    .first<StoredResponse | undefined>();
+  const [row] = await preparedQuery<StoredResponse>(db, db("idempotency_keys").where({ owner, key }).andWhere("created_at", ">", db.raw(EXPIRY)).limit(1));
+  return row;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { preparedQuery } from "../../db/prepared.js";
 import type { Actor } from "../../http/auth.js";
 import { D } from "../../lib/money.js";
 import type { Period, PeriodState, RepaymentMethod } from "./model.js";
@@ -122,10 +123,11 @@ export function loanScope(q: Knex.QueryBuilder, actor: Actor, alias = "loans"): 
   return q;
 }
 
-export async function findLoan(db: Db, actor: Actor, id: string, opts: { forUpdate?: boolean } = {}): Promise<LoanRow | undefined> {
+export async function findLoan(db: Db, actor: Actor, id: string, opts: { forUpdate?: boolean; prepared?: boolean } = {}): Promise<LoanRow | undefined> {
   const q = db("loans").where("loans.id", id);
   loanScope(q, actor);
   if (opts.forUpdate) q.forUpdate();
+  if (opts.prepared) return (await preparedQuery<LoanRow>(db, q.limit(1)))[0];
   return q.first<LoanRow | undefined>();
 }
 
@@ -133,8 +135,10 @@ export async function lockLoan(trx: Knex.Transaction, id: string): Promise<LoanR
   return trx("loans").where({ id }).forUpdate().first<LoanRow | undefined>();
 }
 
-export async function periodsOf(db: Db, loanId: string): Promise<PeriodRow[]> {
-  return db("loan_schedule_periods").where({ loan_id: loanId }).orderBy("seq").select<PeriodRow[]>();
+/** A loan's schedule, in seq order; `prepared` on a hot path (a named prepared statement). */
+export async function periodsOf(db: Db, loanId: string, opts: { prepared?: boolean } = {}): Promise<PeriodRow[]> {
+  const q = db("loan_schedule_periods").where({ loan_id: loanId }).orderBy("seq");
+  return opts.prepared ? preparedQuery<PeriodRow>(db, q) : q.select<PeriodRow[]>();
 }
 
 export function toState(p: PeriodRow): PeriodState {

@@ -52,10 +52,10 @@ export async function applyRepayment(
   input: RepaymentInput,
   opts: { skipScope?: boolean } = {},
 ) {
-  const loan = opts.skipScope || !ctx.actor ? await lockLoan(trx, loanId) : await findLoan(trx, ctx.actor, loanId, { forUpdate: true });
+  const loan = opts.skipScope || !ctx.actor ? await lockLoan(trx, loanId) : await findLoan(trx, ctx.actor, loanId, { forUpdate: true, prepared: true });
   if (!loan) throw notFound("loan");
   const today = ctx.clock.today();
-  const stored = await periodsOf(trx, loanId);
+  const stored = await periodsOf(trx, loanId, { prepared: true });
   const { on, amount, rows, plan, after } = await decideRepayment(databaseSources(trx), loan, stored, input, today);
   const { principal, interest } = plan;
   const alloc = plan.allocation;
