@@ -22,14 +22,15 @@ export function serverCpuMs(): number | undefined {
 }
 
 /**
- * CPU time used so far by the PostgreSQL server's processes on this machine (every process named
- * `postgres`, backends included), in ms; a backend that ended between two readings takes its
+ * CPU time used so far by the PostgreSQL server's processes on this machine, in ms: the backends
+ * `pids` when given (those serving one database), else every process named `postgres` (the
+ * server's background writers included). A backend that ended between two readings takes its
  * time with it, so read it around work done on long-lived connections.
  */
-export function databaseCpuMs(): number | undefined {
+export function databaseCpuMs(pids?: readonly number[]): number | undefined {
   try {
     let ticks = 0;
-    for (const pid of readdirSync("/proc")) {
+    for (const pid of pids?.map(String) ?? readdirSync("/proc")) {
       if (!/^\d+$/.test(pid)) continue;
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, "utf8");

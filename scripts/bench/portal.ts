@@ -8,7 +8,7 @@ import { pino } from "pino";
 import { seedDemoReference, seedHouseholds } from "../../db/seeds/demo.js";
 import { createApp } from "../../src/app.js";
 import { migrateLatest } from "../../src/db/knex.js";
-import { preparedRows } from "../../src/db/prepared.js";
+import { preparedRows } from "../../src/lib/prepared.js";
 import { verifyToken } from "../../src/http/auth.js";
 import type { Deps } from "../../src/deps.js";
 import { systemClock } from "../../src/lib/clock.js";
@@ -16,7 +16,7 @@ import { REDACT_PATHS } from "../../src/lib/logger.js";
 import { hashPassword } from "../../src/lib/password.js";
 import { Pii } from "../../src/lib/pii.js";
 import { args, out } from "../cli.js";
-import { serverCpuMs } from "./cpu.js";
+import { databaseCpuMs, serverCpuMs } from "./cpu.js";
 import { scratchDb } from "./database.js";
 
 /**
@@ -43,7 +43,7 @@ const tokenCount = Number(a.get("tokens") ?? 50);
 const rounds = Number(a.get("rounds") ?? 1);
 const closers: Server[] = [];
 
-const { db, kind, drop } = await scratchDb("huinong_bench_portal", { poolMax: 20 });
+const { db, kind, drop } = await scratchDb("huinong_bench_portal", { poolMax: 20, keep: a.has("keep") });
 try {
   const pii = new Pii({ encKey: randomBytes(32), hashKey: randomBytes(32) });
   const clock = systemClock;
@@ -121,6 +121,7 @@ try {
   const load = async (target: string, path: string, withTokens = true) => {
     const url = new URL(`${target}${path}`);
     const cpu0 = serverCpuMs();
+    const db0 = databaseCpuMs();
     const r = await autocannon({
       url: target,
       connections,
@@ -129,12 +130,14 @@ try {
       requests: withTokens ? tokens.map((tok) => ({ method: "GET" as const, path: `${url.pathname}${url.search}`, headers: { authorization: `Bearer ${tok}` } })) : [{ method: "GET" as const, path }],
     });
     const cpu = cpu0 === undefined ? undefined : (serverCpuMs()! - cpu0) / r.requests.total;
-    return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, bad: r.non2xx + r.errors, cpuUs: cpu === undefined ? undefined : Math.round(cpu * 1000) };
+    const dbCpu = db0 === undefined ? undefined : (databaseCpuMs()! - db0) / r.requests.total;
+    const us = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 1000));
+    return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, bad: r.non2xx + r.errors, cpuUs: us(cpu), dbCpuUs: us(dbCpu) };
   };
   type Figures = Awaited<ReturnType<typeof load>>;
   const line = (label: string, f: Figures, floor?: number) =>
     out(
-      `${label.padEnd(44)} ${String(f.rps).padStart(6)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms${floor ? `  ${(f.rps / floor).toFixed(2)}× floor` : ""}${f.cpuUs === undefined ? "" : `  server ${f.cpuUs} µs CPU/request`}  (${f.total} requests, ${f.bad} non-2xx/errors, ${connections} connections, load ${os.loadavg()[0].toFixed(2)})`,
+      `${label.padEnd(44)} ${String(f.rps).padStart(6)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms${floor ? `  ${(f.rps / floor).toFixed(2)}× floor` : ""}${f.cpuUs === undefined ? "" : `  server ${f.cpuUs} µs CPU/request`}${f.dbCpuUs === undefined || kind.startsWith("PGlite") ? "" : `, database ${f.dbCpuUs} µs`}  (${f.total} requests, ${f.bad} non-2xx/errors, ${connections} connections, load ${os.loadavg()[0].toFixed(2)})`,
     );
 
   // `--compare`: the same app built without its hot routes, so the same reads take the whole Express stack.

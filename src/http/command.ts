@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Request, RequestHandler, Response } from "express";
 import type { Knex } from "knex";
 import { affectedRows } from "../db/knex.js";
-import { preparedQuery } from "../db/prepared.js";
+import { preparedQuery } from "../lib/prepared.js";
 import { transaction } from "../db/transaction.js";
 import { bufferAudit, flushAudit } from "../lib/audit.js";
 import { canonicalJson } from "../lib/canonical-json.js";

@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { Knex } from "knex";
+import { preparedRaw } from "./prepared.js";
 import { auditKeys } from "./audit-keys.js";
 import { canonicalJson } from "./canonical-json.js";
 import type { Ctx } from "./context.js";
@@ -51,7 +52,8 @@ interface ChainHead {
 async function lockChainHead(trx: Knex.Transaction, scope: string, along?: AlongStatement): Promise<{ chain: string; head: ChainHead; alongRows: number }> {
   const chains = chainsOf(scope);
   const free = async (with_?: AlongStatement) => {
-    const { rows } = await trx.raw<{ rows: (Partial<ChainHead> & { chain: string | null; along_rows: number })[] }>(
+    const rows = await preparedRaw<Partial<ChainHead> & { chain: string | null; along_rows: number }>(
+      trx,
       `${with_ ? `WITH along AS (${with_.sql}) ` : ""}
        SELECT h.chain, h.last_seq, h.last_hash, ${with_ ? "(SELECT count(*)::int FROM along)" : "0"} AS along_rows
          FROM (SELECT 1) one LEFT JOIN LATERAL (
@@ -231,7 +233,7 @@ async function writeAudit(trx: Knex.Transaction, ctx: AuditActor, list: AuditRec
     let i = 0;
     for (; rows.length - i > 1000; i += 1000) await trx("audit_log").insert(rows.slice(i, i + 1000));
     const insert = trx("audit_log").insert(rows.slice(i)).toSQL();
-    await trx.raw(`WITH appended AS (${insert.sql} RETURNING 1) UPDATE audit_chain_heads SET last_seq = ?, last_hash = ? WHERE chain = ?`, [...insert.bindings, seq, prev, chain]);
+    await preparedRaw(trx, `WITH appended AS (${insert.sql} RETURNING 1) UPDATE audit_chain_heads SET last_seq = ?, last_hash = ? WHERE chain = ?`, [...insert.bindings, seq, prev, chain]);
   }
   return alongRows;
 }

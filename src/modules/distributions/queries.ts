@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { preparedRows } from "../../db/prepared.js";
+import { preparedRows } from "../../lib/prepared.js";
 import type { Actor } from "../../http/auth.js";
 import { ACCOUNTS, postJournalEntryFrom } from "../../lib/ledger.js";
 import { type Dec, Money } from "../../lib/money.js";

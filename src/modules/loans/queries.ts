@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { preparedQuery } from "../../db/prepared.js";
+import { preparedQuery } from "../../lib/prepared.js";
 import type { Actor } from "../../http/auth.js";
 import { D } from "../../lib/money.js";
 import type { Period, PeriodState, RepaymentMethod } from "./model.js";

@@ -1,5 +1,6 @@
 /** Repayments: the allocation of a payment over the schedule, prepayment and payoff. */
 import type { Knex } from "knex";
+import { preparedRaw } from "../../lib/prepared.js";
 import type { z } from "zod";
 import { type Actor, requireRole } from "../../http/auth.js";
 import { notFound, invalidState } from "../../http/errors.js";
@@ -103,11 +104,10 @@ export async function applyRepayment(
   const ctes = [...periodWritesCtes(trx, loanId, stored, after.rows), { sql: `loan_update AS (${loanUpdate.sql})`, bindings: loanUpdate.bindings }, ...(entry ? [entry] : [])];
   let rep: RepaymentRow;
   try {
-    const r = await trx.raw<{ rows: RepaymentRow[] }>(`WITH ${ctes.map((c) => c.sql).join(", ")} ${insert.sql} RETURNING ${REPAYMENT_VIEW_COLUMNS}`, [
+    [rep] = await preparedRaw<RepaymentRow>(trx, `WITH ${ctes.map((c) => c.sql).join(", ")} ${insert.sql} RETURNING ${REPAYMENT_VIEW_COLUMNS}`, [
       ...ctes.flatMap((c) => c.bindings),
       ...insert.bindings,
     ]);
-    rep = r.rows[0];
   } catch (err) {
     if ((err as { constraint?: string }).constraint === "loan_repayments_bank_reference") {
       throw new AppError("DUPLICATE_BANK_REFERENCE", `银行流水号 ${input.reference} 已入账 / bank reference ${input.reference} is already recorded`, undefined, 409);

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { preparedRows } from "../../db/prepared.js";
+import { preparedRows } from "../../lib/prepared.js";
 import type { Clock } from "../../lib/clock.js";
 import { loansOfHousehold, scheduleOfHousehold } from "../loans/index.js";
 import { D, Money } from "../../lib/money.js";

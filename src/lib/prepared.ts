@@ -27,9 +27,17 @@ export async function preparedRows<T>(db: Knex | Knex.Transaction, name: string,
 }
 
 // Statement names by SQL text, the same in every connection of the process; bounded, so that texts
-// that vary (lists of every length) do not grow it for ever — past the bound they run unnamed.
+// that vary (lists of every length) do not grow it for ever — past the bound they run unnamed, as
+// do statements with many parameters (a batch's rows: each is sent once).
 const names = new Map<string, string>();
 const MAX_NAMES = 256;
+const MAX_PARAMETERS = 500;
+
+function nameOf(sql: string, parameters: number): string | undefined {
+  let name = names.get(sql);
+  if (name === undefined && names.size < MAX_NAMES && parameters <= MAX_PARAMETERS) names.set(sql, (name = `q${names.size + 1}`));
+  return name;
+}
 
 /**
  * Runs a knex query as a named prepared statement (see `preparedRows`), named after its SQL text:
@@ -38,8 +46,16 @@ const MAX_NAMES = 256;
  */
 export async function preparedQuery<T>(db: Knex | Knex.Transaction, q: Knex.QueryBuilder): Promise<T[]> {
   const { sql, bindings } = q.toSQL().toNative();
-  let name = names.get(sql);
-  if (name === undefined && names.size < MAX_NAMES) names.set(sql, (name = `q${names.size + 1}`));
+  const name = nameOf(sql, bindings.length);
   if (name === undefined) return (await q) as T[];
   return preparedRows<T>(db, name, sql, [...bindings]);
+}
+
+/** `db.raw(sql, bindings)` (positional `?`) as a named prepared statement, its rows; see `preparedQuery`. */
+export async function preparedRaw<T>(db: Knex | Knex.Transaction, sql: string, bindings: readonly Knex.RawBinding[]): Promise<T[]> {
+  const raw = db.raw(sql, [...bindings]);
+  const native = raw.toSQL().toNative();
+  const name = nameOf(native.sql, native.bindings.length);
+  if (name === undefined) return ((await raw) as { rows: T[] }).rows;
+  return preparedRows<T>(db, name, native.sql, [...native.bindings]);
 }
