@@ -1,5 +1,9 @@
 import Decimal from "decimal.js";
 
+// Two places, no leading zero, not negative zero: what `toFixed(2)` gives back unchanged (the
+// database's numeric(18,2) as text is already so).
+const FEN_TEXT = /^(?:-(?!0\.00$))?(?:0|[1-9]\d*)\.\d\d$/;
+
 /**
  * Money is yuan with two places. Arithmetic runs in Decimal at full precision; an amount is rounded
  * half-up to the fen once, at the moment it becomes a fact (`toFen`). Nothing else parses amounts.
@@ -26,8 +30,9 @@ export const Money = {
   floorFen(v: Dec): Dec {
     return v.toDecimalPlaces(2, D.ROUND_FLOOR);
   },
-  /** The JSON form: a string with exactly two places. */
+  /** The JSON form: a string with exactly two places (text already in that form is returned as it is). */
   format(v: Dec | string): string {
+    if (typeof v === "string" && FEN_TEXT.test(v)) return v;
     return new D(v).toFixed(2, D.ROUND_HALF_UP);
   },
   sum(values: Iterable<Dec | string>): Dec {
