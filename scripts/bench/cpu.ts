@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import type { Knex } from "knex";
 
 /**
  * CPU time, for benchmarks: per request, a figure of the work done that the machine's load hardly
@@ -43,4 +44,10 @@ export function databaseCpuMs(pids?: readonly number[]): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The server processes serving `db`'s database (its pool's connections among them), by pid. */
+export async function backendsOf(db: Knex): Promise<number[]> {
+  const { rows } = await db.raw<{ rows: { pid: number }[] }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database()");
+  return rows.map((r) => r.pid);
 }

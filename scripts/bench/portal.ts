@@ -16,7 +16,7 @@ import { REDACT_PATHS } from "../../src/lib/logger.js";
 import { hashPassword } from "../../src/lib/password.js";
 import { Pii } from "../../src/lib/pii.js";
 import { args, out } from "../cli.js";
-import { databaseCpuMs, serverCpuMs } from "./cpu.js";
+import { backendsOf, databaseCpuMs, serverCpuMs } from "./cpu.js";
 import { scratchDb } from "./database.js";
 
 /**
@@ -121,7 +121,9 @@ try {
   const load = async (target: string, path: string, withTokens = true) => {
     const url = new URL(`${target}${path}`);
     const cpu0 = serverCpuMs();
-    const db0 = databaseCpuMs();
+    // The database's part: the backends serving the scratch database (PGlite has none).
+    const pids = kind.startsWith("PGlite") ? [] : await backendsOf(db);
+    const db0 = databaseCpuMs(pids);
     const r = await autocannon({
       url: target,
       connections,
@@ -130,7 +132,8 @@ try {
       requests: withTokens ? tokens.map((tok) => ({ method: "GET" as const, path: `${url.pathname}${url.search}`, headers: { authorization: `Bearer ${tok}` } })) : [{ method: "GET" as const, path }],
     });
     const cpu = cpu0 === undefined ? undefined : (serverCpuMs()! - cpu0) / r.requests.total;
-    const dbCpu = db0 === undefined ? undefined : (databaseCpuMs()! - db0) / r.requests.total;
+    const pidsAfter = kind.startsWith("PGlite") ? [] : await backendsOf(db);
+    const dbCpu = db0 === undefined ? undefined : (databaseCpuMs(pidsAfter)! - db0) / r.requests.total;
     const us = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 1000));
     return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, bad: r.non2xx + r.errors, cpuUs: us(cpu), dbCpuUs: us(dbCpu) };
   };

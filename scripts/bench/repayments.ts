@@ -11,7 +11,7 @@ import { FixedClock } from "../../src/lib/clock.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { Pii } from "../../src/lib/pii.js";
 import { args, out } from "../cli.js";
-import { databaseCpuMs, serverCpuMs } from "./cpu.js";
+import { backendsOf, databaseCpuMs, serverCpuMs } from "./cpu.js";
 import { buildPortfolio } from "./loan-portfolio.js";
 
 /**
@@ -150,13 +150,12 @@ try {
 /** CPU time (ms) of the server's main thread and of PostgreSQL while `run` runs, with its result. */
 async function measured<T>(run: () => Promise<T>): Promise<T & { cpu?: { server: number; database: number } }> {
   // The database's part: the backends serving the scratch database (the pool's connections).
-  const backends = async () => (await db.raw<{ rows: { pid: number }[] }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).rows.map((r) => r.pid);
-  const before = await backends();
+  const before = await backendsOf(db);
   const s0 = serverCpuMs();
   const d0 = databaseCpuMs(before);
   const r = await run();
   const s1 = serverCpuMs();
-  const after = await backends();
+  const after = await backendsOf(db);
   // A backend opened during the run counts whole (it did nothing else); none ends while the pool is busy.
   const d1 = databaseCpuMs(after);
   return { ...r, cpu: s0 === undefined || d0 === undefined || s1 === undefined || d1 === undefined ? undefined : { server: s1 - s0, database: d1 - d0 } };
