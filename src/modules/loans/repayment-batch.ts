@@ -93,9 +93,13 @@ export async function applyRepaymentBatch(
   const state = new Map<string, LoanState>();
   for (const l of loans) state.set(l.id, { loan: l, stored: [], rows: [], touched: false });
   const refs = payments.map((p) => p.reference);
-  const recorded = new Set(
-    (await trx("loan_repayments").where({ bank_id: ctx.actor.bankId ?? "" }).whereIn("reference", refs).whereNot("source", "TRUSTEE").select<{ reference: string }[]>("reference")).map((r) => r.reference),
+  // Each reference looked up in the bank's index (not the bank's every reference read and filtered, as the planner would).
+  const probed = await trx.raw<{ rows: { reference: string }[] }>(
+    `SELECT x.reference FROM unnest(?::text[]) AS x(reference)
+       CROSS JOIN LATERAL (SELECT 1 FROM loan_repayments r WHERE r.bank_id = ? AND r.reference = x.reference AND r.source <> 'TRUSTEE' LIMIT 1) r`,
+    [[...new Set(refs)], ctx.actor.bankId ?? "00000000-0000-0000-0000-000000000000"],
   );
+  const recorded = new Set(probed.rows.map((r) => r.reference));
   const stateOf = (p: BatchPayment) => (p.loanId ? state.get(p.loanId) : undefined) ?? (p.contractNo ? state.get(byNo.get(p.contractNo)?.id ?? "") : undefined);
   const settled = opts.settlementDayPath === false ? new Map<number, SettlementDue>() : await settlementDayPayments(trx, payments, payments.map((p) => stateOf(p)?.loan), recorded, today);
   // The model's loans: their periods read whole, their sources loaded.
@@ -148,7 +152,7 @@ export async function applyRepaymentBatch(
     if (due) {
       recorded.add(p.reference);
       const b: Booked = { loan: s.loan, after: { status: s.loan.status, outstanding_principal: fmt(s.loan.outstanding_principal), dpd: 0 }, on: due.on, amount: due.amount, principal: "0.00", interest: due.amount, penalty: "0.00", repaymentId: randomUUID(), entryId: randomUUID() };
-      fast.push({ loanId: s.loan.id, seq: due.seq, amount: due.amount, id: b.repaymentId, entryId: b.entryId, reference: p.reference, curStart: due.curStart, curEnd: due.curEnd, curInterest: due.curInterest });
+      fast.push({ loanId: s.loan.id, county: s.loan.county_code, bankId: s.loan.bank_id, seq: due.seq, amount: due.amount, id: b.repaymentId, entryId: b.entryId, reference: p.reference, curStart: due.curStart, curEnd: due.curEnd, curInterest: due.curInterest });
       book(p, b);
       continue;
     }
@@ -193,20 +197,19 @@ export async function applyRepaymentBatch(
     });
     book(p, { loan, after: s.loan, on, amount: fmt(amount), principal: fmt(plan.principal), interest: fmt(plan.interest), penalty: fmt(plan.penalty), repaymentId, entryId });
   }
-  if (outcomes.some((o) => o.status === "APPLIED")) {
-    // The rows arrive as arrays or JSON, which the planner guesses at 10 or 100 rows: with a chunk's thousands
-    // it would join them by nested loops; hash joins are what these statements need.
-    await trx.raw("SET LOCAL enable_nestloop = off");
-    await journal.post(trx, ctx.actor.userId);
-  }
+  await journal.post(trx, ctx.actor.userId);
   await writeBatch(trx, [...state.values()].filter((s) => s.touched), repayments, now);
-  await writeSettlementDay(trx, fast, { today, actorId: ctx.actor.userId, now });
+  const on = [...settled.values()][0]?.on;
+  if (on) await writeSettlementDay(trx, fast, { on, today, actorId: ctx.actor.userId, now });
   if (audit.length > 0) await appendAudit(trx, ctx, audit);
   return outcomes;
 }
 
 async function writeBatch(trx: Knex.Transaction, touched: LoanState[], repayments: Record<string, unknown>[], now: Date): Promise<void> {
   if (touched.length === 0) return;
+  // The rows arrive as JSON, which the planner guesses at 100 rows: with a chunk's thousands it would
+  // join them by nested loops; hash joins are what these statements need.
+  await trx.raw("SET LOCAL enable_nestloop = off");
   const writes = touched.flatMap((s) => changedPeriods(s.stored, s.rows));
   const ends = touched.filter((s) => s.stored.some((r) => r.seq > (s.rows[s.rows.length - 1]?.seq ?? 0))).map((s) => ({ loan_id: s.loan.id, last: s.rows[s.rows.length - 1]?.seq ?? 0 }));
   if (ends.length > 0) {
@@ -246,6 +249,7 @@ async function writeBatch(trx: Knex.Transaction, touched: LoanState[], repayment
     [now.toISOString(), JSON.stringify(loanRows)],
   );
   await trx.raw(`INSERT INTO loan_repayments (${REPAYMENT_COLUMNS}) SELECT ${REPAYMENT_COLUMNS} FROM json_populate_recordset(NULL::loan_repayments, ?::json)`, [JSON.stringify(repayments)]);
+  await trx.raw("RESET enable_nestloop");
 }
 
 /** The chunk's journal entries (one per payment applied), a column per array, and their lines that move money. */
@@ -275,17 +279,19 @@ class Journal {
     l.credit.push(amounts.credit);
   }
 
-  /** Posted in one set-based statement (`postJournalEntriesFrom`). */
+  /** Posted in one set-based statement (`postJournalEntriesFrom`), its joins by hashing (nested loops over a chunk's thousands would crawl). */
   async post(trx: Knex.Transaction, actorId: string): Promise<void> {
     const e = this.entries;
     const l = this.lines;
     if (e.id.length === 0) return;
+    await trx.raw("SET LOCAL enable_nestloop = off");
     await postJournalEntriesFrom(trx, {
       entriesSql: `SELECT e.id, e.county_code, e.entry_date, 'loan.repayment'::text AS kind, 'loan'::text AS ref_type, e.ref_id, e.memo, ?::uuid AS actor_id, NULL::uuid AS reverses_entry_id
                      FROM unnest(?::uuid[], ?::text[], ?::date[], ?::text[], ?::text[]) AS e(id, county_code, entry_date, ref_id, memo)`,
       linesSql: `SELECT * FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[], ?::numeric[]) AS l(entry_id, account_code, county_code, party_type, party_id, debit, credit)`,
       bindings: [actorId, e.id, e.county, e.date, e.loan, e.memo, l.entry, l.account, l.county, l.partyType, l.partyId, l.debit, l.credit],
     });
+    await trx.raw("RESET enable_nestloop");
   }
 }
 
@@ -302,6 +308,8 @@ interface SettlementDue {
 
 interface FastWrite {
   loanId: string;
+  county: string;
+  bankId: string;
   seq: number;
   amount: string;
   id: string;
@@ -347,17 +355,17 @@ async function settlementDayPayments(trx: Knex.Transaction, payments: BatchPayme
   });
   if (candidates.size === 0) return found;
   const { rows } = await trx.raw<{ rows: { loan_id: string; county_code: string; seq: number; owed: string; cur_start: string; cur_end: string; cur_interest: string; latest: string | null }[] }>(
+    // Each loan's periods looked up by its key (not every period due that date read and filtered).
     `SELECT d.loan_id, d.county_code, d.seq, (d.interest_due - d.interest_paid)::text AS owed, n.accrual_start AS cur_start, n.accrual_end AS cur_end, n.interest_due::text AS cur_interest,
-            greatest(b.value_date, r.paid_on) AS latest
-       FROM loan_schedule_periods d
-       JOIN LATERAL (SELECT * FROM loan_schedule_periods n WHERE n.loan_id = d.loan_id AND n.due_date > d.due_date ORDER BY n.seq LIMIT 1) n ON n.accrual_end > d.due_date
-       LEFT JOIN loan_schedule_bases b ON b.loan_id = d.loan_id
-       LEFT JOIN LATERAL (SELECT max(x.paid_on) AS paid_on FROM loan_repayments x WHERE x.loan_id = d.loan_id AND x.reversed_at IS NULL) r ON true
-      WHERE d.loan_id = ANY(?::uuid[]) AND d.due_date = ?::date AND d.status = 'DUE'
-        AND d.principal_due = d.principal_paid AND d.penalty_accrued = 0 AND d.penalty_paid = 0 AND d.interest_due > d.interest_paid
-        AND NOT EXISTS (
-          SELECT 1 FROM loan_schedule_periods x
-           WHERE x.loan_id = d.loan_id
+            greatest((SELECT b.value_date FROM loan_schedule_bases b WHERE b.loan_id = c.id),
+                     (SELECT max(x.paid_on) FROM loan_repayments x WHERE x.loan_id = c.id AND x.reversed_at IS NULL)) AS latest
+       FROM unnest(?::uuid[]) AS c(id)
+       JOIN LATERAL (SELECT * FROM loan_schedule_periods d WHERE d.loan_id = c.id AND d.due_date = ?::date AND d.status = 'DUE' ORDER BY d.seq LIMIT 1) d ON true
+       JOIN LATERAL (SELECT * FROM loan_schedule_periods n WHERE n.loan_id = c.id AND n.due_date > d.due_date ORDER BY n.seq LIMIT 1) n ON n.accrual_end > d.due_date
+      WHERE d.principal_due = d.principal_paid AND d.penalty_accrued = 0 AND d.penalty_paid = 0 AND d.interest_due > d.interest_paid
+        AND 0 = (
+          SELECT count(*) FROM loan_schedule_periods x
+           WHERE x.loan_id = c.id
              AND (x.interest_subsidy <> 0 OR x.subsidy_forfeited IS NOT NULL OR x.penalty_through >= d.due_date
                   OR (x.due_date > d.due_date AND x.status <> 'PENDING')
                   OR (x.due_date <= d.due_date AND x.seq <> d.seq
@@ -383,26 +391,26 @@ async function settlementDayPayments(trx: Knex.Transaction, payments: BatchPayme
  * due), that period PAID with its interest, the loans current with the next period's interest
  * accruing (version and standing date moved on). Their journal entries are posted before.
  */
-async function writeSettlementDay(trx: Knex.Transaction, fast: FastWrite[], o: { today: string; actorId: string; now: Date }): Promise<void> {
+async function writeSettlementDay(trx: Knex.Transaction, fast: FastWrite[], o: { on: string; today: string; actorId: string; now: Date }): Promise<void> {
   if (fast.length === 0) return;
-  // Arrays of known length: the planner looks each row up by its keys.
-  await trx.raw("SET LOCAL enable_nestloop = on");
   const col = <K extends keyof FastWrite>(k: K) => fast.map((f) => f[k]);
   await trx.raw(
-    `WITH v AS (SELECT * FROM unnest(?::uuid[], ?::int[], ?::numeric[], ?::uuid[], ?::uuid[], ?::text[], ?::date[], ?::date[], ?::numeric[])
-                  AS v(loan_id, seq, amount, id, entry_id, reference, cur_start, cur_end, cur_interest)),
+    `WITH v AS (SELECT * FROM unnest(?::uuid[], ?::text[], ?::uuid[], ?::int[], ?::numeric[], ?::uuid[], ?::uuid[], ?::text[], ?::date[], ?::date[], ?::numeric[])
+                  AS v(loan_id, county_code, bank_id, seq, amount, id, entry_id, reference, cur_start, cur_end, cur_interest)),
           rep AS (INSERT INTO loan_repayments (${REPAYMENT_COLUMNS})
-                  SELECT v.id, v.loan_id, l.county_code, l.bank_id, p.due_date, ?::date, ${packedPeriodsSql("v.loan_id")}, v.amount, 0, v.amount, 0, 0, 'REPAYMENT', 'BORROWER',
+                  SELECT v.id, v.loan_id, v.county_code, v.bank_id, ?::date, ?::date, ${packedPeriodsSql("v.loan_id")}, v.amount, 0, v.amount, 0, 0, 'REPAYMENT', 'BORROWER',
                          v.reference, jsonb_build_array(jsonb_build_object('seq', v.seq, 'penalty', '0.00', 'interest', v.amount::text, 'principal', '0.00')), v.entry_id, ?::uuid, ?::timestamptz
-                    FROM v JOIN loans l ON l.id = v.loan_id JOIN loan_schedule_periods p ON p.loan_id = v.loan_id AND p.seq = v.seq),
-          per AS (UPDATE loan_schedule_periods p SET interest_paid = p.interest_paid + v.amount, status = 'PAID', settled_on = p.due_date
-                    FROM v WHERE p.loan_id = v.loan_id AND p.seq = v.seq
-                  RETURNING p.loan_id, p.due_date)
+                    FROM v),
+          per AS (UPDATE loan_schedule_periods p SET interest_paid = p.interest_paid + v.amount, status = 'PAID', settled_on = ?::date
+                    FROM v WHERE p.loan_id = v.loan_id AND p.seq = v.seq)
      UPDATE loans l SET dpd = 0, dpd_bucket = ?, overdue_principal = 0, overdue_interest = 0, penalty_due = 0, cur_period_start = v.cur_start, cur_period_end = v.cur_end,
-            cur_period_interest = v.cur_interest, standing_date = per.due_date, updated_at = ?::timestamptz, version = l.version + 1
-       FROM v JOIN per ON per.loan_id = v.loan_id
-      WHERE l.id = v.loan_id`,
-    [col("loanId"), col("seq"), col("amount"), col("id"), col("entryId"), col("reference"), col("curStart"), col("curEnd"), col("curInterest"), o.today, packedColumns(), o.actorId, o.now.toISOString(), dpdBucket(0), o.now.toISOString()],
+            cur_period_interest = v.cur_interest, standing_date = ?::date, updated_at = ?::timestamptz, version = l.version + 1
+       FROM v
+      WHERE l.id = v.loan_id AND l.id = ANY(?::uuid[])`, // the loans looked up by key, not the table read whole
+    [
+      ...[col("loanId"), col("county"), col("bankId"), col("seq"), col("amount"), col("id"), col("entryId"), col("reference"), col("curStart"), col("curEnd"), col("curInterest")],
+      ...[o.on, o.today, packedColumns(), o.actorId, o.now.toISOString(), o.on, dpdBucket(0), o.on, o.now.toISOString(), col("loanId")],
+    ],
   );
 }
 
