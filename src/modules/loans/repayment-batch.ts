@@ -355,22 +355,29 @@ async function settlementDayPayments(trx: Knex.Transaction, payments: BatchPayme
   });
   if (candidates.size === 0) return found;
   const { rows } = await trx.raw<{ rows: { loan_id: string; county_code: string; seq: number; owed: string; cur_start: string; cur_end: string; cur_interest: string; latest: string | null }[] }>(
-    // Each loan's periods looked up by its key (not every period due that date read and filtered).
-    `SELECT d.loan_id, d.county_code, d.seq, (d.interest_due - d.interest_paid)::text AS owed, n.accrual_start AS cur_start, n.accrual_end AS cur_end, n.interest_due::text AS cur_interest,
+    // Each loan's periods read once by its key (not every period due that date read and filtered): the period due that
+    // date (the one DUE), the first due after it, and how many periods stand in the way.
+    `SELECT c.id AS loan_id, g.county_code, g.seq, g.owed, g.cur_start, g.cur_end, g.cur_interest,
             greatest((SELECT b.value_date FROM loan_schedule_bases b WHERE b.loan_id = c.id),
                      (SELECT max(x.paid_on) FROM loan_repayments x WHERE x.loan_id = c.id AND x.reversed_at IS NULL)) AS latest
        FROM unnest(?::uuid[]) AS c(id)
-       JOIN LATERAL (SELECT * FROM loan_schedule_periods d WHERE d.loan_id = c.id AND d.due_date = ?::date AND d.status = 'DUE' ORDER BY d.seq LIMIT 1) d ON true
-       JOIN LATERAL (SELECT * FROM loan_schedule_periods n WHERE n.loan_id = c.id AND n.due_date > d.due_date ORDER BY n.seq LIMIT 1) n ON n.accrual_end > d.due_date
-      WHERE d.principal_due = d.principal_paid AND d.penalty_accrued = 0 AND d.penalty_paid = 0 AND d.interest_due > d.interest_paid
-        AND 0 = (
-          SELECT count(*) FROM loan_schedule_periods x
-           WHERE x.loan_id = c.id
-             AND (x.interest_subsidy <> 0 OR x.subsidy_forfeited IS NOT NULL OR x.penalty_through >= d.due_date
-                  OR (x.due_date > d.due_date AND x.status <> 'PENDING')
-                  OR (x.due_date <= d.due_date AND x.seq <> d.seq
-                      AND NOT (x.status IN ('PAID', 'CLOSED') AND x.principal_due = x.principal_paid AND x.interest_due = x.interest_paid AND round(x.penalty_accrued, 2) <= x.penalty_paid))))`,
-    [[...candidates.keys()], closed],
+       CROSS JOIN LATERAL (
+         SELECT min(p.county_code) AS county_code,
+                min(p.seq) FILTER (WHERE p.due) AS seq,
+                min((p.interest_due - p.interest_paid)::text) FILTER (WHERE p.due) AS owed,
+                (array_agg(p.accrual_start ORDER BY p.seq) FILTER (WHERE p.due_date > p.d0))[1] AS cur_start,
+                (array_agg(p.accrual_end ORDER BY p.seq) FILTER (WHERE p.due_date > p.d0))[1] AS cur_end,
+                (array_agg(p.interest_due::text ORDER BY p.seq) FILTER (WHERE p.due_date > p.d0))[1] AS cur_interest,
+                count(*) FILTER (WHERE p.due AND p.principal_due = p.principal_paid AND p.penalty_accrued = 0 AND p.penalty_paid = 0 AND p.interest_due > p.interest_paid) AS payable,
+                count(*) FILTER (WHERE p.interest_subsidy <> 0 OR p.subsidy_forfeited IS NOT NULL OR p.penalty_through >= p.d0
+                                    OR (p.due_date > p.d0 AND p.status <> 'PENDING')
+                                    OR (p.due_date <= p.d0 AND NOT p.due
+                                        AND NOT (p.status IN ('PAID', 'CLOSED') AND p.principal_due = p.principal_paid AND p.interest_due = p.interest_paid
+                                                 AND round(p.penalty_accrued, 2) <= p.penalty_paid))) AS blocking
+           FROM (SELECT k.*, ?::date AS d0, (k.due_date = ?::date AND k.status = 'DUE') AS due FROM loan_schedule_periods k WHERE k.loan_id = c.id) p
+       ) g
+      WHERE g.payable = 1 AND g.blocking = 0 AND g.cur_end > ?::date`,
+    [[...candidates.keys()], closed, closed, closed],
   );
   const daysBack = new Map<string, number>();
   for (const r of rows) {
