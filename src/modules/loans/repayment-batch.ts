@@ -3,9 +3,12 @@
  * (`decideRepayment`: value date, allocation, schedule after it), computed in memory for a chunk
  * of payments, then the chunk written in a few statements — periods in one upsert and one delete,
  * loans in one update, repayments in one insert, journal entries in one set-based posting, audit
- * records in one append. A payment refused (the API's own code) or a duplicate bank reference
- * moves nothing and does not stop the others. Payments of one loan are applied in the order given
- * (value date, then file order), each over the loan as the one before left it.
+ * records in one append. A settlement day's common payment (exactly the interest due on the last
+ * closed date by a current loan: `settlementDayPayments`) is written without running the model, in
+ * one statement that leaves what the model's writes would (tested against it on twin loans). A
+ * payment refused (the API's own code) or a duplicate bank reference moves nothing and does not
+ * stop the others. Payments of one loan are applied in the order given (value date, then file
+ * order), each over the loan as the one before left it.
  */
 import { randomUUID } from "node:crypto";
 import type { Knex } from "knex";
