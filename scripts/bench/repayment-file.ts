@@ -15,9 +15,10 @@ import { buildPortfolio } from "./loan-portfolio.js";
  * with value date 2025-12-20, received the next morning after that day's close of business — over
  * a portfolio of N loans (default 100,000 on PostgreSQL with DATABASE_URL, in a scratch database
  * `huinong_bench_rfile`; 5,000 on PGlite in memory). Times the file's processing (each chunk: the
- * payments decided in memory, then periods, loans, repayments, journal and audit written in a few
- * statements) and, in the same run on the same loans, a floor: one bare set-based UPDATE of those
- * loans plus one INSERT of as many repayment rows. Prints rows per second, the floor and the ratio.
+ * settlement day's payments recognised and written set-based, any others decided in memory, then
+ * journal and audit written in a few statements) and, in the same run on the same loans, a floor:
+ * one bare set-based UPDATE of those loans plus one INSERT of as many repayment rows. Prints rows
+ * per second, the floor and the ratio.
  * Targets: at least 5,000 rows a second, and within 5× the floor.
  */
 const SCRATCH = "huinong_bench_rfile";

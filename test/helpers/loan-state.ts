@@ -1,6 +1,23 @@
 import type { Knex } from "knex";
 import { D } from "../../src/lib/money.js";
 import type { LoanRow, PeriodRow } from "../../src/modules/loans/queries.js";
+import { product } from "../api/loans-helpers.js";
+import type { TestApp } from "./harness.js";
+
+/**
+ * The loan of a twin-loan scenario: a fixed-rate product (4.35%) with the scenario's penalty
+ * markup, grace days and subsidy mode (70%, 36 months), and the loan's amount, term and method.
+ */
+export async function twinLoanSpec(t: TestApp, sc: { markup: string; graceDays: number; toBank: boolean; amountFen: number; termMonths: number; method: string }) {
+  const p = await product(t, {
+    rate_rule: "FIXED",
+    fixed_rate: "0.043500",
+    penalty_markup: sc.markup,
+    grace_days: sc.graceDays,
+    subsidy: { mode: sc.toBank ? "TO_BANK" : "TO_HOUSEHOLD", ratio: "0.7", term_months: 36 },
+  });
+  return { product: p, spec: { product_id: p.id, amount: new D(sc.amountFen).div(100).toFixed(2), term_months: sc.termMonths, repayment_method: sc.method } };
+}
 
 /**
  * What two twin loans must agree on when they are the same loan reached two ways (on time and

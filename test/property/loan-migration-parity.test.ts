@@ -1,4 +1,4 @@
-import { loanState as twinState } from "../helpers/loan-state.js";
+import { loanState as twinState, twinLoanSpec } from "../helpers/loan-state.js";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCloseOfBusiness } from "../../src/jobs/close-of-business.js";
@@ -6,7 +6,7 @@ import { addDays } from "../../src/lib/dates.js";
 import { D } from "../../src/lib/money.js";
 import { createHousehold, idNumber } from "../helpers/factories.js";
 import { useTestApp } from "../helpers/harness.js";
-import { disbursedLoan, grantLine, household, key, product, reconciliationOk, setupRates } from "../api/loans-helpers.js";
+import { disbursedLoan, grantLine, household, key, reconciliationOk, setupRates } from "../api/loans-helpers.js";
 
 /*
  * Migration of existing loans (存量贷款迁移): a loan migrated with its history equals the same loan
@@ -56,15 +56,9 @@ async function loanState(id: string) {
 async function runScenario(sc: Scenario) {
   const start = addDays(floor, 1);
   t.clock.set(start);
-  const p = await product(t, {
-    rate_rule: "FIXED",
-    fixed_rate: "0.043500",
-    penalty_markup: sc.markup,
-    grace_days: sc.graceDays,
-    subsidy: { mode: sc.toBank ? "TO_BANK" : "TO_HOUSEHOLD", ratio: "0.7", term_months: 36 },
-  });
-  const amount = new D(sc.amountFen).div(100).toFixed(2);
-  const live = await disbursedLoan(t, { product_id: p.id, amount, term_months: sc.termMonths, repayment_method: sc.method, household: await household(t) });
+  const { product: p, spec } = await twinLoanSpec(t, sc);
+  const { amount } = spec;
+  const live = await disbursedLoan(t, { ...spec, household: await household(t) });
 
   // The live loan: each payment on its date, the close of business of every date before it first.
   const taken: { value_date: string; amount: string; reference: string }[] = [];

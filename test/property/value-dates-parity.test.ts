@@ -4,9 +4,9 @@ import { runCloseOfBusiness } from "../../src/jobs/close-of-business.js";
 import { addDays } from "../../src/lib/dates.js";
 import { D } from "../../src/lib/money.js";
 import { COUNTY } from "../helpers/fixture.js";
-import { loanState as twinState } from "../helpers/loan-state.js";
+import { loanState as twinState, twinLoanSpec } from "../helpers/loan-state.js";
 import { useTestApp } from "../helpers/harness.js";
-import { disbursedLoan, household, key, product, reconciliationOk, setupRates } from "../api/loans-helpers.js";
+import { disbursedLoan, household, key, reconciliationOk, setupRates } from "../api/loans-helpers.js";
 
 /*
  * Value dates (起息日): a repayment entered late with its value date leaves the same loan as the
@@ -68,15 +68,7 @@ async function loanState(id: string) {
 async function runScenario(sc: Scenario) {
   const start = addDays(floor, 1);
   t.clock.set(start);
-  const p = await product(t, {
-    rate_rule: "FIXED",
-    fixed_rate: "0.043500",
-    penalty_markup: sc.markup,
-    grace_days: sc.graceDays,
-    subsidy: { mode: sc.toBank ? "TO_BANK" : "TO_HOUSEHOLD", ratio: "0.7", term_months: 36 },
-  });
-  const amount = new D(sc.amountFen).div(100).toFixed(2);
-  const spec = { product_id: p.id, amount, term_months: sc.termMonths, repayment_method: sc.method };
+  const { spec } = await twinLoanSpec(t, sc);
   const twin = async () => disbursedLoan(t, { ...spec, household: await household(t) });
   const [a, b, c, d] = [await twin(), await twin(), await twin(), await twin()];
 

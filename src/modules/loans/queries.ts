@@ -299,6 +299,25 @@ export function packPeriods(rows: readonly PeriodRow[]): PackedPeriods {
   return { c: [...PERIOD_COLUMNS], r: rows.map((p) => PERIOD_COLUMNS.map((c) => p[c])) };
 }
 
+/** The numeric columns of a period: strings in a packed schedule, as the driver reads them. */
+const NUMERIC_PERIOD_COLUMNS: ReadonlySet<string> = new Set([
+  "opening_principal", "principal_due", "interest_due", "interest_subsidy", "principal_paid", "interest_paid", "penalty_accrued", "penalty_paid", "carried_interest",
+]);
+
+/**
+ * `packPeriods` in SQL: the stored periods of the loan `loanIdSql` names packed as jsonb (one
+ * binding: the column names, `packedColumns()`), the same document `packPeriods` makes of the rows
+ * as read — for a set-based write that keeps the schedule without reading it into memory.
+ */
+export function packedPeriodsSql(loanIdSql: string): string {
+  const values = PERIOD_COLUMNS.map((c) => (NUMERIC_PERIOD_COLUMNS.has(c) ? `k.${c}::text` : `k.${c}`)).join(", ");
+  return `(SELECT json_build_object('c', ?::json, 'r', json_agg(json_build_array(${values}) ORDER BY k.seq))::jsonb FROM loan_schedule_periods k WHERE k.loan_id = ${loanIdSql})`;
+}
+
+export function packedColumns(): string {
+  return JSON.stringify(PERIOD_COLUMNS);
+}
+
 /** A kept schedule as periods: packed, or (kept before packing) the rows themselves. */
 export function unpackPeriods(kept: PackedPeriods | PeriodRow[] | null | undefined): PeriodRow[] | null {
   if (!kept) return null;
