@@ -150,7 +150,7 @@ export async function postJournalEntriesFrom(
                   SELECT e.id, e.county_code, e.entry_date, e.kind, e.ref_type, e.ref_id, e.memo, t.d, e.actor_id, e.reverses_entry_id
                     FROM e JOIN t ON t.entry_id = e.id
                    WHERE t.d > 0 AND NOT EXISTS (SELECT 1 FROM broken)
-                     AND NOT EXISTS (SELECT 1 FROM journal_entries x WHERE x.id = e.id)
+                  ON CONFLICT (id) DO NOTHING
                   RETURNING id),
           ins AS (INSERT INTO journal_lines (entry_id, account_code, county_code, party_type, party_id, debit, credit)
                   SELECT l.entry_id, l.account_code, l.county_code, l.party_type, l.party_id, l.debit, l.credit
