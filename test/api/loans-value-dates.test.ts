@@ -133,6 +133,8 @@ describe("reversal (冲正)", () => {
     expect(again.status, JSON.stringify(again.body)).toBe(201);
     expect(await periodsOf(loan.id)).toEqual(original);
     expect((await loanOf(loan.id)).status).toBe("REPAID");
+    // A refusal of its own comes before the taken reference: the loan is closed.
+    expectProblem(await pay(loan.id, { amount: "1.00", reference: "R-2b" }), 409, "INVALID_STATE");
     await reconciliationOk(t);
   });
 });

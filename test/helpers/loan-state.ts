@@ -1,8 +1,22 @@
+import fc from "fast-check";
 import type { Knex } from "knex";
 import { D } from "../../src/lib/money.js";
 import type { LoanRow, PeriodRow } from "../../src/modules/loans/queries.js";
 import { product } from "../api/loans-helpers.js";
 import type { TestApp } from "./harness.js";
+
+/**
+ * The twin loan's terms the value-date and migration property tests draw (in this order, so a
+ * fixed seed draws the same loans); `twinLoanSpec` makes its product.
+ */
+export const twinLoanTerms = {
+  method: fc.constantFrom("BULLET_QUARTERLY", "EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL"),
+  termMonths: fc.constantFrom(3, 6, 12),
+  amountFen: fc.integer({ min: 500_000, max: 5_000_000 }),
+  toBank: fc.boolean(),
+  graceDays: fc.constantFrom(0, 3, 10),
+  markup: fc.constantFrom("0.3", "0.5"),
+};
 
 /**
  * The loan of a twin-loan scenario: a fixed-rate product (4.35%) with the scenario's penalty

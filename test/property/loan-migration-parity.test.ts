@@ -1,4 +1,4 @@
-import { loanState as twinState, twinLoanSpec } from "../helpers/loan-state.js";
+import { loanState as twinState, twinLoanSpec, twinLoanTerms } from "../helpers/loan-state.js";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCloseOfBusiness } from "../../src/jobs/close-of-business.js";
@@ -32,12 +32,7 @@ const paymentArb = fc.record({
   ratio: fc.oneof(fc.integer({ min: 1, max: 60 }), fc.constant(100)),
 });
 const scenarioArb = fc.record({
-  method: fc.constantFrom("BULLET_QUARTERLY", "EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL"),
-  termMonths: fc.constantFrom(3, 6, 12),
-  amountFen: fc.integer({ min: 500_000, max: 5_000_000 }),
-  toBank: fc.boolean(),
-  graceDays: fc.constantFrom(0, 3, 10),
-  markup: fc.constantFrom("0.3", "0.5"),
+  ...twinLoanTerms,
   payments: fc.array(paymentArb, { minLength: 0, maxLength: 3 }),
   /** Days the world runs on after the last payment. */
   tail: fc.integer({ min: 0, max: 40 }),

@@ -4,7 +4,7 @@ import { runCloseOfBusiness } from "../../src/jobs/close-of-business.js";
 import { addDays } from "../../src/lib/dates.js";
 import { D } from "../../src/lib/money.js";
 import { COUNTY } from "../helpers/fixture.js";
-import { loanState as twinState, twinLoanSpec } from "../helpers/loan-state.js";
+import { loanState as twinState, twinLoanSpec, twinLoanTerms } from "../helpers/loan-state.js";
 import { useTestApp } from "../helpers/harness.js";
 import { disbursedLoan, household, key, reconciliationOk, setupRates } from "../api/loans-helpers.js";
 
@@ -37,12 +37,7 @@ const paymentArb = fc.record({
   delay: fc.integer({ min: 1, max: 12 }),
 });
 const scenarioArb = fc.record({
-  method: fc.constantFrom("BULLET_QUARTERLY", "EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL"),
-  termMonths: fc.constantFrom(3, 6, 12),
-  amountFen: fc.integer({ min: 500_000, max: 5_000_000 }),
-  toBank: fc.boolean(),
-  graceDays: fc.constantFrom(0, 3, 10),
-  markup: fc.constantFrom("0.3", "0.5"),
+  ...twinLoanTerms,
   payments: fc.array(paymentArb, { minLength: 1, maxLength: 3 }),
   /** Days the world runs on after the last entry. */
   tail: fc.integer({ min: 0, max: 20 }),

@@ -114,7 +114,7 @@ export async function applyRepayment(
     }
     throw err;
   }
-  const view = { ...repaymentView(rep), loan: { status: plan.closed ? "REPAID" : loan.status, outstanding_principal: updated.outstanding_principal, dpd: after.standing.dpd } };
+  const view = { ...repaymentView(rep), loan: { status: updated.status ?? loan.status, outstanding_principal: updated.outstanding_principal, dpd: updated.dpd } };
   await appendAudit(trx, ctx, {
     action: "loan.repayment",
     entityType: "loan",
