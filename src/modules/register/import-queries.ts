@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import type { HouseholdRow } from "./queries.js";
 
 /**
  * Set-based reads and writes of a register import: each statement takes whole columns as arrays
@@ -32,24 +33,15 @@ export interface RegisteredMember {
   on_tekun: boolean;
 }
 
-export interface ImportHouseholdRow {
-  id: string;
-  household_no: string;
-  county_code: string;
-  village_code: string;
-  household_type: string;
-  status: string;
-  status_since: string;
-  exit_date: string | null;
-  main_cause: string;
-  secondary_causes: string[];
-  phone_enc: string | null;
-  phone_masked: string | null;
-  version: number;
+/** A household as the import compares it: the register's columns it may change, and how it is matched. */
+export type ImportHouseholdRow = Pick<
+  HouseholdRow,
+  "id" | "household_no" | "county_code" | "village_code" | "household_type" | "status" | "status_since" | "exit_date" | "main_cause" | "secondary_causes" | "phone_enc" | "phone_masked" | "version"
+> & {
   household_no_source: "PLATFORM" | "NATIONAL";
   /** The keyed hash of its head's ID number. */
   head_hash: string | null;
-}
+};
 
 export async function villagesAmong(db: Db, codes: string[]): Promise<Map<string, string>> {
   if (codes.length === 0) return new Map();
