@@ -22,6 +22,7 @@ import * as loanMigrations from "./20261202003000_loan_migrations.js";
 import * as contractNo from "./20261202005000_contract_no_and_balance_statements.js";
 import * as registerImports from "./20261202002000_register_imports.js";
 import * as alertKinds from "./20261202009000_alert_kinds.js";
+import * as keptScheduleRows from "./20261203000100_kept_schedule_rows.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -53,6 +54,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261202005000_contract_no_and_balance_statements": contractNo,
   "20261202002000_register_imports": registerImports,
   "20261202009000_alert_kinds": alertKinds,
+  "20261203000100_kept_schedule_rows": keptScheduleRows,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

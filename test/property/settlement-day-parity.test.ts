@@ -4,6 +4,7 @@ import { runCloseOfBusiness } from "../../src/jobs/close-of-business.js";
 import { addDays } from "../../src/lib/dates.js";
 import { D } from "../../src/lib/money.js";
 import { applyRepaymentBatch, type BatchPayment } from "../../src/modules/loans/index.js";
+import { keptSchedule } from "../../src/modules/loans/queries.js";
 import { COUNTY, USERS } from "../helpers/fixture.js";
 import { twinLoanSpec } from "../helpers/loan-state.js";
 import { useTestApp } from "../helpers/harness.js";
@@ -68,6 +69,9 @@ async function fullState(loanId: string, prefix: string) {
   const reps = await t.db("loan_repayments").where({ loan_id: loanId }).orderBy(["paid_on", "reference"]).select();
   const names = new Map<string, string>([[loanId, "LOAN"], [prefix, "REF"]]);
   reps.forEach((r, k) => names.set(r.id, `REPAYMENT${k}`));
+  // The kept schedule as it is read back (packed JSON, or the periods' rows packed on reading).
+  const kept = await Promise.all(reps.map((r) => keptSchedule(t.db, r.id)));
+  expect(kept.every((k) => k !== null && k.length > 0), "every repayment keeps its schedule").toBe(true);
   const entries = await t.db("journal_entries").where({ ref_type: "loan", ref_id: loanId }).orderBy(["entry_date", "kind", "total"]).select();
   entries.forEach((e, k) => names.set(e.id, `ENTRY${k}`));
   const lines = await t.db("journal_lines").whereIn("entry_id", entries.map((e) => e.id)).orderBy(["entry_id", "account_code"]).select("entry_id", "account_code", "county_code", "party_type", "party_id", "debit", "credit");
@@ -77,7 +81,7 @@ async function fullState(loanId: string, prefix: string) {
       loan: loanRest,
       periods: periods.map(({ loan_id: _l, ...p }) => p),
       // Those entered through the API before (no reference) were stamped by the database's clock.
-      repayments: reps.map(({ id: _i, created_at, ...r }) => ({ ...r, created_at: r.reference ? created_at : null })),
+      repayments: reps.map(({ id: _i, created_at, schedule_before: _s, schedule_kept: _k, ...r }, k) => ({ ...r, kept: kept[k], created_at: r.reference ? created_at : null })),
       entries: entries.map(({ id: _i, created_at: _c, ...e }) => e),
       lines: (normalise(lines, names) as object[]).map((l) => JSON.stringify(l)).sort(),
       audit,
@@ -142,6 +146,19 @@ async function runScenario(sc: Scenario) {
   const outcomes = (o: { status: string; repaymentId?: string }[]) => o.map(({ repaymentId: _r, ...x }) => x);
   expect(outcomes(strip(outB, b.id, refB)), `outcomes: ${where}`).toEqual(outcomes(strip(outA, a.id, refA)));
   expect(await fullState(b.id, refB), `settlement-day path vs model: ${where}`).toEqual(await fullState(a.id, refA));
+  // The file's latest payment reversed on both twins: the schedule each kept (packed JSON by the model, the
+  // periods' rows by the settlement-day path) brings the loan back to the same state.
+  const latestOf = (id: string) => t.db("loan_repayments").where({ loan_id: id }).whereNull("reversed_at").orderBy([{ column: "paid_on", order: "desc" }, { column: "created_at", order: "desc" }]).first<{ id: string; reference: string | null }>("id", "reference");
+  const [ra, rb] = [await latestOf(a.id), await latestOf(b.id)];
+  if (ra?.reference?.startsWith(refA) && rb) {
+    const revA = await t.as("manager").post(`/api/v1/loans/${a.id}/repayments/${ra.id}/reversal`, { reason: "核对冲正" }, key());
+    const revB = await t.as("manager").post(`/api/v1/loans/${b.id}/repayments/${rb.id}/reversal`, { reason: "核对冲正" }, key());
+    expect(revB.status, `reversal: ${where} ${JSON.stringify(revB.body)}`).toBe(revA.status);
+    if (revA.status === 200) {
+      expect(await fullState(b.id, refB), `after reversal: ${where}`).toEqual(await fullState(a.id, refA));
+      count(fast ? "fast reversed" : "model reversed");
+    }
+  }
   count(fast ? "fast" : "model");
   if (outA.some((o) => o.status === "REFUSED" && o.loanId)) count("refused");
   floor = today;
@@ -165,5 +182,6 @@ describe("settlement-day path (property)", () => {
     // The generator reaches both paths.
     expect(seen.get("fast") ?? 0).toBeGreaterThan(0);
     expect(seen.get("model") ?? 0).toBeGreaterThan(0);
+    expect(seen.get("fast reversed") ?? 0, "a settlement-day payment reversed from the rows it kept").toBeGreaterThan(0);
   }, 600_000);
 });

@@ -305,17 +305,30 @@ const NUMERIC_PERIOD_COLUMNS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * `packPeriods` in SQL: the stored periods of the loan `loanIdSql` names packed as jsonb (one
- * binding: the column names, `packedColumns()`), the same document `packPeriods` makes of the rows
- * as read — for a set-based write that keeps the schedule without reading it into memory.
+ * The stored periods of the loan `loanIdSql` names, kept as they stand: an array of the periods'
+ * own rows, in order (`loan_repayments.schedule_kept`). Copied in the database with no conversion —
+ * for a set-based write that keeps thousands of schedules a statement; packed only when read back
+ * (`keptScheduleSql`).
  */
-export function packedPeriodsSql(loanIdSql: string): string {
-  const values = PERIOD_COLUMNS.map((c) => (NUMERIC_PERIOD_COLUMNS.has(c) ? `k.${c}::text` : `k.${c}`)).join(", ");
-  return `(SELECT json_build_object('c', ?::json, 'r', json_agg(json_build_array(${values}) ORDER BY k.seq))::jsonb FROM loan_schedule_periods k WHERE k.loan_id = ${loanIdSql})`;
+export function keptRowsSql(loanIdSql: string): string {
+  return `(SELECT array_agg(k ORDER BY k.seq) FROM loan_schedule_periods k WHERE k.loan_id = ${loanIdSql})`;
 }
 
-export function packedColumns(): string {
-  return JSON.stringify(PERIOD_COLUMNS);
+/**
+ * A repayment's kept schedule as `packPeriods` packs it, whichever way it was kept: the packed JSON
+ * of `schedule_before`, or the rows of `schedule_kept` packed here — the same document `packPeriods`
+ * makes of the rows as the driver reads them. `alias` names the repayment's row.
+ */
+export function keptScheduleSql(alias: string): string {
+  const values = PERIOD_COLUMNS.map((c) => (NUMERIC_PERIOD_COLUMNS.has(c) ? `k.${c}::text` : `k.${c}`)).join(", ");
+  return `coalesce(${alias}.schedule_before, (SELECT json_build_object('c', '${JSON.stringify(PERIOD_COLUMNS)}'::json, 'r', json_agg(json_build_array(${values}) ORDER BY k.seq))::jsonb
+            FROM unnest(${alias}.schedule_kept) k))`;
+}
+
+/** The schedule a repayment was allocated over, as periods (null when none was kept). */
+export async function keptSchedule(db: Db, repaymentId: string): Promise<PeriodRow[] | null> {
+  const { rows } = await db.raw<{ rows: { kept: PackedPeriods | PeriodRow[] | null }[] }>(`SELECT ${keptScheduleSql("r")} AS kept FROM loan_repayments r WHERE r.id = ?`, [repaymentId]);
+  return unpackPeriods(rows[0]?.kept);
 }
 
 /** A kept schedule as periods: packed, or (kept before packing) the rows themselves. */

@@ -20,7 +20,7 @@ import { daysBetween } from "../../lib/dates.js";
 import { D } from "../../lib/money.js";
 import type { SubsidyTerms } from "./household-interest.js";
 import { dpdBucket } from "./model.js";
-import { changedPeriods, type LoanRow, loanScope, packedColumns, packedPeriodsSql, packPeriods, type PeriodRow } from "./queries.js";
+import { changedPeriods, keptRowsSql, type LoanRow, loanScope, packPeriods, type PeriodRow } from "./queries.js";
 import { databaseSources, decideRepayment, type RepaymentSources } from "./repayment.js";
 import { fmt } from "./common.js";
 import { isActive } from "./standing.js";
@@ -59,6 +59,8 @@ const PERIOD_UPDATES = PERIOD_COLUMNS.split(",")
   .join(", ");
 const REPAYMENT_COLUMNS = `id, loan_id, county_code, bank_id, paid_on, entered_on, schedule_before, amount, penalty, interest, principal, prepayment, kind, source,
   reference, allocation, journal_entry_id, actor_id, created_at`;
+// The settlement-day path keeps the schedule as the periods' rows (`schedule_kept`) instead of packed JSON.
+const SETTLEMENT_DAY_REPAYMENT_COLUMNS = REPAYMENT_COLUMNS.replace("schedule_before", "schedule_kept");
 
 /** Off: every payment decided by the model (`decideRepayment`), the reference the settlement-day path is tested against. */
 export interface BatchOptions {
@@ -397,8 +399,8 @@ async function settlementDayPayments(trx: Knex.Transaction, payments: BatchPayme
 
 /**
  * The settlement-day payments written in one statement, as the model's writes would leave them:
- * the repayments (the stored schedule kept, packed in SQL; the interest allocated to the period
- * due), that period PAID with its interest, the loans current with the next period's interest
+ * the repayments (the stored schedule kept as its rows, `keptRowsSql`; the interest allocated to
+ * the period due), that period PAID with its interest, the loans current with the next period's interest
  * accruing (version and standing date moved on). Their journal entries are posted before.
  */
 async function writeSettlementDay(trx: Knex.Transaction, fast: FastWrite[], o: { on: string; today: string; actorId: string; now: Date }): Promise<void> {
@@ -407,8 +409,8 @@ async function writeSettlementDay(trx: Knex.Transaction, fast: FastWrite[], o: {
   await trx.raw(
     `WITH v AS (SELECT * FROM unnest(?::uuid[], ?::text[], ?::uuid[], ?::int[], ?::numeric[], ?::uuid[], ?::uuid[], ?::text[], ?::date[], ?::date[], ?::numeric[])
                   AS v(loan_id, county_code, bank_id, seq, amount, id, entry_id, reference, cur_start, cur_end, cur_interest)),
-          rep AS (INSERT INTO loan_repayments (${REPAYMENT_COLUMNS})
-                  SELECT v.id, v.loan_id, v.county_code, v.bank_id, ?::date, ?::date, ${packedPeriodsSql("v.loan_id")}, v.amount, 0, v.amount, 0, 0, 'REPAYMENT', 'BORROWER',
+          rep AS (INSERT INTO loan_repayments (${SETTLEMENT_DAY_REPAYMENT_COLUMNS})
+                  SELECT v.id, v.loan_id, v.county_code, v.bank_id, ?::date, ?::date, ${keptRowsSql("v.loan_id")}, v.amount, 0, v.amount, 0, 0, 'REPAYMENT', 'BORROWER',
                          v.reference, jsonb_build_array(jsonb_build_object('seq', v.seq, 'penalty', '0.00', 'interest', v.amount::text, 'principal', '0.00')), v.entry_id, ?::uuid, ?::timestamptz
                     FROM v),
           per AS (UPDATE loan_schedule_periods p SET interest_paid = p.interest_paid + v.amount, status = 'PAID', settled_on = ?::date
@@ -419,7 +421,7 @@ async function writeSettlementDay(trx: Knex.Transaction, fast: FastWrite[], o: {
       WHERE l.id = v.loan_id AND l.id = ANY(?::uuid[])`, // the loans looked up by key, not the table read whole
     [
       ...[col("loanId"), col("county"), col("bankId"), col("seq"), col("amount"), col("id"), col("entryId"), col("reference"), col("curStart"), col("curEnd"), col("curInterest")],
-      ...[o.on, o.today, packedColumns(), o.actorId, o.now.toISOString(), o.on, dpdBucket(0), o.on, o.now.toISOString(), col("loanId")],
+      ...[o.on, o.today, o.actorId, o.now.toISOString(), o.on, dpdBucket(0), o.on, o.now.toISOString(), col("loanId")],
     ],
   );
 }
