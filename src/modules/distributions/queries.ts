@@ -415,11 +415,8 @@ const DIVIDEND_ROWS_SQL = `SELECT d.id AS distribution_id, d.scope, d.village_co
         s.transition_ends::text AS transition_ends, s.amount::text AS amount, s.capped, s.payment_status, s.paid_on::text AS paid_on,
         (SELECT json_agg(json_build_object('id', a.id, 'name', a.name, 'asset_type', a.asset_type) ORDER BY a.name)
            FROM distribution_incomes di JOIN assets a ON a.id = di.asset_id WHERE di.distribution_id = d.id) AS assets
-     FROM distribution_shares s
-     -- Each share's distribution looked up by its key: joined by hashing, the generic plan read every
-     -- distribution of every county for each household's handful of shares.
-     CROSS JOIN LATERAL (SELECT * FROM distributions d WHERE d.id = s.distribution_id AND d.status <> 'DRAFT' OFFSET 0) d
-     WHERE s.household_id = $1
+     FROM distribution_shares s JOIN distributions d ON d.id = s.distribution_id
+     WHERE s.household_id = $1 AND d.status <> 'DRAFT'
      ORDER BY d.reference_date DESC, d.period DESC, d.id`;
 
 /** A household's dividends (the portal's hottest read: a prepared statement outside transactions). */
