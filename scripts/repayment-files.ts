@@ -7,7 +7,7 @@ import { args, out, progressBar } from "./cli.js";
 /**
  * `npm run repayment-files [-- --id FILE_ID] [--chunk N]`: processes the bank repayment files still
  * received or in progress (after a crash, or with the server stopped) — or the one named — chunk
- * by chunk, with progress. Safe beside a running server: a file's chunks are taken in turns, and a
+ * by chunk in the file's lanes, with progress. Safe beside a running server: a file's lanes are taken in turns, and a
  * row applied is never applied again.
  */
 const a = args();

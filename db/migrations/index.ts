@@ -23,6 +23,7 @@ import * as contractNo from "./20261202005000_contract_no_and_balance_statements
 import * as registerImports from "./20261202002000_register_imports.js";
 import * as alertKinds from "./20261202009000_alert_kinds.js";
 import * as keptScheduleRows from "./20261203000100_kept_schedule_rows.js";
+import * as repaymentFileLanes from "./20261203000200_repayment_file_lanes.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -55,6 +56,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261202002000_register_imports": registerImports,
   "20261202009000_alert_kinds": alertKinds,
   "20261203000100_kept_schedule_rows": keptScheduleRows,
+  "20261203000200_repayment_file_lanes": repaymentFileLanes,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -73,6 +73,11 @@ export async function isMigrated(db: Knex): Promise<boolean> {
   return done.length > 0 && pending.length === 0;
 }
 
+/** Whether the database takes one connection at a time (the embedded PGlite): work split over connections would only take turns. */
+export function oneConnection(db: Db): boolean {
+  return (db.client as { config?: { client?: unknown } }).config?.client !== "pg";
+}
+
 /** The PGlite instance behind a knex built by createDb (for dumps in tests). */
 export async function pgliteOf(db: Knex): Promise<PGlite | undefined> {
   const client = db.client as { pglite?: PGlite; _driver?: () => void };

@@ -157,7 +157,7 @@ describe("repayment files", () => {
     const input = await readRepaymentFile({ format: "json", body: { rows } });
     const ctx = { actor: { kind: "staff" as const, ...USERS.officer }, clock: t.clock, requestId: "test" };
     const file = await transaction(t.db, (trx) => receiveRepaymentFile(trx, ctx as never, input, {}));
-    const stopped = await processRepaymentFile({ db: t.db, clock: t.clock }, file.id, { chunk: 4, stopAfterChunks: 1 });
+    const stopped = await processRepaymentFile({ db: t.db, clock: t.clock }, file.id, { chunk: 4, stopAfterChunks: 1, lanes: 1 });
     expect(stopped).toMatchObject({ status: "PROCESSING", rows_done: 4, applied: 4 });
     expect(await t.db("repayment_file_rows").where({ file_id: file.id, status: "PENDING" })).toHaveLength(5);
     const done = await processRepaymentFile({ db: t.db, clock: t.clock }, file.id, { chunk: 4 });
@@ -168,13 +168,48 @@ describe("repayment files", () => {
     const more = await transaction(t.db, async (trx) =>
       receiveRepaymentFile(trx, ctx as never, await readRepaymentFile({ format: "json", body: { rows: rows.slice(0, 3).map((r, i) => ({ ...r, reference: `RF-${i}` })) } }), {}),
     );
-    await processRepaymentFile({ db: t.db, clock: t.clock }, more.id, { chunk: 1, stopAfterChunks: 1 });
+    await processRepaymentFile({ db: t.db, clock: t.clock }, more.id, { chunk: 1, stopAfterChunks: 1, lanes: 1 });
     await t.db("repayment_files").where({ id: more.id }).update({ status: "FAILED", error: "connection lost" });
     expect(await processRepaymentFile({ db: t.db, clock: t.clock }, more.id)).toMatchObject({ status: "DONE", applied: 3, error: null });
     expect(await t.db("loan_repayments").whereIn("reference", ["RF-0", "RF-1", "RF-2"])).toHaveLength(3);
     // Run once more: nothing is left to apply.
     expect(await processRepaymentFile({ db: t.db, clock: t.clock }, file.id)).toMatchObject({ status: "DONE", applied: 9 });
     expect(await t.db("loan_repayments").whereIn("reference", rows.map((r) => r.reference))).toHaveLength(9);
+    await reconciliationOk(t);
+  });
+
+  it("in two lanes, a loan's rows — named by contract number or by id — stay in one lane and in order: the outcomes are one lane's", async () => {
+    t.clock.set("2025-05-06");
+    const make = async (prefix: string) => {
+      const loans: { id: string; no: string }[] = [];
+      for (let i = 0; i < 5; i++) loans.push({ no: `${prefix}-${i}`, id: (await loanWithContract(`${prefix}-${i}`, "8000.00", "EQUAL_INSTALLMENT")).id });
+      return loans;
+    };
+    const one = await make("LN1");
+    const two = await make("LN2");
+    t.clock.set("2025-06-20");
+    // Per loan: by contract, by id, by contract again — a part payment, an instalment's worth, then more than the payoff left after those two (taken in any other order, it would not be refused).
+    const rowsOf = (loans: { id: string; no: string }[], ref: string) =>
+      loans.flatMap((l, i) => [
+        { contract_no: l.no, value_date: "2025-06-20", amount: "100.00", reference: `${ref}-${i}-a` },
+        { loan_id: l.id.toUpperCase(), value_date: "2025-06-20", amount: "700.00", reference: `${ref}-${i}-b` },
+        { contract_no: l.no, value_date: "2025-06-20", amount: "7500.00", reference: `${ref}-${i}-c` },
+      ]);
+    const ctx = { actor: { kind: "staff" as const, ...USERS.officer }, clock: t.clock, requestId: "test" };
+    const receive = async (rows: Record<string, string | undefined>[]) => transaction(t.db, async (trx) => receiveRepaymentFile(trx, ctx as never, await readRepaymentFile({ format: "json", body: { rows } }), {}));
+    const f1 = await receive(rowsOf(one, "L1"));
+    const f2 = await receive(rowsOf(two, "L2"));
+    expect(await processRepaymentFile({ db: t.db, clock: t.clock }, f1.id, { lanes: 1 })).toMatchObject({ status: "DONE", rows_done: 15 });
+    expect(await processRepaymentFile({ db: t.db, clock: t.clock }, f2.id, { lanes: 2, chunk: 2 })).toMatchObject({ status: "DONE", rows_done: 15 });
+    // Each loan's three rows share one lane key, however they name it.
+    const keys = await t.db("repayment_file_rows").where({ file_id: f2.id }).groupBy("applied_loan_id").select("applied_loan_id", t.db.raw("count(DISTINCT lane_key)::int AS n"));
+    expect(keys).toHaveLength(5);
+    expect(keys.every((k: { n: number }) => k.n === 1)).toBe(true);
+    const outcomes = async (fileId: string) =>
+      (await t.db("repayment_file_rows").where({ file_id: fileId }).orderBy("line").select("line", "status", "code", "principal", "interest", "penalty")).map((r) => JSON.stringify(r));
+    const o1 = await outcomes(f1.id);
+    expect(o1.some((o) => o.includes('"REFUSED"')), "the overpayments are refused").toBe(true);
+    expect(await outcomes(f2.id)).toEqual(o1);
     await reconciliationOk(t);
   });
 });

@@ -2,8 +2,10 @@
  * A bank's repayment files (还款文件): received whole (every row stored PENDING, or REFUSED when it
  * cannot be read), then processed in the background in chunks — rows in value-date then file
  * order, each chunk one transaction in which the loans module applies its payments set-based
- * (`applyRepaymentBatch`) and the rows take their outcomes. A crash loses at most the chunk in
- * flight, which is rolled back with its money: processing resumes at the first row still PENDING
+ * (`applyRepaymentBatch`) and the rows take their outcomes. The rows are split by the loan they
+ * name into the file's lanes, whose chunks are written at the same time over separate connections
+ * (a loan's rows are all in one lane, so they are still applied in order). A crash loses at most
+ * the chunks in flight, which are rolled back with their money: processing resumes at the first row still PENDING
  * (at the next start of the server, or `npm run repayment-files`), so no row is applied twice. A
  * bank reference is recorded once per bank for ever, so a file sent twice, or two files that
  * overlap, move no money twice: the rows come out DUPLICATE.
@@ -13,13 +15,14 @@ import { requireRole } from "../../http/auth.js";
 import { AppError, notFound, registerErrorCodes } from "../../http/errors.js";
 import { page } from "../../http/pagination.js";
 import type { Upload } from "../../http/upload.js";
+import { oneConnection } from "../../db/knex.js";
 import { transaction } from "../../db/transaction.js";
 import type { Actor } from "../../lib/actor.js";
 import { appendAudit } from "../../lib/audit.js";
 import type { Clock } from "../../lib/clock.js";
 import type { Ctx } from "../../lib/context.js";
 import type { Logger } from "../../lib/logger.js";
-import { applyRepaymentBatch, type BatchPayment } from "../loans/index.js";
+import { applyRepaymentBatch, type BatchPayment, loanIdsByContract } from "../loans/index.js";
 import { csvTable, xlsxTable } from "./model.js";
 import { checkPayments, type FileRow, paymentsOfTable, type RawPayment } from "./repayment-file-model.js";
 
@@ -37,6 +40,17 @@ const BANK_STAFF = ["loan_officer", "bank_manager"] as const;
 /** Rows per chunk: one transaction each (REPAYMENT_FILE_CHUNK overrides, for tests and benchmarks). */
 export const DEFAULT_CHUNK = 1000;
 
+/**
+ * Lanes a file received now is split into (REPAYMENT_FILE_LANES overrides, 1 to 8): two on a
+ * database server — the machine's two cores then write two chunks at once — and one on the
+ * embedded database, which serves one connection at a time.
+ */
+function lanesFor(db: Db): number {
+  const set = Number(process.env.REPAYMENT_FILE_LANES);
+  if (Number.isInteger(set) && set >= 1 && set <= 8) return set;
+  return oneConnection(db) ? 1 : 2;
+}
+
 export interface RepaymentFileRecord {
   id: string;
   county_code: string;
@@ -50,6 +64,7 @@ export interface RepaymentFileRecord {
   refused: number;
   duplicates: number;
   error: string | null;
+  lanes: number;
   actor: Actor;
   created_at: Date | string;
   started_at: Date | string | null;
@@ -150,12 +165,16 @@ export async function receiveRepaymentFile(trx: Knex.Transaction, ctx: Ctx, inpu
       rows_total: input.rows.length,
       rows_done: refused,
       refused,
+      lanes: lanesFor(trx),
       actor: JSON.stringify(ctx.actor),
       created_at: ctx.clock.now(),
     })
     .returning<RepaymentFileRecord[]>("*");
+  // The loan each row names, as found now: its lane follows the loan, however the row names it.
+  const byContract = await loanIdsByContract(trx, ctx.actor.bankId ?? "00000000-0000-0000-0000-000000000000", input.rows.flatMap((r) => (r.contract_no && !r.problem ? [r.contract_no] : [])));
   const rows = input.rows.map((r) => ({
     file_id: file.id,
+    lane_key: (r.contract_no ? byContract.get(r.contract_no) : undefined) ?? r.loan_id?.toLowerCase() ?? r.contract_no,
     line: r.line,
     county_code: county,
     contract_no: r.contract_no,
@@ -170,8 +189,8 @@ export async function receiveRepaymentFile(trx: Knex.Transaction, ctx: Ctx, inpu
   }));
   for (let i = 0; i < rows.length; i += 5000) {
     await trx.raw(
-      `INSERT INTO repayment_file_rows (file_id, line, county_code, contract_no, loan_id, value_date, sort_date, amount, reference, status, code, message)
-       SELECT file_id, line, county_code, contract_no, loan_id, value_date, sort_date, amount, reference, status, code, message
+      `INSERT INTO repayment_file_rows (file_id, line, county_code, contract_no, loan_id, lane_key, value_date, sort_date, amount, reference, status, code, message)
+       SELECT file_id, line, county_code, contract_no, loan_id, lane_key, value_date, sort_date, amount, reference, status, code, message
          FROM json_populate_recordset(NULL::repayment_file_rows, ?::json)`,
       [JSON.stringify(rows.slice(i, i + 5000))],
     );
@@ -189,65 +208,104 @@ export interface ProcessDeps {
 export interface ProcessOptions {
   chunk?: number;
   onProgress?: (f: ReturnType<typeof fileView>) => void;
-  /** Tests: stop (as a crash would) after this many chunks have committed. */
+  /** Tests: stop (as a crash would) once this many chunks have committed. */
   stopAfterChunks?: number;
+  /** Tests: process in this many lanes instead of the file's own (every processor of a file must split it alike). */
+  lanes?: number;
 }
 
 /**
- * Processes a file's PENDING rows, chunk by chunk, until none is left; returns the file as it
- * ends. Several processors of one file take turns (each chunk locks the file's record first).
+ * Processes a file's PENDING rows until none is left; returns the file as it ends. The rows are
+ * split into the file's lanes by the loan they name (`lane_key`); each lane takes its rows chunk by
+ * chunk, in value-date then file order, and the lanes run at the same time, each chunk its own
+ * transaction. Several processors of one file take turns lane by lane (a transaction-scoped
+ * advisory lock on the file and lane), so a row is never taken twice. When a lane fails, the
+ * others stop after their chunk in flight and the failure is thrown.
  */
 export async function processRepaymentFile(deps: ProcessDeps, id: string, opts: ProcessOptions = {}): Promise<ReturnType<typeof fileView>> {
   const chunk = opts.chunk ?? (Number(process.env.REPAYMENT_FILE_CHUNK) || DEFAULT_CHUNK);
+  const file = await deps.db("repayment_files").where({ id }).first<RepaymentFileRecord | undefined>();
+  if (!file) throw notFound("repayment file");
+  if (file.status === "DONE") return fileView(file);
+  const lanes = opts.lanes ?? file.lanes;
   let chunks = 0;
-  for (;;) {
-    const r = await transaction(deps.db, async (trx) => {
-      const f = await trx("repayment_files").where({ id }).forUpdate().first<RepaymentFileRecord | undefined>();
-      if (!f) throw notFound("repayment file");
-      // A FAILED file is taken up again when asked (the command line); its applied rows stay applied.
-      if (f.status === "DONE") return { file: f, done: true };
-      const rows = await trx("repayment_file_rows").where({ file_id: id, status: "PENDING" }).orderBy(["sort_date", "line"]).limit(chunk).select<(FileRowRecord & { sort_date: string })[]>();
-      if (rows.length === 0) {
-        const [done] = await trx("repayment_files").where({ id }).update({ status: "DONE", error: null, finished_at: deps.clock.now(), started_at: f.started_at ?? deps.clock.now() }).returning<RepaymentFileRecord[]>("*");
-        await appendAudit(trx, { actor: f.actor, clock: deps.clock, requestId: `repayment-file:${id}` }, { action: "repayment_file.done", entityType: "repayment_file", entityId: id, countyCode: f.county_code, after: fileView(done) });
-        return { file: done, done: true };
-      }
-      const payments: BatchPayment[] = rows.map((r) => ({ key: String(r.line), loanId: r.loan_id, contractNo: r.contract_no, valueDate: r.value_date ?? r.sort_date, amount: r.amount!, reference: r.reference! }));
-      const ctx = { actor: f.actor, clock: deps.clock, requestId: `repayment-file:${id}` };
-      const outcomes = await applyRepaymentBatch(trx, ctx, payments);
-      const now = deps.clock.now();
-      const updates = outcomes.map((o) =>
-        o.status === "APPLIED"
-          ? { line: Number(o.key), status: o.status, code: null, message: null, applied_loan_id: o.loanId, repayment_id: o.repaymentId, principal: o.principal, interest: o.interest, penalty: o.penalty }
-          : { line: Number(o.key), status: o.status, code: o.code, message: o.message, applied_loan_id: o.loanId, repayment_id: null, principal: null, interest: null, penalty: null },
-      );
-      await trx.raw(
-        `UPDATE repayment_file_rows r SET status = v.status, code = v.code, message = v.message, applied_loan_id = v.applied_loan_id, repayment_id = v.repayment_id,
-                principal = v.principal, interest = v.interest, penalty = v.penalty, processed_at = ?::timestamptz
-           FROM json_to_recordset(?::json) AS v(line int, status text, code text, message text, applied_loan_id uuid, repayment_id uuid, principal numeric, interest numeric, penalty numeric)
-          WHERE r.file_id = ? AND r.line = v.line`,
-        [now.toISOString(), JSON.stringify(updates), id],
-      );
-      const count = (s: string) => outcomes.filter((o) => o.status === s).length;
-      const [next] = await trx("repayment_files")
-        .where({ id })
-        .update({
-          status: "PROCESSING",
-          error: null,
-          started_at: f.started_at ?? now,
-          rows_done: trx.raw("rows_done + ?", [outcomes.length]),
-          applied: trx.raw("applied + ?", [count("APPLIED")]),
-          refused: trx.raw("refused + ?", [count("REFUSED")]),
-          duplicates: trx.raw("duplicates + ?", [count("DUPLICATE")]),
-        })
-        .returning<RepaymentFileRecord[]>("*");
-      return { file: next, done: false };
-    });
-    opts.onProgress?.(fileView(r.file));
-    if (r.done) return fileView(r.file);
-    chunks += 1;
-    if (opts.stopAfterChunks !== undefined && chunks >= opts.stopAfterChunks) return fileView(r.file);
-  }
+  let stop = false;
+  const lane = async (k: number) => {
+    while (!stop && (opts.stopAfterChunks === undefined || chunks < opts.stopAfterChunks)) {
+      const next = await transaction(deps.db, (trx) => processChunk(trx, deps, id, { lane: k, lanes, chunk }));
+      if (!next) return;
+      chunks += 1;
+      opts.onProgress?.(fileView(next));
+    }
+  };
+  const ran = await Promise.allSettled(
+    Array.from({ length: lanes }, (_, k) =>
+      lane(k).catch((err: unknown) => {
+        stop = true;
+        throw err;
+      }),
+    ),
+  );
+  const failed = ran.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  if (opts.stopAfterChunks !== undefined && chunks >= opts.stopAfterChunks) return fileView((await deps.db("repayment_files").where({ id }).first<RepaymentFileRecord>())!);
+  return transaction(deps.db, async (trx) => {
+    const f = (await trx("repayment_files").where({ id }).forUpdate().first<RepaymentFileRecord>())!;
+    // DONE once no row is left; rows another processor still holds are PENDING until it commits, and it finishes the file.
+    if (f.status === "DONE" || (await trx("repayment_file_rows").where({ file_id: id, status: "PENDING" }).first("line"))) return fileView(f);
+    const [done] = await trx("repayment_files").where({ id }).update({ status: "DONE", error: null, finished_at: deps.clock.now(), started_at: f.started_at ?? deps.clock.now() }).returning<RepaymentFileRecord[]>("*");
+    await appendAudit(trx, { actor: f.actor, clock: deps.clock, requestId: `repayment-file:${id}` }, { action: "repayment_file.done", entityType: "repayment_file", entityId: id, countyCode: f.county_code, after: fileView(done) });
+    return fileView(done);
+  });
+}
+
+/** One chunk of one lane: its rows applied and their outcomes written; the file as it then stands, or undefined when the lane has no row left. */
+async function processChunk(trx: Knex.Transaction, deps: ProcessDeps, id: string, o: { lane: number; lanes: number; chunk: number }): Promise<RepaymentFileRecord | undefined> {
+  // The lane is taken in turns by every processor of the file (held to the end of this transaction).
+  await trx.raw("SELECT pg_advisory_xact_lock(hashtext(?), ?)", [`repayment-file:${id}`, o.lane]);
+  const f = (await trx("repayment_files").where({ id }).first<RepaymentFileRecord>())!;
+  // A FAILED file is taken up again when asked (the command line); its applied rows stay applied.
+  if (f.status === "DONE") return undefined;
+  const rows = await trx("repayment_file_rows")
+    .where({ file_id: id, status: "PENDING" })
+    .modify((q) => {
+      if (o.lanes > 1) q.whereRaw("(hashtext(coalesce(lane_key, line::text))::bigint & 2147483647) % ? = ?", [o.lanes, o.lane]);
+    })
+    .orderBy(["sort_date", "line"])
+    .limit(o.chunk)
+    .select<(FileRowRecord & { sort_date: string })[]>();
+  if (rows.length === 0) return undefined;
+  const payments: BatchPayment[] = rows.map((r) => ({ key: String(r.line), loanId: r.loan_id, contractNo: r.contract_no, valueDate: r.value_date ?? r.sort_date, amount: r.amount!, reference: r.reference! }));
+  const ctx = { actor: f.actor, clock: deps.clock, requestId: `repayment-file:${id}` };
+  const outcomes = await applyRepaymentBatch(trx, ctx, payments);
+  const now = deps.clock.now();
+  const updates = outcomes.map((r) =>
+    r.status === "APPLIED"
+      ? { line: Number(r.key), status: r.status, code: null, message: null, applied_loan_id: r.loanId, repayment_id: r.repaymentId, principal: r.principal, interest: r.interest, penalty: r.penalty }
+      : { line: Number(r.key), status: r.status, code: r.code, message: r.message, applied_loan_id: r.loanId, repayment_id: null, principal: null, interest: null, penalty: null },
+  );
+  await trx.raw(
+    `UPDATE repayment_file_rows r SET status = v.status, code = v.code, message = v.message, applied_loan_id = v.applied_loan_id, repayment_id = v.repayment_id,
+            principal = v.principal, interest = v.interest, penalty = v.penalty, processed_at = ?::timestamptz
+       FROM json_to_recordset(?::json) AS v(line int, status text, code text, message text, applied_loan_id uuid, repayment_id uuid, principal numeric, interest numeric, penalty numeric)
+      WHERE r.file_id = ? AND r.line = v.line`,
+    [now.toISOString(), JSON.stringify(updates), id],
+  );
+  const count = (s: string) => outcomes.filter((r) => r.status === s).length;
+  // The file's counts, last: the other lanes' chunks wait here only for this one's commit.
+  const [next] = await trx("repayment_files")
+    .where({ id })
+    .update({
+      status: "PROCESSING",
+      error: null,
+      started_at: trx.raw("coalesce(started_at, ?::timestamptz)", [now.toISOString()]),
+      rows_done: trx.raw("rows_done + ?", [outcomes.length]),
+      applied: trx.raw("applied + ?", [count("APPLIED")]),
+      refused: trx.raw("refused + ?", [count("REFUSED")]),
+      duplicates: trx.raw("duplicates + ?", [count("DUPLICATE")]),
+    })
+    .returning<RepaymentFileRecord[]>("*");
+  return next;
 }
 
 const running = new Set<string>();

@@ -16,7 +16,7 @@ export {
   repayFromTrustee,
   scheduleOfHousehold,
 } from "./operations.js";
-export { findLoan, lockLoan, type LoanRow, periodsOf } from "./queries.js";
+export { findLoan, loanIdsByContract, lockLoan, type LoanRow, periodsOf } from "./queries.js";
 /** The schedule's answer schema, for the portal's schedule of a household's loan (the same answer). */
 export { Schedule as LoanSchedule } from "./schemas.js";
 export { forfeitSubsidyShares, subsidyTermsOf } from "./household-interest.js";

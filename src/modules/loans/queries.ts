@@ -337,3 +337,13 @@ export function unpackPeriods(kept: PackedPeriods | PeriodRow[] | null | undefin
   if (Array.isArray(kept)) return kept;
   return kept.r.map((values) => Object.fromEntries(kept.c.map((c, i) => [c, values[i]])) as unknown as PeriodRow);
 }
+
+/** The ids of a bank's loans by their contract numbers (合同号); a number the bank has no loan under is left out. */
+export async function loanIdsByContract(db: Db, bankId: string, contractNos: readonly string[]): Promise<Map<string, string>> {
+  if (contractNos.length === 0) return new Map();
+  const { rows } = await db.raw<{ rows: { id: string; contract_no: string }[] }>(
+    `SELECT id, contract_no FROM loans WHERE bank_id = ? AND contract_no = ANY(?::text[])`,
+    [bankId, [...new Set(contractNos)]],
+  );
+  return new Map(rows.map((r) => [r.contract_no, r.id]));
+}
