@@ -39,11 +39,13 @@ export interface CobResult {
 
 /** Runs the close of business through `target`, catching up every missing date in order. */
 export async function runCloseOfBusiness(db: Knex, target: string, opts: CobOptions = {}): Promise<CobResult> {
-  if (opts.clock && target > opts.clock.today()) throw new AppError("COB_FUTURE_DATE", `${target} is after today (${opts.clock.today()})`);
+  if (opts.clock && target > opts.clock.today()) {
+    throw new AppError("COB_FUTURE_DATE", { zh: `${target} 晚于今天（${opts.clock.today()}）`, en: `${target} is after today (${opts.clock.today()})` });
+  }
   const r = await runJob(db, opts.registry ?? jobRegistry(), CLOSE_OF_BUSINESS, target, { ...opts, ifBusy: opts.ifBusy ?? "wait" });
   switch (r.kind) {
     case "before_first":
-      throw new AppError("COB_BEFORE_FIRST", `${target} is before the first closed date and was never run`);
+      throw new AppError("COB_BEFORE_FIRST", { zh: `${target} 早于首个已日终的营业日，且从未做过日终处理`, en: `${target} is before the first closed date and was never run` });
     case "closed":
       return { business_date: target, run_id: null, dates: [r.date] };
     case "busy":

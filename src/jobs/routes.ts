@@ -111,7 +111,9 @@ export function jobRoutes(deps: Deps): Router {
     if (q.business_date) query.andWhereRaw("business_dates @> ?::jsonb", [JSON.stringify([q.business_date])]);
     const after = decodeCursor(q.cursor);
     if (after !== undefined) {
-      if (!/^\d{1,18}$/.test(after)) throw new AppError("VALIDATION_FAILED", "Bad cursor", [{ path: "query.cursor", message: "not a cursor from this list" }]);
+      if (!/^\d{1,18}$/.test(after)) {
+        throw new AppError("VALIDATION_FAILED", { zh: "游标无效", en: "Bad cursor" }, [{ path: "query.cursor", message: { zh: "不是本列表返回的游标", en: "not a cursor from this list" } }]);
+      }
       query.andWhere("id", "<", after);
     }
     const rows = (await query.orderBy("id", "desc").limit(q.limit + 1)) as RunRow[];

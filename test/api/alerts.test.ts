@@ -49,7 +49,10 @@ describe("alerts", () => {
     expect(ack.status).toBe(200);
     expect(ack.body.acknowledged_by).toBe("0a000000-0000-4000-8000-000000000010");
     expect(ack.body.acknowledged_at).toBeTruthy();
-    expect((await t.as("regulator").post(`/api/v1/alerts/${id}/acknowledge`)).status).toBe(409);
+    const again = await t.as("regulator").post(`/api/v1/alerts/${id}/acknowledge`);
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ code: "INVALID_STATE", detail: "该预警已被确认" });
+    expect((await t.as("regulator").post(`/api/v1/alerts/${id}/acknowledge`).set("Accept-Language", "en")).body.detail).toBe("The alert was already acknowledged");
     const audit = await t.as("regulator").get(`/api/v1/audit-log?entity_type=alert&entity_id=${id}`);
     expect(audit.body.items.map((a: { action: string }) => a.action)).toEqual(["alert.acknowledge"]);
     expect(kinds((await t.as("regulator").get("/api/v1/alerts?acknowledged=false")).body)).toEqual(["L-1"]);

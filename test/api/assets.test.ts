@@ -37,7 +37,12 @@ describe("assets under the four-way split", () => {
     expectProblem(await t.as("admin").post(`${API}/assets`, assetBody({ oversight: { body: "琼中县绿源种养专业合作社", division_code: COUNTY } })), 422, "RIGHTS_NOT_SEPARATE");
     expectProblem(await t.as("admin").post(`${API}/assets`, assetBody({ oversight: { body: "新市村村民委员会", division_code: COUNTY } })), 422, "RIGHTS_NOT_SEPARATE");
     const lowRent = assetBody({ management: { ...assetBody().management, return_terms: "FIXED_RENT", net_income_share: null, annual_rent: "20000.00" } });
-    expectProblem(await t.as("admin").post(`${API}/assets`, lowRent), 422, "INVALID_CONTRACT"); // 8% of 500,000 = 40,000 a year
+    const contract = await t.as("admin").post(`${API}/assets`, lowRent);
+    expectProblem(contract, 422, "INVALID_CONTRACT"); // 8% of 500,000 = 40,000 a year
+    expect(contract.body.detail).toBe("年租金低于保底收益（每年 40000.00 元）");
+    expect(contract.body.errors).toEqual([{ path: "body.management.annual_rent", message: "年租金低于保底收益（每年 40000.00 元）" }]);
+    const contractEn = await t.as("admin").post(`${API}/assets`, lowRent).set("Accept-Language", "en");
+    expect(contractEn.body.detail).toBe("the rent is below the guaranteed minimum (40000.00 a year)");
     const unknownOperator = assetBody({ management: { ...assetBody().management, operator_id: "0c000000-0000-4000-8000-0000000000ff" } });
     expectProblem(await t.as("admin").post(`${API}/assets`, unknownOperator), 400, "VALIDATION_FAILED");
     expectProblem(await t.as("admin").post(`${API}/assets`, assetBody({ asset_type: "CASTLE" })), 400, "VALIDATION_FAILED");

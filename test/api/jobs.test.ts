@@ -245,6 +245,8 @@ describe("GET /jobs", () => {
     expectProblem(await t.as("admin").get(`${API}/jobs/abc`), 400, "VALIDATION_FAILED", "params.id");
     expectProblem(await t.as("admin").get(`${API}/jobs/999999`), 404, "NOT_FOUND");
     expectProblem(await t.as("admin").get(`${API}/jobs?outcome=BROKEN`), 400, "VALIDATION_FAILED", "query.outcome");
-    expectProblem(await t.as("admin").get(`${API}/jobs?cursor=${Buffer.from("x'--").toString("base64url")}`), 400, "VALIDATION_FAILED", "query.cursor");
+    const badCursor = await t.as("admin").get(`${API}/jobs?cursor=${Buffer.from("x'--").toString("base64url")}`);
+    expectProblem(badCursor, 400, "VALIDATION_FAILED", "query.cursor");
+    expect(badCursor.body).toMatchObject({ detail: "游标无效", errors: [{ path: "query.cursor", message: "不是本列表返回的游标" }] });
   });
 });

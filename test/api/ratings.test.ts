@@ -75,7 +75,11 @@ describe("scorecards", () => {
     const res = await t.as("admin").post(`${API}/scorecards`, bad);
     expect(res.status).toBe(422);
     expect(res.body.code).toBe("SCORECARD_INVALID");
-    expect(res.body.errors[0]).toEqual({ path: "body.indicators", message: "indicator points add up to 95, not 100" });
+    expect(res.body.detail).toBe("各指标分值合计为 95，应为 100");
+    expect(res.body.errors[0]).toEqual({ path: "body.indicators", message: "各指标分值合计为 95，应为 100" });
+    const en = await t.as("admin").post(`${API}/scorecards`, bad).set("Accept-Language", "en");
+    expect(en.body.detail).toBe("indicator points add up to 95, not 100");
+    expect(en.body.errors[0]).toEqual({ path: "body.indicators", message: "indicator points add up to 95, not 100" });
   });
 
   it("answers 400 for a malformed scorecard, 403 to other roles, 404 for another county", async () => {
@@ -303,7 +307,7 @@ describe("bulk rating", () => {
     const hs = [await createHousehold(t), await createHousehold(t), await createHousehold(t)];
     const other = await createHousehold(t, { village: VILLAGE_2 });
     const levels = { CREDIT_RECORD: "CLEAN", PROJECT: "RUNNING", ASSETS: "MEDIUM", REPUTATION: "GOOD", DEBT: "NONE" };
-    const res = await t.as("officer").post(`${API}/ratings/bulk`, {
+    const body = {
       village_code: VILLAGE,
       checks: CHECKS,
       village_review: REVIEW,
@@ -315,18 +319,27 @@ describe("bulk rating", () => {
         { household_id: "not-a-uuid", assessments: levels },
         { household_id: hs[0].id, assessments: levels },
       ],
-    });
+    };
+    const res = await t.as("officer").post(`${API}/ratings/bulk`, body, "bulk-rows-1");
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.created).toBe(2);
     expect(res.body.rejected).toBe(4);
     const byRow = res.body.results;
     expect(byRow.map((r: { outcome: string }) => r.outcome)).toEqual(["CREATED", "REJECTED", "CREATED", "REJECTED", "REJECTED", "REJECTED"]);
     expect(byRow[0]).toMatchObject({ row: 1, household_id: hs[0].id, score: 96, grade: "AAA", credit_line: "50000.00" });
-    expect(byRow[1].errors).toEqual([{ path: "rows.2.assessments.DEBT.level", message: "not a level of DEBT: one of NONE, LOW, HIGH" }]);
+    expect(byRow[1].errors).toEqual([{ path: "rows.2.assessments.DEBT.level", message: "不是指标 DEBT 的级别：应取 NONE、LOW、HIGH 之一" }]);
     expect(byRow[2]).toMatchObject({ score: 89, grade: "AA" });
-    expect(byRow[3].errors[0].message).toBe(`not a household of village ${VILLAGE}`);
-    expect(byRow[4].errors[0]).toEqual({ path: "rows.5.household_id", message: "an id (UUID)" });
-    expect(byRow[5].errors[0].message).toMatch(/appears twice/);
+    expect(byRow[3].errors[0].message).toBe(`不是村 ${VILLAGE} 的农户`);
+    expect(byRow[4].errors[0]).toEqual({ path: "rows.5.household_id", message: "须为 ID（UUID）" });
+    expect(byRow[5].errors[0].message).toBe("该农户在本次请求中出现了两次");
+    // A replay of the same request answers in the replaying request's language.
+    const replay = await t.as("officer").post(`${API}/ratings/bulk`, body, "bulk-rows-1").set("Accept-Language", "en");
+    expect(replay.headers["idempotent-replayed"]).toBe("true");
+    const replayed = replay.body.results;
+    expect(replayed[1].errors).toEqual([{ path: "rows.2.assessments.DEBT.level", message: "not a level of DEBT: one of NONE, LOW, HIGH" }]);
+    expect(replayed[3].errors[0].message).toBe(`not a household of village ${VILLAGE}`);
+    expect(replayed[4].errors[0]).toEqual({ path: "rows.5.household_id", message: "an id (UUID)" });
+    expect(replayed[5].errors[0].message).toMatch(/appears twice/);
     // Nothing of the bad rows was written; the good ones are there with their explanation and evidence.
     expect(await t.db("ratings").whereIn("household_id", [hs[1].id, other.id]).count<{ n: number }[]>("* as n")).toEqual([{ n: 0 }]);
     const created = await t.as("officer").get(`${API}/ratings/${byRow[2].rating_id}`);
@@ -346,7 +359,7 @@ describe("bulk rating", () => {
       "00000000-0000-4000-8000-000000000099,CLEAN,RUNNING,HIGH,GOOD,NONE",
       `${b.id},CLEAN,RUNNING,HIGH,GOOD`,
     ].join("\r\n");
-    const res = await t.as("officer").post(`${API}/ratings/bulk`, { csv, checks: CHECKS, village_review: REVIEW });
+    const res = await t.as("officer").post(`${API}/ratings/bulk`, { csv, checks: CHECKS, village_review: REVIEW }).set("Accept-Language", "en");
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.results.map((r: { outcome: string; score?: number }) => [r.outcome, r.score ?? null])).toEqual([
       ["CREATED", 100],
@@ -359,9 +372,14 @@ describe("bulk rating", () => {
 
   it("needs the five checks for every row, and is for loan officers only", async () => {
     const h = await createHousehold(t);
-    const res = await t.as("officer").post(`${API}/ratings/bulk`, { rows: [{ household_id: h.id, assessments: {} }] });
+    const res = await t.as("officer").post(`${API}/ratings/bulk`, { rows: [{ household_id: h.id, assessments: {} }, { household_id: h.id }] });
     expect(res.status).toBe(200);
-    expect(res.body.results[0].errors.map((e: { path: string }) => e.path)).toEqual(["rows.1.checks", "rows.1.village_review"]);
+    expect(res.body.results[0].errors).toEqual([
+      { path: "rows.1.checks", message: "须有五验结果：在本行中给出，或为整个请求给出" },
+      { path: "rows.1.village_review", message: "须有村级评议：在本行中给出，或为整个请求给出" },
+    ]);
+    // A malformed row: zod's message, in Chinese by default.
+    expect(res.body.results[1].errors).toEqual([{ path: "rows.2.assessments", message: expect.stringMatching(/[\u4e00-\u9fff]/) }]);
     expect((await t.as("manager").post(`${API}/ratings/bulk`, { rows: [] })).status).toBe(403);
     expect((await t.as("officer").post(`${API}/ratings/bulk`, { rows: [], csv: "x" })).status).toBe(400);
   });

@@ -170,6 +170,9 @@ describe("POST /register-imports (dry run)", () => {
 
     const noId = await send("village", csv([["X-1", VILLAGE, "黄五"]], ["户编号", "行政村代码", "姓名"]), true);
     expectProblem(noId, 422, "REGISTER_FILE_COLUMNS", "file.header.证件号码");
+    expect(noId.body.detail).toMatch(/^表头缺少或重复列：.*证件号码/);
+    expect(noId.body.errors).toContainEqual({ path: "file.header.证件号码", message: "缺少列「证件号码」" });
+    expect(noId.body.detail_en).toBeUndefined();
     expectProblem(await send("village", "", true), 400, "VALIDATION_FAILED", "body.content_base64");
   });
 });

@@ -529,7 +529,9 @@ describe("GET|POST /households/{id}/status-changes", () => {
     const missing = { ...full, approvals: full.approvals.filter((a) => a.step !== "DEMOCRATIC_REVIEW") };
     const r1 = await t.as("village").post(url, missing);
     expectProblem(r1, 422, "INVALID_STATUS_CHANGE", "body.approvals");
-    expect(r1.body.errors.map((e: { message: string }) => e.message)).toContain("missing approval step DEMOCRATIC_REVIEW");
+    expect(r1.body.errors.map((e: { message: string }) => e.message)).toContain("缺少审批环节：民主评议（DEMOCRATIC_REVIEW）");
+    const r1en = await t.as("village").post(url, missing).set("Accept-Language", "en");
+    expect(r1en.body.errors.map((e: { message: string }) => e.message)).toContain("missing approval step DEMOCRATIC_REVIEW");
     const short = { ...full, notice_end: "2025-05-16" };
     expectProblem(await t.as("village").post(url, short), 422, "INVALID_STATUS_CHANGE", "body.notice_end");
     const noNotice = { ...full, notice_start: undefined, notice_end: undefined };
@@ -537,7 +539,10 @@ describe("GET|POST /households/{id}/status-changes", () => {
     const swapped = { ...full, approvals: full.approvals.map((a) => (a.step === "VILLAGE_PROPOSAL" ? { ...a, date: "2025-05-06" } : a)) };
     const r4 = await t.as("village").post(url, swapped);
     expectProblem(r4, 422, "INVALID_STATUS_CHANGE", "body.approvals");
-    expect(r4.body.detail_en).toContain("DEMOCRATIC_REVIEW (2025-05-05) is dated before VILLAGE_PROPOSAL (2025-05-06)");
+    expect(r4.body.detail).toContain("民主评议（DEMOCRATIC_REVIEW）的日期 2025-05-05 早于村级提名评议（VILLAGE_PROPOSAL）的日期 2025-05-06");
+    expect(r4.body.detail_en).toBeUndefined();
+    const r4en = await t.as("village").post(url, swapped).set("Accept-Language", "en");
+    expect(r4en.body.detail).toContain("DEMOCRATIC_REVIEW (2025-05-05) is dated before VILLAGE_PROPOSAL (2025-05-06)");
     const earlyTownship = { ...full, approvals: full.approvals.map((a) => (a.step === "TOWNSHIP_REVIEW" ? { ...a, date: "2025-05-15" } : a)) };
     expectProblem(await t.as("village").post(url, earlyTownship), 422, "INVALID_STATUS_CHANGE", "body.approvals");
     expectProblem(await t.as("village").post(url, exitApprovals("2025-06-05")), 422, "INVALID_STATUS_CHANGE", "body.approvals");

@@ -87,6 +87,10 @@ describe("county summary", () => {
     expect((await t.as("otherRegulator").get("/api/v1/reports/county-summary?county_code=469030&month=2025-05")).status).toBe(404);
     expect((await t.as("officer").get("/api/v1/reports/county-summary?county_code=469030&month=2025-05")).status).toBe(403);
     expect((await t.as("regulator").get("/api/v1/reports/county-summary?county_code=469030&month=2025-13")).status).toBe(400);
-    expect((await t.as("regulator").get("/api/v1/reports/county-summary?county_code=469030&month=2025-08")).status).toBe(422);
+    const future = await t.as("regulator").get("/api/v1/reports/county-summary?county_code=469030&month=2025-08");
+    expect(future.status).toBe(422);
+    expect(future.body).toMatchObject({ detail: "月份 2025-08 尚未开始", errors: [{ path: "query.month", message: "须为本月或以前的月份" }] });
+    const futureEn = await t.as("regulator").get("/api/v1/reports/county-summary?county_code=469030&month=2025-08").set("Accept-Language", "en");
+    expect(futureEn.body).toMatchObject({ detail: "Month 2025-08 has not begun", errors: [{ path: "query.month", message: "a month up to the current one" }] });
   });
 });

@@ -105,7 +105,13 @@ describe("risk fund, circuit breaker and compensation (docs/DOMAIN.md#risk-fund)
 
     const over = await approved(productId, "1001.01");
     const equal = await approved(productId, "1001.00");
-    expectProblem(await disburse(over), 422, "RISK_FUND_CAP_EXCEEDED");
+    const refused = await disburse(over);
+    expectProblem(refused, 422, "RISK_FUND_CAP_EXCEEDED");
+    // The figures in the request's language: Chinese by default, English on request.
+    expect(refused.body.detail).toBe("贷款余额 99999.00 元 + 本笔 1001.01 元 = 101000.01 元，超过放款上限 101000.00 元（补偿金余额 10100.00 元 × 放大倍数 10）");
+    expect(refused.body.detail_en).toBeUndefined();
+    const refusedEn = await t.as("officer").post(`${API}/loans/${over}/disburse`, {}, key()).set("Accept-Language", "en");
+    expect(refusedEn.body.detail).toBe("Outstanding 99999.00 + this 1001.01 = 101000.01 exceeds the lending cap 101000.00 (fund balance 10100.00 × 10)");
     expect((await disburse(equal)).status).toBe(200);
     const after = await t.as("finance").get(`${API}/risk-funds/${fundId}`);
     expect(after.body).toMatchObject({ outstanding: "101000.00", lending_cap: "101000.00", headroom: "0.00", leverage: "10.0000" });

@@ -172,7 +172,11 @@ describe("interest subsidy claims (docs/DOMAIN.md#interest-subsidy)", () => {
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     expect(ok.body).toMatchObject({ status: "APPROVED", approved_on: "2025-04-02", notice_start: "2025-04-02", notice_end: "2025-04-09" });
     expect(ok.body.totals).toMatchObject({ claimed: "335.42", to_bank: "335.42", to_household: "0.00", rejected_lines: 0 });
-    expectProblem(await t.as("finance").post(`${API}/subsidy-claims/${claimId}/approve`, {}), 409, "INVALID_STATE");
+    const again = await t.as("finance").post(`${API}/subsidy-claims/${claimId}/approve`, {});
+    expectProblem(again, 409, "INVALID_STATE");
+    expect(again.body.detail).toBe("申领批次状态为已审批；只有待审批的批次才能审批");
+    const againEn = await t.as("finance").post(`${API}/subsidy-claims/${claimId}/approve`, {}).set("Accept-Language", "en");
+    expect(againEn.body.detail).toBe("The batch is APPROVED; only a DRAFT batch is approved");
     // The finance officer generated the TO_HOUSEHOLD batch: they may not approve it, and nothing changes.
     const own = await t.as("finance").post(`${API}/subsidy-claims/${hhClaimId}/approve`, { rejected_lines: [{ line_id: f2.id, reason: "还款凭证缺失" }] });
     expectProblem(own, 422, "SAME_MAKER_CHECKER");

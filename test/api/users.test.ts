@@ -78,7 +78,11 @@ describe("staff administration", () => {
 
   it("checks the role's binding, the username and the input", async () => {
     const base = { display_name: "x", password: GOOD, county_codes: [COUNTY] };
-    expectProblem(await t.as("admin").post(`${API}/users`, { ...base, username: "no-village", role: "village_officer" }), 422, "RULE_VIOLATION", "body.village_code");
+    const noVillage = await t.as("admin").post(`${API}/users`, { ...base, username: "no-village", role: "village_officer" });
+    expectProblem(noVillage, 422, "RULE_VIOLATION", "body.village_code");
+    expect(noVillage.body).toMatchObject({ detail: "管辖范围与角色不符", errors: [{ path: "body.village_code", message: "角色 village_officer 必须填写此项" }] });
+    const noVillageEn = await t.as("admin").post(`${API}/users`, { ...base, username: "no-village", role: "village_officer" }).set("Accept-Language", "en");
+    expect(noVillageEn.body).toMatchObject({ detail: "The jurisdiction does not fit the role", errors: [{ path: "body.village_code", message: "required for role village_officer" }] });
     expectProblem(await t.as("admin").post(`${API}/users`, { ...base, username: "stray-bank", role: "regulator", bank_id: BANK }), 422, "RULE_VIOLATION", "body.bank_id");
     expectProblem(await t.as("admin").post(`${API}/users`, { ...base, username: "t-admin", role: "regulator" }), 409, "CONFLICT");
     expectProblem(await t.as("admin").post(`${API}/users`, { ...base, username: "Bad Name", role: "regulator" }), 400, "VALIDATION_FAILED", "body.username");

@@ -125,14 +125,17 @@ describe("scorecard and assessment rules", () => {
       ...DEFAULT_SCORECARD,
       indicators: DEFAULT_SCORECARD.indicators.map((i): Indicator => (i.code === "DEBT" && i.kind === "ASSESSED" ? { ...i, points: 4, levels: [{ level: "NONE", points: 4, description: "x" }, { level: "HIGH", points: 0, description: "y" }] } : i)),
     };
-    expect(validateScorecard(bad).map((p) => p.message)).toContain("indicator points add up to 99, not 100");
+    expect(validateScorecard(bad).map((p) => p.message)).toContainEqual({ zh: "各指标分值合计为 99，应为 100", en: "indicator points add up to 99, not 100" });
     const bands: ScorecardDef = {
       ...DEFAULT_SCORECARD,
       indicators: DEFAULT_SCORECARD.indicators.map((i): Indicator => (i.kind === "INCOME_BANDS" ? { ...i, bands: [{ min: "100.00", points: 20 }, { min: "50.00", points: 10 }] } : i)),
     };
-    expect(validateScorecard(bands).map((p) => p.message)).toEqual(["the first band starts at 0", "bands go up strictly"]);
+    expect(validateScorecard(bands).map((p) => p.message)).toEqual([
+      { zh: "第一个分档须从 0 开始", en: "the first band starts at 0" },
+      { zh: "各分档的下限须严格递增", en: "bands go up strictly" },
+    ]);
     const grades: ScorecardDef = { ...DEFAULT_SCORECARD, grades: [{ grade: "AAA", min_score: 90, credit_line: "60000.00" }, { grade: "B", min_score: 60, credit_line: "70000.00" }] };
-    expect(validateScorecard(grades).map((p) => p.message)).toEqual([
+    expect(validateScorecard(grades).map((p) => p.message.en)).toEqual([
       "a grade with min_score 0 catches every score",
       "above the household cap of 50000.00",
       "above the household cap of 50000.00",
@@ -143,6 +146,7 @@ describe("scorecard and assessment rules", () => {
   it("requires each assessed indicator once with a known level", () => {
     const problems = checkAssessments(DEFAULT_SCORECARD, { CREDIT_RECORD: { level: "GREAT" }, INCOME: { level: "HIGH" }, PROJECT: { level: "RUNNING" }, ASSETS: { level: "LOW" }, REPUTATION: { level: "GOOD" } });
     expect(problems.map((p) => p.path)).toEqual(["body.assessments.INCOME", "body.assessments.CREDIT_RECORD.level", "body.assessments.DEBT"]);
+    expect(problems[0].message).toEqual({ zh: "评分卡中没有需评估的指标 INCOME", en: "the scorecard has no assessed indicator INCOME" });
   });
 });
 

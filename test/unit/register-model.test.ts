@@ -22,7 +22,8 @@ const exit = (over: Partial<StatusChangeInput> = {}): StatusChangeInput => ({
   ...over,
 });
 const withDate = (step: string, date: string) => EXIT.map((a) => (a.step === step ? { ...a, date } : a));
-const messages = (c: StatusChangeInput) => checkStatusChange(c).map((p) => `${p.path}: ${p.message}`);
+const messages = (c: StatusChangeInput) => checkStatusChange(c).map((p) => `${p.path}: ${p.message.en}`);
+const messagesZh = (c: StatusChangeInput) => checkStatusChange(c).map((p) => `${p.path}: ${p.message.zh}`);
 
 describe("checkStatusChange", () => {
   it("accepts the full exit process with a 7-day notice", () => {
@@ -35,10 +36,15 @@ describe("checkStatusChange", () => {
       "body.approvals: missing approval step HOUSEHOLD_SIGNATURE",
       "body.approvals: missing approval step TOWNSHIP_REVIEW",
     ]);
+    expect(messagesZh(exit({ approvals: without }))).toEqual([
+      "body.approvals: 缺少审批环节：农户签字认可（HOUSEHOLD_SIGNATURE）",
+      "body.approvals: 缺少审批环节：乡镇审核（TOWNSHIP_REVIEW）",
+    ]);
   });
 
   it("needs a public notice of at least 7 days, and the township review after it ends", () => {
     expect(messages(exit({ noticeEnd: "2025-05-16" }))).toEqual(["body.notice_end: the public notice must run at least 7 days (it ran 6)"]);
+    expect(messagesZh(exit({ noticeEnd: "2025-05-16" }))).toEqual(["body.notice_end: 公示期不少于 7 天（实际 6 天）"]);
     expect(messages(exit({ noticeStart: undefined, noticeEnd: undefined }))).toEqual(["body.notice_start: a public notice period (notice_start, notice_end) is required"]);
     expect(messages(exit({ noticeEnd: "2025-05-21" }))).toEqual(["body.approvals: the township review comes after the notice period ends"]);
   });
@@ -79,6 +85,7 @@ describe("checkStatusChange", () => {
       expect(messages(exit({ from: "REMOVED", to }))).toEqual([`body.to_status: a household cannot go from REMOVED to ${to}`]);
     }
     expect(messages(exit({ from: "POOR", to: "POOR" }))).toEqual(["body.to_status: a household cannot go from POOR to POOR"]);
+    expect(messagesZh(exit({ from: "REMOVED", to: "POOR" }))).toEqual(["body.to_status: 农户状态不能从已清退变为贫困户"]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { addMonths, format, parseISO } from "date-fns";
+import type { Bilingual } from "../../lib/i18n.js";
 import { type Dec, D, Money } from "../../lib/money.js";
 
 /** The period an asset's return is reported and distributed for: a year, half, quarter or month (`2025`, `2025-H1`, `2025-Q3`, `2025-07`). */
@@ -41,6 +42,8 @@ export function parsePeriod(label: string): ReturnPeriod | undefined {
 export const ASSET_TYPES = ["PHOTOVOLTAIC", "WORKSHOP", "GREENHOUSE", "LIVESTOCK", "COLD_STORAGE", "SHARES", "OTHER"] as const;
 export const ASSET_STATUSES = ["IN_OPERATION", "IDLE", "DAMAGED", "DISPOSED"] as const;
 export type AssetStatus = (typeof ASSET_STATUSES)[number];
+/** The Chinese names of the asset statuses (运营 / 闲置 / 损毁 / 处置), for messages. */
+export const ASSET_STATUS_ZH: Record<AssetStatus, string> = { IN_OPERATION: "运营中", IDLE: "闲置", DAMAGED: "损毁", DISPOSED: "已处置" };
 export const MANAGEMENT_FORMS = ["LEASE", "CONTRACTING", "SHAREHOLDING"] as const;
 export const RETURN_TERMS = ["FIXED_RENT", "NET_INCOME_SHARE"] as const;
 export type ReturnTerms = (typeof RETURN_TERMS)[number];
@@ -57,6 +60,8 @@ export const FUNDING_SOURCES = [
   "OTHER",
 ] as const;
 export const REPORT_STATUSES = ["SUBMITTED", "CONFIRMED", "DISPUTED"] as const;
+/** The Chinese names of the return reports' statuses, for messages. */
+export const REPORT_STATUS_ZH: Record<(typeof REPORT_STATUSES)[number], string> = { SUBMITTED: "待确认", CONFIRMED: "已确认", DISPUTED: "有异议" };
 export const CHANGE_KINDS = ["CREATED", "STATUS", "OWNERSHIP", "MANAGEMENT", "INCOME_RIGHTS", "OVERSIGHT", "DETAILS"] as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[number];
 
@@ -85,20 +90,29 @@ export function contractMinimum(c: ContractTerms, period: Pick<ReturnPeriod, "ye
   return D.max(share, guaranteed);
 }
 
+/** A problem with one field, its message in Chinese and English. */
+export interface Problem {
+  path: string;
+  message: Bilingual;
+}
+
 /** Problems with a management contract's terms (empty when they hold). */
-export function checkContract(c: ContractTerms & { contractStart: string; contractEnd: string }): { path: string; message: string }[] {
-  const problems: { path: string; message: string }[] = [];
-  if (c.contractEnd <= c.contractStart) problems.push({ path: "body.management.contract_end", message: "the contract ends after it starts" });
+export function checkContract(c: ContractTerms & { contractStart: string; contractEnd: string }): Problem[] {
+  const problems: Problem[] = [];
+  if (c.contractEnd <= c.contractStart) problems.push({ path: "body.management.contract_end", message: { zh: "合同结束日期须晚于开始日期", en: "the contract ends after it starts" } });
   if (c.returnTerms === "FIXED_RENT") {
-    if (c.annualRent === null) problems.push({ path: "body.management.annual_rent", message: "a fixed-rent contract states its annual rent" });
-    if (c.netIncomeShare !== null) problems.push({ path: "body.management.net_income_share", message: "only for NET_INCOME_SHARE contracts" });
+    if (c.annualRent === null) problems.push({ path: "body.management.annual_rent", message: { zh: "固定租金合同须写明年租金", en: "a fixed-rent contract states its annual rent" } });
+    if (c.netIncomeShare !== null) problems.push({ path: "body.management.net_income_share", message: { zh: "仅用于净收益分成（NET_INCOME_SHARE）合同", en: "only for NET_INCOME_SHARE contracts" } });
     const floor = Money.toFen(new D(c.bookValue).times(c.guaranteedMinRate));
     if (c.annualRent !== null && new D(c.annualRent).lt(floor)) {
-      problems.push({ path: "body.management.annual_rent", message: `the rent is below the guaranteed minimum (${Money.format(floor)} a year)` });
+      problems.push({
+        path: "body.management.annual_rent",
+        message: { zh: `年租金低于保底收益（每年 ${Money.format(floor)} 元）`, en: `the rent is below the guaranteed minimum (${Money.format(floor)} a year)` },
+      });
     }
   } else {
-    if (c.netIncomeShare === null) problems.push({ path: "body.management.net_income_share", message: "a net-income-share contract states its share" });
-    if (c.annualRent !== null) problems.push({ path: "body.management.annual_rent", message: "only for FIXED_RENT contracts" });
+    if (c.netIncomeShare === null) problems.push({ path: "body.management.net_income_share", message: { zh: "净收益分成合同须写明分成比例", en: "a net-income-share contract states its share" } });
+    if (c.annualRent !== null) problems.push({ path: "body.management.annual_rent", message: { zh: "仅用于固定租金（FIXED_RENT）合同", en: "only for FIXED_RENT contracts" } });
   }
   return problems;
 }
@@ -108,17 +122,17 @@ export function checkContract(c: ContractTerms & { contractStart: string; contra
  * operator manages, households benefit, a department oversees. The holders are of different kinds
  * by construction; what can still go wrong is a name that makes two of them the same party.
  */
-export function checkRightsSeparate(holders: { villageName: string; operatorName: string; oversightBody: string }): { path: string; message: string }[] {
+export function checkRightsSeparate(holders: { villageName: string; operatorName: string; oversightBody: string }): Problem[] {
   const norm = (s: string) => s.replace(/\s+/g, "");
-  const problems: { path: string; message: string }[] = [];
+  const problems: Problem[] = [];
   if (norm(holders.oversightBody) === norm(holders.operatorName)) {
-    problems.push({ path: "body.oversight.body", message: "the oversight body cannot be the operator that manages the asset" });
+    problems.push({ path: "body.oversight.body", message: { zh: "监管单位不能是经营该资产的经营主体", en: "the oversight body cannot be the operator that manages the asset" } });
   }
   if (norm(holders.oversightBody) === norm(holders.villageName) || /村委|村民委员会|村集体/.test(norm(holders.oversightBody))) {
-    problems.push({ path: "body.oversight.body", message: "the oversight body cannot be the village collective that owns the asset" });
+    problems.push({ path: "body.oversight.body", message: { zh: "监管单位不能是拥有该资产的村集体", en: "the oversight body cannot be the village collective that owns the asset" } });
   }
   if (norm(holders.operatorName) === norm(holders.villageName)) {
-    problems.push({ path: "body.management.operator_id", message: "the operator cannot be the owning village collective" });
+    problems.push({ path: "body.management.operator_id", message: { zh: "经营主体不能是拥有该资产的村集体", en: "the operator cannot be the owning village collective" } });
   }
   return problems;
 }

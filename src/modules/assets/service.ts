@@ -6,8 +6,19 @@ import { page } from "../../http/pagination.js";
 import { appendAudit, type AuditRecord } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { D, Money, Rate } from "../../lib/money.js";
+import type { Bilingual } from "../../lib/i18n.js";
 import { parsePeriod } from "./model.js";
-import { type AssetStatus, type ChangeKind, checkContract, checkRightsSeparate, contractMinimum, statusChangeAllowed } from "./model.js";
+import {
+  ASSET_STATUS_ZH,
+  type AssetStatus,
+  type ChangeKind,
+  checkContract,
+  checkRightsSeparate,
+  contractMinimum,
+  type Problem,
+  REPORT_STATUS_ZH,
+  statusChangeAllowed,
+} from "./model.js";
 import {
   type AssetRow,
   assetsQuery,
@@ -162,13 +173,17 @@ type OversightInput = z.infer<typeof AssetCreate>["oversight"];
 
 async function villageName(trx: Knex.Transaction, actor: Actor, code: string, path: string): Promise<string> {
   const v = await trx("divisions").where({ code, level: "VILLAGE" }).whereIn("county_code", actor.countyCodes).first<{ name: string } | undefined>();
-  if (!v) throw new AppError("VALIDATION_FAILED", `Village ${code} is not registered in your counties`, [{ path, message: "unknown village" }]);
+  if (!v) throw new AppError("VALIDATION_FAILED", { zh: `村 ${code} 未在您管辖的县登记`, en: `Village ${code} is not registered in your counties` }, [{ path, message: UNKNOWN_VILLAGE }]);
   return v.name;
 }
 
 async function operatorName(trx: Knex.Transaction, countyCode: string, id: string): Promise<string> {
   const o = await trx("operators").where({ id, county_code: countyCode }).first<{ name: string } | undefined>();
-  if (!o) throw new AppError("VALIDATION_FAILED", "The operator is not registered in the asset's county", [{ path: "body.management.operator_id", message: "unknown operator" }]);
+  if (!o) {
+    throw new AppError("VALIDATION_FAILED", { zh: "该经营主体未在资产所在县登记", en: "The operator is not registered in the asset's county" }, [
+      { path: "body.management.operator_id", message: { zh: "未知的经营主体", en: "unknown operator" } },
+    ]);
+  }
   return o.name;
 }
 
@@ -187,19 +202,27 @@ function contractProblems(m: ManagementInput, bookValue: string) {
 async function checkIncomeRights(trx: Knex.Transaction, countyCode: string, i: IncomeInput): Promise<void> {
   if (i.scheme === "VILLAGES") {
     if (i.village_codes.length === 0 || i.household_ids.length > 0) {
-      throw new AppError("VALIDATION_FAILED", "A VILLAGES scheme names its beneficiary villages (and no households)", [{ path: "body.income_rights.village_codes", message: "at least one village, no household_ids" }]);
+      throw new AppError("VALIDATION_FAILED", { zh: "按村受益（VILLAGES）须列出受益村，不列农户", en: "A VILLAGES scheme names its beneficiary villages (and no households)" }, [
+        { path: "body.income_rights.village_codes", message: { zh: "至少一个村，且不填 household_ids", en: "at least one village, no household_ids" } },
+      ]);
     }
     const found = await trx("divisions").whereIn("code", i.village_codes).where({ level: "VILLAGE", county_code: countyCode }).count<{ n: number }[]>({ n: "*" });
     if (Number(found[0].n) !== new Set(i.village_codes).size) {
-      throw new AppError("VALIDATION_FAILED", "A beneficiary village is not registered in the asset's county", [{ path: "body.income_rights.village_codes", message: "unknown village" }]);
+      throw new AppError("VALIDATION_FAILED", { zh: "有受益村未在资产所在县登记", en: "A beneficiary village is not registered in the asset's county" }, [
+        { path: "body.income_rights.village_codes", message: UNKNOWN_VILLAGE },
+      ]);
     }
   } else {
     if (i.household_ids.length === 0 || i.village_codes.length > 0) {
-      throw new AppError("VALIDATION_FAILED", "A HOUSEHOLDS scheme names its households (and no villages)", [{ path: "body.income_rights.household_ids", message: "at least one household, no village_codes" }]);
+      throw new AppError("VALIDATION_FAILED", { zh: "按户受益（HOUSEHOLDS）须列出受益农户，不列村", en: "A HOUSEHOLDS scheme names its households (and no villages)" }, [
+        { path: "body.income_rights.household_ids", message: { zh: "至少一户，且不填 village_codes", en: "at least one household, no village_codes" } },
+      ]);
     }
     const found = await trx("households").whereIn("id", i.household_ids).where({ county_code: countyCode }).whereNot({ status: "REMOVED" }).count<{ n: number }[]>({ n: "*" });
     if (Number(found[0].n) !== new Set(i.household_ids).size) {
-      throw new AppError("VALIDATION_FAILED", "A named household is not registered (or removed) in the asset's county", [{ path: "body.income_rights.household_ids", message: "unknown household" }]);
+      throw new AppError("VALIDATION_FAILED", { zh: "所列农户中有未在资产所在县登记（或已清退）的", en: "A named household is not registered (or removed) in the asset's county" }, [
+        { path: "body.income_rights.household_ids", message: { zh: "未知的农户", en: "unknown household" } },
+      ]);
     }
   }
 }
@@ -220,12 +243,26 @@ async function writeFunding(trx: Knex.Transaction, assetId: string, countyCode: 
   await trx("asset_funding_sources").insert(f.map((s, i) => ({ asset_id: assetId, position: i + 1, county_code: countyCode, source: s.source, amount: s.amount, note: s.note ?? null })));
 }
 
-function rightsProblem(problems: { path: string; message: string }[]): void {
-  if (problems.length) throw new AppError("RIGHTS_NOT_SEPARATE", problems.map((p) => p.message).join("; "), problems);
+const UNKNOWN_VILLAGE: Bilingual = { zh: "未知的村", en: "unknown village" };
+const ANOTHER_COUNTY: Bilingual = { zh: "属于其他县", en: "another county" };
+
+/** The problems' messages as one detail, in each language. */
+function problemsDetail(problems: Problem[]): Bilingual {
+  return { zh: problems.map((p) => p.message.zh).join("；"), en: problems.map((p) => p.message.en).join("; ") };
 }
 
-function contractProblem(problems: { path: string; message: string }[]): void {
-  if (problems.length) throw new AppError("INVALID_CONTRACT", problems.map((p) => p.message).join("; "), problems);
+function rightsProblem(problems: Problem[]): void {
+  if (problems.length) throw new AppError("RIGHTS_NOT_SEPARATE", problemsDetail(problems), problems);
+}
+
+function contractProblem(problems: Problem[]): void {
+  if (problems.length) throw new AppError("INVALID_CONTRACT", problemsDetail(problems), problems);
+}
+
+function oversightElsewhere(): AppError {
+  return new AppError("VALIDATION_FAILED", { zh: "监管单位须位于资产所在县", en: "The oversight body sits in the asset's county" }, [
+    { path: "body.oversight.division_code", message: ANOTHER_COUNTY },
+  ]);
 }
 
 // ---------- assets ----------
@@ -236,9 +273,7 @@ export async function createAsset(trx: Knex.Transaction, ctx: Ctx, input: z.infe
   if (!ctx.actor.countyCodes.includes(county)) throw notFound("village");
   const vName = await villageName(trx, ctx.actor, input.village_code, "body.village_code");
   const oName = await operatorName(trx, county, input.management.operator_id);
-  if (input.oversight.division_code.slice(0, 6) !== county) {
-    throw new AppError("VALIDATION_FAILED", "The oversight body sits in the asset's county", [{ path: "body.oversight.division_code", message: "another county" }]);
-  }
+  if (input.oversight.division_code.slice(0, 6) !== county) throw oversightElsewhere();
   contractProblem(contractProblems(input.management, input.book_value));
   rightsProblem(checkRightsSeparate({ villageName: vName, operatorName: oName, oversightBody: input.oversight.body }));
   await checkIncomeRights(trx, county, input.income_rights);
@@ -316,12 +351,19 @@ export async function patchAsset(trx: Knex.Transaction, ctx: Ctx, id: string, in
   const before = await findAsset(trx, ctx.actor, id, { forUpdate: true });
   if (!before) throw notFound("asset");
   if (input.version !== undefined && input.version !== before.version) {
-    throw new AppError("CONFLICT", `The asset changed (version ${before.version}, you sent ${input.version}); reload and retry`);
+    throw new AppError("CONFLICT", {
+      zh: `资产已被修改（当前版本 ${before.version}，您提交的是版本 ${input.version}）；请重新加载后重试`,
+      en: `The asset changed (version ${before.version}, you sent ${input.version}); reload and retry`,
+    });
   }
-  if (before.status === "DISPOSED") throw new AppError("INVALID_STATE", "A disposed asset is closed; it cannot change");
+  if (before.status === "DISPOSED") throw new AppError("INVALID_STATE", { zh: "资产已处置，不能再修改", en: "A disposed asset is closed; it cannot change" });
   const beforeView = assetView(before, await relatedOf(trx, [id]));
   const effective = input.effective_date ?? ctx.clock.today();
-  if (effective > ctx.clock.today()) throw new AppError("VALIDATION_FAILED", "The effective date is in the future", [{ path: "body.effective_date", message: "not after today" }]);
+  if (effective > ctx.clock.today()) {
+    throw new AppError("VALIDATION_FAILED", { zh: "生效日期不能晚于今天", en: "The effective date is in the future" }, [
+      { path: "body.effective_date", message: { zh: "不能晚于今天", en: "not after today" } },
+    ]);
+  }
   const changes: { kind: ChangeKind; before: unknown; after: unknown }[] = [];
   const update: Record<string, unknown> = {};
 
@@ -341,9 +383,16 @@ export async function patchAsset(trx: Knex.Transaction, ctx: Ctx, id: string, in
   }
   if (input.status !== undefined) {
     if (!statusChangeAllowed(before.status, input.status as AssetStatus)) {
-      throw new AppError("INVALID_STATE", `An asset cannot go from ${before.status} to ${input.status}`);
+      throw new AppError("INVALID_STATE", {
+        zh: `资产状态不能从「${ASSET_STATUS_ZH[before.status]}」变为「${ASSET_STATUS_ZH[input.status as AssetStatus]}」`,
+        en: `An asset cannot go from ${before.status} to ${input.status}`,
+      });
     }
-    if (effective < before.status_since) throw new AppError("VALIDATION_FAILED", "Before the current status began", [{ path: "body.effective_date", message: `on or after ${before.status_since}` }]);
+    if (effective < before.status_since) {
+      throw new AppError("VALIDATION_FAILED", { zh: "生效日期早于当前状态的开始日期", en: "Before the current status began" }, [
+        { path: "body.effective_date", message: { zh: `须为 ${before.status_since} 或之后`, en: `on or after ${before.status_since}` } },
+      ]);
+    }
     update.status = input.status;
     update.status_since = effective;
     changes.push({ kind: "STATUS", before: { status: before.status, status_since: before.status_since }, after: { status: input.status, status_since: effective } });
@@ -351,7 +400,9 @@ export async function patchAsset(trx: Knex.Transaction, ctx: Ctx, id: string, in
   let vName = before.village_name;
   if (input.village_code !== undefined && input.village_code !== before.village_code) {
     if (input.village_code.slice(0, 6) !== before.county_code) {
-      throw new AppError("VALIDATION_FAILED", "Ownership moves to a village collective of the same county", [{ path: "body.village_code", message: "another county" }]);
+      throw new AppError("VALIDATION_FAILED", { zh: "所有权只能转给同一县的村集体", en: "Ownership moves to a village collective of the same county" }, [
+        { path: "body.village_code", message: ANOTHER_COUNTY },
+      ]);
     }
     vName = await villageName(trx, ctx.actor, input.village_code, "body.village_code");
     update.village_code = input.village_code;
@@ -381,14 +432,14 @@ export async function patchAsset(trx: Knex.Transaction, ctx: Ctx, id: string, in
     changes.push({ kind: "INCOME_RIGHTS", before: beforeView.rights.income, after: { holder: "HOUSEHOLDS", ...input.income_rights } });
   }
   if (input.oversight) {
-    if (input.oversight.division_code.slice(0, 6) !== before.county_code) {
-      throw new AppError("VALIDATION_FAILED", "The oversight body sits in the asset's county", [{ path: "body.oversight.division_code", message: "another county" }]);
-    }
+    if (input.oversight.division_code.slice(0, 6) !== before.county_code) throw oversightElsewhere();
     update.oversight_body = input.oversight.body;
     update.oversight_division_code = input.oversight.division_code;
     changes.push({ kind: "OVERSIGHT", before: beforeView.rights.oversight, after: { holder: "DEPARTMENT", ...input.oversight } });
   }
-  if (changes.length === 0) throw new AppError("VALIDATION_FAILED", "Nothing to change", [{ path: "body", message: "name at least one field to change" }]);
+  if (changes.length === 0) {
+    throw new AppError("VALIDATION_FAILED", { zh: "没有要修改的内容", en: "Nothing to change" }, [{ path: "body", message: { zh: "请至少填写一个要修改的字段", en: "name at least one field to change" } }]);
+  }
   rightsProblem(
     checkRightsSeparate({
       villageName: vName,
@@ -433,15 +484,22 @@ export async function submitReport(trx: Knex.Transaction, ctx: Ctx, assetId: str
   const a = await findAsset(trx, ctx.actor, assetId, { forUpdate: true });
   if (!a) throw notFound("asset");
   const period = parsePeriod(input.period)!;
-  if (period.end >= ctx.clock.today()) throw new AppError("PERIOD_NOT_ENDED", `The period ${input.period} ends on ${period.end}; report after it ends`);
+  if (period.end >= ctx.clock.today()) {
+    throw new AppError("PERIOD_NOT_ENDED", { zh: `申报期间 ${input.period} 于 ${period.end} 结束；请在期间结束后申报`, en: `The period ${input.period} ends on ${period.end}; report after it ends` });
+  }
   if (period.end < a.contract_start || period.start > a.contract_end) {
-    throw new AppError("PERIOD_NOT_ENDED", `The period ${input.period} lies outside the management contract (${a.contract_start} to ${a.contract_end})`);
+    throw new AppError("PERIOD_NOT_ENDED", {
+      zh: `申报期间 ${input.period} 不在经营合同期限内（${a.contract_start} 至 ${a.contract_end}）`,
+      en: `The period ${input.period} lies outside the management contract (${a.contract_start} to ${a.contract_end})`,
+    });
   }
   const revenue = Money.of(input.revenue);
   const costs = Money.of(input.costs);
   const net = new D(input.net_income);
   if (!revenue.minus(costs).eq(net)) {
-    throw new AppError("VALIDATION_FAILED", "Net income is revenue minus costs", [{ path: "body.net_income", message: `expected ${Money.format(revenue.minus(costs))}` }]);
+    throw new AppError("VALIDATION_FAILED", { zh: "净收益须等于收入减成本", en: "Net income is revenue minus costs" }, [
+      { path: "body.net_income", message: { zh: `应为 ${Money.format(revenue.minus(costs))}`, en: `expected ${Money.format(revenue.minus(costs))}` } },
+    ]);
   }
   const minimum = contractMinimum(
     { returnTerms: a.return_terms, annualRent: a.annual_rent, netIncomeShare: a.net_income_share, guaranteedMinRate: a.guaranteed_min_rate, bookValue: a.book_value },
@@ -449,12 +507,19 @@ export async function submitReport(trx: Knex.Transaction, ctx: Ctx, assetId: str
     net,
   );
   if (Money.of(input.amount_payable).lt(minimum)) {
-    throw new AppError("BELOW_CONTRACT_MINIMUM", `The contract guarantees at least ${Money.format(minimum)} for ${input.period}`, [
-      { path: "body.amount_payable", message: `at least ${Money.format(minimum)}` },
+    throw new AppError("BELOW_CONTRACT_MINIMUM", { zh: `合同保证 ${input.period} 的应付收益至少为 ${Money.format(minimum)} 元`, en: `The contract guarantees at least ${Money.format(minimum)} for ${input.period}` }, [
+      { path: "body.amount_payable", message: { zh: `至少 ${Money.format(minimum)} 元`, en: `at least ${Money.format(minimum)}` } },
     ]);
   }
   const live = await trx("asset_return_reports").where({ asset_id: assetId, period: input.period }).whereNot({ status: "DISPUTED" }).first();
-  if (live) throw new AppError("REPORT_EXISTS", `A ${live.status.toLowerCase()} report for ${input.period} exists (${live.id})`, undefined, 409);
+  if (live) {
+    throw new AppError(
+      "REPORT_EXISTS",
+      { zh: `${input.period} 已有一份${REPORT_STATUS_ZH[live.status as keyof typeof REPORT_STATUS_ZH]}的收益申报（${live.id}）`, en: `A ${live.status.toLowerCase()} report for ${input.period} exists (${live.id})` },
+      undefined,
+      409,
+    );
+  }
   const disputed = await trx("asset_return_reports").where({ asset_id: assetId, period: input.period, status: "DISPUTED" }).orderBy("submitted_at", "desc").first<{ id: string } | undefined>();
   const [row] = await trx("asset_return_reports")
     .insert({
@@ -506,8 +571,13 @@ async function reviewable(trx: Knex.Transaction, ctx: Ctx, id: string): Promise<
   requireRole(ctx.actor, "village_officer");
   const r = await findReport(trx, ctx.actor, id, { forUpdate: true });
   if (!r) throw notFound("return report");
-  if (r.village_code !== ctx.actor.villageCode) throw forbidden("Only the village officer of the owning village confirms or disputes its reports");
-  if (r.status !== "SUBMITTED") throw new AppError("INVALID_STATE", `The report is ${r.status}; only a submitted report is reviewed`);
+  if (r.village_code !== ctx.actor.villageCode) throw forbidden({ zh: "只有资产所属村的村干部才能确认收益申报或提出异议", en: "Only the village officer of the owning village confirms or disputes its reports" });
+  if (r.status !== "SUBMITTED") {
+    throw new AppError("INVALID_STATE", {
+      zh: `收益申报状态为「${REPORT_STATUS_ZH[r.status]}」；只有待确认的收益申报才能确认或提出异议`,
+      en: `The report is ${r.status}; only a submitted report is reviewed`,
+    });
+  }
   return r;
 }
 

@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import type { z } from "zod";
 import { type Actor, type Role, requireRole } from "../../http/auth.js";
-import { AppError, forbidden, notFound } from "../../http/errors.js";
+import { AppError, type FieldError, forbidden, notFound } from "../../http/errors.js";
 import { page } from "../../http/pagination.js";
 import { appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
@@ -112,15 +112,15 @@ async function checkJurisdiction(db: Db, actor: Actor, j: Jurisdiction): Promise
   const outside = j.county_codes.filter((c) => !actor.countyCodes.includes(c));
   if (outside.length > 0) throw notFound(`county ${outside[0]}`);
   const need = ROLE_FIELDS[j.role];
-  const wrong: { path: string; message: string }[] = [];
+  const wrong: FieldError[] = [];
   const field = (name: "village_code" | "bank_id" | "operator_id", needed: boolean) => {
-    if (needed && j[name] == null) wrong.push({ path: `body.${name}`, message: `required for role ${j.role}` });
-    if (!needed && j[name] != null) wrong.push({ path: `body.${name}`, message: `not used by role ${j.role}` });
+    if (needed && j[name] == null) wrong.push({ path: `body.${name}`, message: { zh: `角色 ${j.role} 必须填写此项`, en: `required for role ${j.role}` } });
+    if (!needed && j[name] != null) wrong.push({ path: `body.${name}`, message: { zh: `角色 ${j.role} 不使用此项`, en: `not used by role ${j.role}` } });
   };
   field("village_code", need.village);
   field("bank_id", need.bank);
   field("operator_id", need.operator);
-  if (wrong.length > 0) throw new AppError("RULE_VIOLATION", "The jurisdiction does not fit the role", wrong);
+  if (wrong.length > 0) throw new AppError("RULE_VIOLATION", { zh: "管辖范围与角色不符", en: "The jurisdiction does not fit the role" }, wrong);
   if (j.village_code) {
     const v = await db("divisions").where({ code: j.village_code, level: "VILLAGE" }).whereIn("county_code", j.county_codes).first("code");
     if (!v) throw notFound(`village ${j.village_code}`);
@@ -140,14 +140,14 @@ export async function createUser(trx: Knex.Transaction, ctx: Ctx, input: z.infer
     village_code: input.village_code ?? null,
   };
   if (actor.role === "bank_manager") {
-    if (input.role !== "loan_officer") throw forbidden("A bank manager creates loan officers only");
+    if (input.role !== "loan_officer") throw forbidden({ zh: "银行行长只能创建信贷员（loan_officer）用户", en: "A bank manager creates loan officers only" });
     j.bank_id ??= actor.bankId;
     if (j.bank_id !== actor.bankId) throw notFound("bank");
   }
   await checkJurisdiction(trx, actor, j);
   const problems = passwordProblems(input.password, input.username);
   if (problems.length > 0) throw weakPassword("body.password", problems);
-  if (await trx("users").where({ username: input.username }).first("id")) throw new AppError("CONFLICT", `The username ${input.username} is taken`);
+  if (await trx("users").where({ username: input.username }).first("id")) throw new AppError("CONFLICT", { zh: `用户名 ${input.username} 已被使用`, en: `The username ${input.username} is taken` });
   const [row] = await trx("users")
     .insert({ username: input.username, display_name: input.display_name, ...j, password_hash: await hashPassword(input.password), must_change_password: true })
     .returning<UserRow[]>(COLUMNS as unknown as string[]);
@@ -161,9 +161,11 @@ export async function updateUser(trx: Knex.Transaction, ctx: Ctx, id: string, pa
   const self = before.id === actor.userId;
   const changesJurisdiction =
     patch.role !== undefined || patch.county_codes !== undefined || patch.bank_id !== undefined || patch.operator_id !== undefined || patch.village_code !== undefined;
-  if (actor.role === "bank_manager" && changesJurisdiction) throw forbidden("A bank manager may only disable, enable or rename the bank's loan officers");
-  if (self && changesJurisdiction) throw forbidden("You may not change your own role or jurisdiction");
-  if (self && patch.active === false) throw forbidden("You may not disable yourself");
+  if (actor.role === "bank_manager" && changesJurisdiction) {
+    throw forbidden({ zh: "银行行长只能停用、启用本行的信贷员或修改其名称", en: "A bank manager may only disable, enable or rename the bank's loan officers" });
+  }
+  if (self && changesJurisdiction) throw forbidden({ zh: "不能修改自己的角色或管辖范围", en: "You may not change your own role or jurisdiction" });
+  if (self && patch.active === false) throw forbidden({ zh: "不能停用自己的账号", en: "You may not disable yourself" });
 
   const role = patch.role ?? before.role;
   const need = ROLE_FIELDS[role];
@@ -205,7 +207,7 @@ export async function updateUser(trx: Knex.Transaction, ctx: Ctx, id: string, pa
 /** An administrator (or the bank manager, for the bank's loan officers) sets a temporary password. */
 export async function resetPassword(trx: Knex.Transaction, ctx: Ctx, id: string, password: string) {
   const user = await findManaged(trx, ctx.actor, id, true);
-  if (user.id === ctx.actor.userId) throw forbidden("Change your own password with POST /auth/password");
+  if (user.id === ctx.actor.userId) throw forbidden({ zh: "请通过 POST /auth/password 修改自己的密码", en: "Change your own password with POST /auth/password" });
   const problems = passwordProblems(password, user.username);
   if (problems.length > 0) throw weakPassword("body.password", problems);
   await trx("users").where({ id }).update({ password_hash: await hashPassword(password), must_change_password: true, password_changed_at: trx.fn.now(), updated_at: trx.fn.now() });

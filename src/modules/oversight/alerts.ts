@@ -79,7 +79,7 @@ export async function acknowledgeAlert(trx: Knex.Transaction, ctx: Ctx, id: stri
   requireRole(ctx.actor, "admin", "regulator", "finance_officer", "bank_manager", "loan_officer", "village_officer", "operator");
   const a = await alertScope(trx("alerts as a").where("a.id", id).forUpdate().select(COLUMNS), ctx.actor).first();
   if (!a) throw notFound("alert");
-  if (a.acknowledged_at) throw new AppError("INVALID_STATE", "The alert was already acknowledged");
+  if (a.acknowledged_at) throw new AppError("INVALID_STATE", { zh: "该预警已被确认", en: "The alert was already acknowledged" });
   const now = ctx.clock.now();
   await trx("alerts").where({ id }).update({ acknowledged_by: ctx.actor.userId, acknowledged_at: now });
   await appendAudit(trx, ctx, { action: "alert.acknowledge", entityType: "alert", entityId: id, countyCode: a.county_code, after: { kind: a.kind, entity_id: a.entity_id } });

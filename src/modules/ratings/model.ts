@@ -1,4 +1,5 @@
 import { addDays, addMonths, format, parseISO } from "date-fns";
+import type { Bilingual } from "../../lib/i18n.js";
 import { D, type Dec, Money } from "../../lib/money.js";
 
 /**
@@ -104,9 +105,10 @@ export interface ScoreResult {
   explanation: IndicatorResult[];
 }
 
+/** A problem with one field, its message in Chinese and English. */
 export interface Problem {
   path: string;
-  message: string;
+  message: Bilingual;
 }
 
 /** The default scorecard (src/modules/ratings/CONTEXT.md#default-scorecard) (what a county starts with; counties publish their own versions). */
@@ -221,56 +223,67 @@ export const DEFAULT_SCORECARD: ScorecardDef = {
 
 // ---------- scorecard rules ----------
 
+const abovePoints = (max: number): Bilingual => ({ zh: `超过该指标的满分 ${max} 分`, en: `above the indicator's ${max} points` });
+
 function checkBands(bands: Band[], max: number, path: string, problems: Problem[]): void {
-  if (bands.length === 0) return void problems.push({ path, message: "at least one band" });
-  if (!new D(bands[0].min).isZero()) problems.push({ path: `${path}.0.min`, message: "the first band starts at 0" });
+  if (bands.length === 0) return void problems.push({ path, message: { zh: "至少要有一个分档", en: "at least one band" } });
+  if (!new D(bands[0].min).isZero()) problems.push({ path: `${path}.0.min`, message: { zh: "第一个分档须从 0 开始", en: "the first band starts at 0" } });
   for (let i = 1; i < bands.length; i++) {
-    if (!new D(bands[i].min).gt(bands[i - 1].min)) problems.push({ path: `${path}.${i}.min`, message: "bands go up strictly" });
+    if (!new D(bands[i].min).gt(bands[i - 1].min)) problems.push({ path: `${path}.${i}.min`, message: { zh: "各分档的下限须严格递增", en: "bands go up strictly" } });
   }
   bands.forEach((b, i) => {
-    if (b.points > max) problems.push({ path: `${path}.${i}.points`, message: `above the indicator's ${max} points` });
+    if (b.points > max) problems.push({ path: `${path}.${i}.points`, message: abovePoints(max) });
   });
-  if (Math.max(...bands.map((b) => b.points)) !== max) problems.push({ path, message: `the best band gives the indicator's ${max} points` });
+  if (Math.max(...bands.map((b) => b.points)) !== max) {
+    problems.push({ path, message: { zh: `最高的分档须给满该指标的 ${max} 分`, en: `the best band gives the indicator's ${max} points` } });
+  }
 }
 
 /** The problems with a scorecard version (empty when it may be published). */
 export function validateScorecard(def: ScorecardDef): Problem[] {
   const problems: Problem[] = [];
   const total = def.indicators.reduce((s, i) => s + i.points, 0);
-  if (total !== 100) problems.push({ path: "body.indicators", message: `indicator points add up to ${total}, not 100` });
+  if (total !== 100) problems.push({ path: "body.indicators", message: { zh: `各指标分值合计为 ${total}，应为 100`, en: `indicator points add up to ${total}, not 100` } });
   const codes = new Set<string>();
   def.indicators.forEach((ind, i) => {
     const path = `body.indicators.${i}`;
-    if (codes.has(ind.code)) problems.push({ path: `${path}.code`, message: `indicator ${ind.code} appears twice` });
+    if (codes.has(ind.code)) problems.push({ path: `${path}.code`, message: { zh: `指标 ${ind.code} 出现了两次`, en: `indicator ${ind.code} appears twice` } });
     codes.add(ind.code);
     if (ind.kind === "ASSESSED") {
       const levels = new Set<string>();
       ind.levels.forEach((l, j) => {
-        if (levels.has(l.level)) problems.push({ path: `${path}.levels.${j}.level`, message: `level ${l.level} appears twice` });
+        if (levels.has(l.level)) problems.push({ path: `${path}.levels.${j}.level`, message: { zh: `级别 ${l.level} 出现了两次`, en: `level ${l.level} appears twice` } });
         levels.add(l.level);
-        if (l.points > ind.points) problems.push({ path: `${path}.levels.${j}.points`, message: `above the indicator's ${ind.points} points` });
+        if (l.points > ind.points) problems.push({ path: `${path}.levels.${j}.points`, message: abovePoints(ind.points) });
       });
       if (ind.levels.length > 0 && Math.max(...ind.levels.map((l) => l.points)) !== ind.points) {
-        problems.push({ path: `${path}.levels`, message: `the best level gives the indicator's ${ind.points} points` });
+        problems.push({ path: `${path}.levels`, message: { zh: `最高的级别须给满该指标的 ${ind.points} 分`, en: `the best level gives the indicator's ${ind.points} points` } });
       }
     } else {
       checkBands(ind.bands, ind.points, `${path}.bands`, problems);
       if (ind.kind === "INCOME_BANDS" && ind.missing_points > ind.points) {
-        problems.push({ path: `${path}.missing_points`, message: `above the indicator's ${ind.points} points` });
+        problems.push({ path: `${path}.missing_points`, message: abovePoints(ind.points) });
       }
     }
   });
   const grades = [...def.grades].sort((a, b) => b.min_score - a.min_score);
   const names = new Set(def.grades.map((g) => g.grade));
-  if (names.size !== def.grades.length) problems.push({ path: "body.grades", message: "each grade appears once" });
-  if (new Set(def.grades.map((g) => g.min_score)).size !== def.grades.length) problems.push({ path: "body.grades", message: "each min_score appears once" });
-  if (!def.grades.some((g) => g.min_score === 0)) problems.push({ path: "body.grades", message: "a grade with min_score 0 catches every score" });
+  if (names.size !== def.grades.length) problems.push({ path: "body.grades", message: { zh: "每个等级只能出现一次", en: "each grade appears once" } });
+  if (new Set(def.grades.map((g) => g.min_score)).size !== def.grades.length) problems.push({ path: "body.grades", message: { zh: "每个 min_score 只能出现一次", en: "each min_score appears once" } });
+  if (!def.grades.some((g) => g.min_score === 0)) {
+    problems.push({ path: "body.grades", message: { zh: "须有一个 min_score 为 0 的等级，使任何得分都有等级", en: "a grade with min_score 0 catches every score" } });
+  }
   def.grades.forEach((g, i) => {
-    if (new D(g.credit_line).gt(HOUSEHOLD_LOAN_CAP)) problems.push({ path: `body.grades.${i}.credit_line`, message: `above the household cap of ${HOUSEHOLD_LOAN_CAP}` });
+    if (new D(g.credit_line).gt(HOUSEHOLD_LOAN_CAP)) {
+      problems.push({ path: `body.grades.${i}.credit_line`, message: { zh: `超过户均上限 ${HOUSEHOLD_LOAN_CAP} 元`, en: `above the household cap of ${HOUSEHOLD_LOAN_CAP}` } });
+    }
   });
   for (let i = 1; i < grades.length; i++) {
     if (new D(grades[i].credit_line).gt(grades[i - 1].credit_line)) {
-      problems.push({ path: "body.grades", message: `grade ${grades[i].grade} grants more than the better grade ${grades[i - 1].grade}` });
+      problems.push({
+        path: "body.grades",
+        message: { zh: `等级 ${grades[i].grade} 的授信额度高于更好的等级 ${grades[i - 1].grade}`, en: `grade ${grades[i].grade} grants more than the better grade ${grades[i - 1].grade}` },
+      });
     }
   }
   return problems;
@@ -281,14 +294,15 @@ export function checkAssessments(def: ScorecardDef, assessments: Record<string, 
   const problems: Problem[] = [];
   const assessed = new Map(def.indicators.filter((i): i is AssessedIndicator => i.kind === "ASSESSED").map((i) => [i.code, i]));
   for (const code of Object.keys(assessments)) {
-    if (!assessed.has(code)) problems.push({ path: `${path}.${code}`, message: `the scorecard has no assessed indicator ${code}` });
+    if (!assessed.has(code)) problems.push({ path: `${path}.${code}`, message: { zh: `评分卡中没有需评估的指标 ${code}`, en: `the scorecard has no assessed indicator ${code}` } });
   }
   for (const [code, ind] of assessed) {
     const a = assessments[code];
+    const levels = ind.levels.map((l) => l.level);
     if (!a) {
-      problems.push({ path: `${path}.${code}`, message: `required: one of ${ind.levels.map((l) => l.level).join(", ")}` });
+      problems.push({ path: `${path}.${code}`, message: { zh: `必填：取 ${levels.join("、")} 之一`, en: `required: one of ${levels.join(", ")}` } });
     } else if (!ind.levels.some((l) => l.level === a.level)) {
-      problems.push({ path: `${path}.${code}.level`, message: `not a level of ${code}: one of ${ind.levels.map((l) => l.level).join(", ")}` });
+      problems.push({ path: `${path}.${code}.level`, message: { zh: `不是指标 ${code} 的级别：应取 ${levels.join("、")} 之一`, en: `not a level of ${code}: one of ${levels.join(", ")}` } });
     }
   }
   return problems;

@@ -1,4 +1,4 @@
-import { Router } from "express";
+import { type RequestHandler, Router } from "express";
 import type { Deps } from "../../deps.js";
 import { command } from "../../http/command.js";
 import { ctxOf } from "../../http/ctx.js";
@@ -107,6 +107,13 @@ doc({
 });
 doc({ method: "post", path: "/ratings/:id/reject", tag: TAG, summary: "Reject a rating, with the reason", params: IdParam, body: RatingReject, response: Rating, roles: "bank_manager of the rating's bank, never its maker" });
 
+/** The bulk answer's row messages in the request's language, a replayed answer's too (see svc.bulkResultIn). */
+const bulkInLanguage: RequestHandler = (req, res, next) => {
+  const json = res.json.bind(res);
+  res.json = (body: unknown) => json(res.statusCode < 300 ? svc.bulkResultIn(body, req.lang) : body);
+  next();
+};
+
 export function ratingsRoutes(deps: Deps): Router {
   const { db, clock } = deps;
   const r = Router();
@@ -141,6 +148,7 @@ export function ratingsRoutes(deps: Deps): Router {
 
   r.post(
     "/ratings/bulk",
+    bulkInLanguage,
     command(db, async (req, trx) => ({ status: 200, body: await svc.rateBulk(trx, ctxOf(req, clock), parse(BulkRate, req.body)) })),
   );
   r.get("/ratings", async (req, res) => {

@@ -230,7 +230,9 @@ export const BulkResult = z
         score: z.number().int().optional(),
         grade: z.string().optional(),
         credit_line: Amount.optional(),
-        errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+        errors: z
+          .array(z.object({ path: z.string(), message: z.string().openapi({ description: "In the language of the answer (Chinese by default, English with Accept-Language: en)" }) }))
+          .optional(),
       }),
     ),
   })

@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { Knex } from "knex";
-import type { z } from "zod";
+import { z } from "zod";
 import { transaction } from "../../db/transaction.js";
 import { type Actor, type Role, requireRole } from "../../http/auth.js";
-import { AppError, allErrorCodes, type FieldError, invalidState, notFound, registerErrorCodes } from "../../http/errors.js";
+import { AppError, allErrorCodes, type Detail, invalidState, notFound, registerErrorCodes } from "../../http/errors.js";
 import { page } from "../../http/pagination.js";
 import { appendAudit, type AuditRecord } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
+import { type Bilingual, type Lang, textIn } from "../../lib/i18n.js";
+import { statusLabel } from "../../lib/labels.js";
 import { D, Money } from "../../lib/money.js";
 import { householdScope, lockHousehold } from "../register/index.js";
 import {
@@ -16,6 +18,7 @@ import {
   DEFAULT_SCORECARD,
   ELIGIBLE_STATUSES,
   FIVE_CHECKS,
+  type Problem,
   type ScorecardDef,
   scoreHousehold,
   validateScorecard,
@@ -90,8 +93,23 @@ registerErrorCodes({
 });
 
 /** An error with one of the codes above (AppError resolves the status of the core codes only). */
-function fail(code: string, detail: string, errors?: FieldError[]): AppError {
+function fail(code: string, detail: Detail, errors?: Problem[]): AppError {
   return new AppError(code, detail, errors, allErrorCodes()[code]?.status ?? 422);
+}
+
+/** The problems' messages as one detail, in each language. */
+function problemsDetail(problems: Problem[]): Bilingual {
+  return { zh: problems.map((p) => p.message.zh).join("；"), en: problems.map((p) => p.message.en).join("; ") };
+}
+
+const IN_THE_FUTURE: Bilingual = { zh: "日期晚于今天", en: "dated in the future" };
+
+/** Why a household may not be rated, its status named in Chinese. */
+function notEligible(status: string | undefined): Bilingual {
+  return {
+    zh: `农户状态为${status === undefined ? "已不存在" : statusLabel("household", status, "zh")}；只有贫困户、脱贫户和监测户可以评级`,
+    en: `The household is ${status ?? "gone"}; only POOR, EXITED or MONITORED households are rated`,
+  };
 }
 
 const RATING_READERS: Role[] = ["loan_officer", "bank_manager", "admin", "regulator", "village_officer"];
@@ -168,7 +186,7 @@ export async function createScorecard(trx: Knex.Transaction, ctx: Ctx, input: z.
   if (!ctx.actor.countyCodes.includes(input.county_code)) throw notFound("county");
   const def = scorecardDef(input);
   const problems = validateScorecard(def);
-  if (problems.length > 0) throw fail("SCORECARD_INVALID", problems.map((p) => p.message).join("; "), problems);
+  if (problems.length > 0) throw fail("SCORECARD_INVALID", problemsDetail(problems), problems);
   const county = await trx("divisions").where({ code: input.county_code, level: "COUNTY" }).first();
   if (!county) throw notFound("county");
   const row = await insertScorecard(trx, input.county_code, def, ctx.actor.userId, ctx.clock.now());
@@ -216,9 +234,9 @@ interface Candidate {
 
 type Outcome =
   | { row: number; household_id: string; ok: true; insert: Record<string, unknown>; score: number; grade: string; credit_line: string }
-  | { row: number; household_id: string | null; ok: false; code: string; errors: FieldError[] };
+  | { row: number; household_id: string | null; ok: false; code: string; errors: Problem[] };
 
-function reject(row: number, household_id: string | null, code: string, errors: FieldError[]): Outcome {
+function reject(row: number, household_id: string | null, code: string, errors: Problem[]): Outcome {
   return { row, household_id, ok: false, code, errors };
 }
 
@@ -244,22 +262,26 @@ async function evaluate(trx: Knex.Transaction, ctx: Ctx, candidates: Candidate[]
     const p = opts.pathPrefix(c.row);
     const h: HouseholdForRating | undefined = households.get(c.household_id);
     if (!h || (opts.villageCode && h.village_code !== opts.villageCode)) {
-      return reject(c.row, c.household_id, "NOT_FOUND", [{ path: `${p}household_id`, message: opts.villageCode && h ? `not a household of village ${opts.villageCode}` : "no such household in your jurisdiction" }]);
+      const message = opts.villageCode && h ? { zh: `不是村 ${opts.villageCode} 的农户`, en: `not a household of village ${opts.villageCode}` } : { zh: "您的管辖范围内没有该农户", en: "no such household in your jurisdiction" };
+      return reject(c.row, c.household_id, "NOT_FOUND", [{ path: `${p}household_id`, message }]);
     }
-    if (seen.has(h.id)) return reject(c.row, h.id, "RATING_PENDING_EXISTS", [{ path: `${p}household_id`, message: "the household appears twice in this request" }]);
+    if (seen.has(h.id)) return reject(c.row, h.id, "RATING_PENDING_EXISTS", [{ path: `${p}household_id`, message: { zh: "该农户在本次请求中出现了两次", en: "the household appears twice in this request" } }]);
     seen.add(h.id);
     if (!(ELIGIBLE_STATUSES as readonly string[]).includes(h.status)) {
-      return reject(c.row, h.id, "RATING_NOT_ELIGIBLE", [{ path: `${p}household_id`, message: `the household is ${h.status}; only POOR, EXITED or MONITORED households are rated` }]);
+      const why = notEligible(h.status);
+      return reject(c.row, h.id, "RATING_NOT_ELIGIBLE", [{ path: `${p}household_id`, message: { zh: why.zh, en: `the household is ${h.status}; only POOR, EXITED or MONITORED households are rated` } }]);
     }
-    if (pending.has(h.id)) return reject(c.row, h.id, "RATING_PENDING_EXISTS", [{ path: `${p}household_id`, message: "a rating of your bank is already pending for this household" }]);
+    if (pending.has(h.id)) {
+      return reject(c.row, h.id, "RATING_PENDING_EXISTS", [{ path: `${p}household_id`, message: { zh: "本行对该农户已有一笔待审批的评级", en: "a rating of your bank is already pending for this household" } }]);
+    }
     const card = cards.get(h.county_code);
-    if (!card) return reject(c.row, h.id, "NO_SCORECARD", [{ path: `${p}household_id`, message: `county ${h.county_code} has no scorecard` }]);
+    if (!card) return reject(c.row, h.id, "NO_SCORECARD", [{ path: `${p}household_id`, message: { zh: `县 ${h.county_code} 尚无评分卡`, en: `county ${h.county_code} has no scorecard` } }]);
     const def: ScorecardDef = { name: card.name, validity_months: card.validity_months, indicators: card.indicators, grades: card.grades };
     const problems = checkAssessments(def, c.assessments, `${p}assessments`);
     for (const check of FIVE_CHECKS) {
-      if (c.checks[check].date > today) problems.push({ path: `${p}checks.${check}.date`, message: "dated in the future" });
+      if (c.checks[check].date > today) problems.push({ path: `${p}checks.${check}.date`, message: IN_THE_FUTURE });
     }
-    if (c.village_review.date > today) problems.push({ path: `${p}village_review.date`, message: "dated in the future" });
+    if (c.village_review.date > today) problems.push({ path: `${p}village_review.date`, message: IN_THE_FUTURE });
     if (problems.length > 0) return reject(c.row, h.id, "INVALID_ASSESSMENT", problems);
     const result = scoreHousehold(def, facts.get(h.id)!, c.assessments);
     return {
@@ -307,7 +329,7 @@ export async function createRating(trx: Knex.Transaction, ctx: Ctx, householdId:
   const [outcome] = await evaluate(trx, ctx, [{ row: 1, household_id: householdId, ...input }], { pathPrefix: () => "body." });
   if (!outcome.ok) {
     if (outcome.code === "NOT_FOUND") throw notFound("household");
-    throw fail(outcome.code, outcome.errors.map((e) => e.message).join("; "), outcome.errors);
+    throw fail(outcome.code, problemsDetail(outcome.errors), outcome.errors);
   }
   const id = outcome.insert.id as string;
   await insertRatings(trx, [outcome.insert]);
@@ -358,9 +380,13 @@ export function parseCsv(text: string): string[][] {
 
 function csvRows(csv: string): unknown[] {
   const [header, ...lines] = parseCsv(csv);
-  if (!header) throw new AppError("VALIDATION_FAILED", "The CSV is empty", [{ path: "body.csv", message: "a header line and data lines" }]);
+  if (!header) throw new AppError("VALIDATION_FAILED", { zh: "CSV 为空", en: "The CSV is empty" }, [{ path: "body.csv", message: { zh: "须有一行表头和若干数据行", en: "a header line and data lines" } }]);
   const cols = header.map((h) => h.trim());
-  if (cols[0] !== "household_id") throw new AppError("VALIDATION_FAILED", "The CSV's first column is household_id", [{ path: "body.csv", message: "header starts with household_id" }]);
+  if (cols[0] !== "household_id") {
+    throw new AppError("VALIDATION_FAILED", { zh: "CSV 的第一列须为 household_id", en: "The CSV's first column is household_id" }, [
+      { path: "body.csv", message: { zh: "表头须以 household_id 开头", en: "header starts with household_id" } },
+    ]);
+  }
   return lines.map((cells) => {
     const assessments: Record<string, string> = {};
     cols.slice(1).forEach((code, j) => {
@@ -370,6 +396,8 @@ function csvRows(csv: string): unknown[] {
     return { household_id: (cells[0] ?? "").trim(), assessments };
   });
 }
+
+const zhCN = z.locales.zhCN();
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -382,7 +410,9 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export async function rateBulk(trx: Knex.Transaction, ctx: Ctx, input: z.infer<typeof BulkRate>) {
   requireRole(ctx.actor, "loan_officer");
   const raw = input.csv !== undefined ? csvRows(input.csv) : (input.rows ?? []);
-  if (raw.length > 20000) throw new AppError("VALIDATION_FAILED", "At most 20,000 rows per request", [{ path: "body.rows", message: "at most 20,000 rows" }]);
+  if (raw.length > 20000) {
+    throw new AppError("VALIDATION_FAILED", { zh: "每次请求最多 20,000 行", en: "At most 20,000 rows per request" }, [{ path: "body.rows", message: { zh: "最多 20,000 行", en: "at most 20,000 rows" } }]);
+  }
   const rejected: Outcome[] = [];
   const candidates: Candidate[] = [];
   raw.forEach((data, i) => {
@@ -391,15 +421,18 @@ export async function rateBulk(trx: Knex.Transaction, ctx: Ctx, input: z.infer<t
     const parsed = BulkRow.safeParse(data);
     if (!parsed.success) {
       const hid = typeof data === "object" && data !== null && "household_id" in data ? String((data as { household_id: unknown }).household_id) : null;
-      return void rejected.push(reject(row, hid, "VALIDATION_FAILED", parsed.error.issues.map((e) => ({ path: prefix + e.path.map(String).join("."), message: e.message }))));
+      // zod's messages in both languages: the same parse again with its Chinese messages.
+      const zh = BulkRow.safeParse(data, { error: zhCN.localeError }).error?.issues ?? [];
+      const issues = parsed.error.issues.map((e, n) => ({ path: prefix + e.path.map(String).join("."), message: { zh: zh[n]?.message ?? e.message, en: e.message } }));
+      return void rejected.push(reject(row, hid, "VALIDATION_FAILED", issues));
     }
     const r = parsed.data;
-    const errors: FieldError[] = [];
-    if (!UUID_RE.test(r.household_id)) errors.push({ path: `${prefix}household_id`, message: "an id (UUID)" });
+    const errors: Problem[] = [];
+    if (!UUID_RE.test(r.household_id)) errors.push({ path: `${prefix}household_id`, message: { zh: "须为 ID（UUID）", en: "an id (UUID)" } });
     const checks = r.checks ?? input.checks;
     const review = r.village_review ?? input.village_review;
-    if (!checks) errors.push({ path: `${prefix}checks`, message: "the five checks (五验) are required: in the row or for the whole request" });
-    if (!review) errors.push({ path: `${prefix}village_review`, message: "the village review is required: in the row or for the whole request" });
+    if (!checks) errors.push({ path: `${prefix}checks`, message: { zh: "须有五验结果：在本行中给出，或为整个请求给出", en: "the five checks (五验) are required: in the row or for the whole request" } });
+    if (!review) errors.push({ path: `${prefix}village_review`, message: { zh: "须有村级评议：在本行中给出，或为整个请求给出", en: "the village review is required: in the row or for the whole request" } });
     const assessments: Record<string, Assessment> = {};
     for (const [code, v] of Object.entries(r.assessments)) assessments[code] = typeof v === "string" ? { level: v } : v;
     if (errors.length > 0 || !checks || !review) return void rejected.push(reject(row, r.household_id, "VALIDATION_FAILED", errors));
@@ -429,14 +462,32 @@ export async function rateBulk(trx: Knex.Transaction, ctx: Ctx, input: z.infer<t
   };
 }
 
+/**
+ * A bulk answer with each rejected row's messages in one language (the answer is made, and an
+ * idempotent replay stored, with both; the route puts it in the request's language).
+ */
+export function bulkResultIn(body: unknown, lang: Lang): unknown {
+  if (typeof body !== "object" || body === null) return body;
+  const results = (body as { results?: unknown }).results;
+  if (!Array.isArray(results)) return body;
+  const inLang = (r: { errors?: { path: string; message: string | Bilingual }[] }) =>
+    r.errors ? { ...r, errors: r.errors.map((e) => ({ path: e.path, message: textIn(e.message, lang) ?? "" })) } : r;
+  return { ...body, results: results.map(inLang) };
+}
+
 // ---------- decisions (maker-checker) ----------
 
 async function decidable(trx: Knex.Transaction, ctx: Ctx, id: string): Promise<RatingRow> {
   requireRole(ctx.actor, "bank_manager");
   const r = await findRating(trx, ctx.actor, id, { forUpdate: true });
   if (!r) throw notFound("rating");
-  if (r.created_by === ctx.actor.userId) throw fail("SELF_APPROVAL", "You made this rating; another bank manager decides it");
-  if (r.status !== "PENDING") throw invalidState(`The rating is ${r.status}; only a PENDING rating is approved or rejected`);
+  if (r.created_by === ctx.actor.userId) throw fail("SELF_APPROVAL", { zh: "这笔评级由您评定；须由另一名银行行长审批或拒绝", en: "You made this rating; another bank manager decides it" });
+  if (r.status !== "PENDING") {
+    throw invalidState({
+      zh: `评级状态为${statusLabel("rating", r.status, "zh")}；只有${statusLabel("rating", "PENDING", "zh")}的评级才能审批或拒绝`,
+      en: `The rating is ${r.status}; only a PENDING rating is approved or rejected`,
+    });
+  }
   return r;
 }
 
@@ -446,7 +497,7 @@ export async function approveRating(trx: Knex.Transaction, ctx: Ctx, id: string,
   // One approval per household at a time: the household row serialises them.
   const h = await lockHousehold(trx, r.household_id);
   if (!h || !(ELIGIBLE_STATUSES as readonly string[]).includes(h.status)) {
-    throw fail("RATING_NOT_ELIGIBLE", `The household is ${h?.status ?? "gone"}; only POOR, EXITED or MONITORED households are rated`);
+    throw fail("RATING_NOT_ELIGIBLE", notEligible(h?.status));
   }
   const card = await trx("scorecards").where({ id: r.scorecard_version_id }).first<{ validity_months: number }>();
   const today = ctx.clock.today();

@@ -1,6 +1,6 @@
 import { parse as parseCsv } from "csv-parse/sync";
 import ExcelJS from "exceljs";
-import { AppError } from "../../http/errors.js";
+import { AppError, type Detail } from "../../http/errors.js";
 import { readFirstSheet } from "../../lib/xlsx-read.js";
 import type { FileRow } from "./import-model.js";
 
@@ -17,7 +17,7 @@ export function formatOf(content: Buffer): FileFormat {
   return content.length >= 4 && content.readUInt32BE(0) === 0x504b0304 ? "XLSX" : "CSV";
 }
 
-function unreadable(detail: string): AppError {
+function unreadable(detail: Detail): AppError {
   return new AppError("REGISTER_FILE_UNREADABLE", detail);
 }
 
@@ -56,10 +56,14 @@ export async function readRegisterFile(content: Buffer): Promise<{ format: FileF
     }
   } catch (err) {
     if (err instanceof AppError) throw err;
-    throw unreadable(format === "XLSX" ? "The XLSX file could not be read (文件无法读取，请另存为 .xlsx 或 UTF-8 CSV)" : "The CSV file could not be read (文件无法读取，请检查引号与分隔符)");
+    throw unreadable(
+      format === "XLSX"
+        ? { zh: "XLSX 文件无法读取，请另存为 .xlsx 或 UTF-8 CSV", en: "The XLSX file could not be read; save it as .xlsx or UTF-8 CSV" }
+        : { zh: "CSV 文件无法读取，请检查引号与分隔符", en: "The CSV file could not be read; check its quotes and separators" },
+    );
   }
   const first = table.findIndex((r) => !isBlank(r));
-  if (first < 0) throw unreadable("The file is empty (文件为空)");
+  if (first < 0) throw unreadable({ zh: "文件为空", en: "The file is empty" });
   const header = table[first].map((c) => c.trim());
   const rows: FileRow[] = [];
   for (let i = first + 1; i < table.length; i++) {

@@ -105,7 +105,9 @@ function countyOf(actor: Actor, asked: string | undefined): string {
     return asked;
   }
   if (actor.countyCodes.length !== 1) {
-    throw new AppError("VALIDATION_FAILED", "You administer several counties: say which county the file is (county_code)", [{ path: "body.county_code", message: "required" }]);
+    throw new AppError("VALIDATION_FAILED", { zh: "您管辖多个县：请用 county_code 指明文件属于哪个县", en: "You administer several counties: say which county the file is (county_code)" }, [
+      { path: "body.county_code", message: { zh: "必填", en: "required" } },
+    ]);
   }
   return actor.countyCodes[0];
 }
@@ -433,9 +435,10 @@ export async function runRegisterImport(trx: Knex.Transaction, ctx: Ctx, pii: Pi
   const { format, header, rows } = await readRegisterFile(input.content);
   const { map, missing, duplicated } = mapHeader(header);
   if (missing.length > 0 || duplicated.length > 0) {
-    throw new AppError("REGISTER_FILE_COLUMNS", `The header row lacks or repeats columns (表头缺少或重复列): ${[...missing, ...duplicated].join("、")}`, [
-      ...missing.map((c) => ({ path: `file.header.${c}`, message: `缺少列「${c}」` })),
-      ...duplicated.map((c) => ({ path: `file.header.${c}`, message: `列「${c}」出现多次` })),
+    const columns = [...missing, ...duplicated];
+    throw new AppError("REGISTER_FILE_COLUMNS", { zh: `表头缺少或重复列：${columns.join("、")}`, en: `The header row lacks or repeats columns: ${columns.join(", ")}` }, [
+      ...missing.map((c) => ({ path: `file.header.${c}`, message: { zh: `缺少列「${c}」`, en: `missing column "${c}"` } })),
+      ...duplicated.map((c) => ({ path: `file.header.${c}`, message: { zh: `列「${c}」出现多次`, en: `column "${c}" appears more than once` } })),
     ]);
   }
   const total = rows.length * 2;
@@ -567,7 +570,7 @@ export async function listRegisterImports(db: Db, ctx: Ctx, q: z.infer<typeof Re
   if (after !== undefined) {
     const [at, lastId] = after.split("|");
     if (!lastId || Number.isNaN(Date.parse(at)) || !/^[0-9a-f-]{36}$/.test(lastId)) {
-      throw new AppError("VALIDATION_FAILED", "Bad cursor", [{ path: "query.cursor", message: "not a cursor from this list" }]);
+      throw new AppError("VALIDATION_FAILED", { zh: "游标无效", en: "Bad cursor" }, [{ path: "query.cursor", message: { zh: "不是本列表返回的游标", en: "not a cursor from this list" } }]);
     }
     query.andWhereRaw("(created_at, id) < (?::timestamptz, ?::uuid)", [at, lastId]);
   }

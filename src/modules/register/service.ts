@@ -175,7 +175,7 @@ async function insertMembers(trx: Knex.Transaction, rows: ReturnType<typeof buil
   if (taken.length > 0) {
     const i = hashes.indexOf(taken[0].id_number_hash);
     throw new AppError("DUPLICATE_ID_NUMBER", { zh: "已有成员使用此身份证号登记", en: "A member with this ID number is already registered" }, [
-      { path: `${pathOf(i)}.id_number`, message: "already registered" },
+      { path: `${pathOf(i)}.id_number`, message: { zh: "已登记", en: "already registered" } },
     ]);
   }
   return trx("household_members").insert(rows).returning<MemberRow[]>("*");
@@ -395,8 +395,13 @@ export async function recordStatusChange(trx: Knex.Transaction, ctx: Ctx, househ
     noticeEnd: input.notice_end,
     today: ctx.clock.today(),
   });
-  if (input.effective_date < h.status_since) problems.push({ path: "body.effective_date", message: `before the current status began (${h.status_since})` });
-  if (problems.length > 0) throw new AppError("INVALID_STATUS_CHANGE", problems.map((p) => p.message).join("; "), problems);
+  if (input.effective_date < h.status_since) {
+    problems.push({ path: "body.effective_date", message: { zh: `早于当前状态的开始日期（${h.status_since}）`, en: `before the current status began (${h.status_since})` } });
+  }
+  if (problems.length > 0) {
+    const detail = { zh: problems.map((p) => p.message.zh).join("；"), en: problems.map((p) => p.message.en).join("; ") };
+    throw new AppError("INVALID_STATUS_CHANGE", detail, problems);
+  }
   const [change] = await trx("household_status_changes")
     .insert({
       household_id: householdId,

@@ -14,7 +14,11 @@ function periodOf(countyCode: string, month: string, today: string): SummaryMont
   const start = parseDate(`${month}-01`, "yyyy-MM-dd", new Date(2000, 0, 1));
   const monthStart = format(start, "yyyy-MM-dd");
   let monthEnd = format(lastDayOfMonth(start), "yyyy-MM-dd");
-  if (monthStart > today) throw new AppError("RULE_VIOLATION", `Month ${month} has not begun`, [{ path: "query.month", message: "a month up to the current one" }]);
+  if (monthStart > today) {
+    throw new AppError("RULE_VIOLATION", { zh: `月份 ${month} 尚未开始`, en: `Month ${month} has not begun` }, [
+      { path: "query.month", message: { zh: "须为本月或以前的月份", en: "a month up to the current one" } },
+    ]);
+  }
   if (monthEnd > today) monthEnd = today; // the current month: as of today
   return { countyCode, monthStart, monthEnd };
 }
@@ -40,12 +44,14 @@ export async function countySummary(db: Db, actor: Actor, countyCode: string, mo
 
 export async function countySeries(db: Db, actor: Actor, countyCode: string, from: string, to: string, today: string) {
   checkCounty(actor, countyCode);
-  if (from > to) throw new AppError("VALIDATION_FAILED", "from is after to", [{ path: "query.from", message: "on or before to" }]);
+  if (from > to) throw new AppError("VALIDATION_FAILED", { zh: "起始月份 from 晚于结束月份 to", en: "from is after to" }, [{ path: "query.from", message: { zh: "须不晚于 to", en: "on or before to" } }]);
   const months: string[] = [];
   for (let m = parseDate(`${from}-01`, "yyyy-MM-dd", new Date(2000, 0, 1)); format(m, "yyyy-MM") <= to; m = addMonths(m, 1)) {
     if (format(m, "yyyy-MM-dd") > today) break;
     months.push(format(m, "yyyy-MM"));
-    if (months.length > MAX_SERIES_MONTHS) throw new AppError("VALIDATION_FAILED", `At most ${MAX_SERIES_MONTHS} months`, [{ path: "query.from", message: "range too long" }]);
+    if (months.length > MAX_SERIES_MONTHS) {
+      throw new AppError("VALIDATION_FAILED", { zh: `最多 ${MAX_SERIES_MONTHS} 个月`, en: `At most ${MAX_SERIES_MONTHS} months` }, [{ path: "query.from", message: { zh: "时间范围过长", en: "range too long" } }]);
+    }
   }
   const series: Record<string, { label_zh: string; label: string; unit: Figure["unit"]; values: (number | string)[] }> = {};
   for (const month of months) {

@@ -14,6 +14,7 @@ import { capAllows, compensationSplit, leverage, nplAbove, PAY_WITHIN_DAYS, reco
 import { bankCountyScope, type BreakerRow, type ClaimRow, findFund, type FundRow, obligationsOf } from "./queries.js";
 import type { BreakerLift, BreakerQuery, CompensationCreate, CompensationDecision, DepositCreate, FundCreate, FundQuery, RecoveryCreate } from "./schemas.js";
 import { addDays } from "../../lib/dates.js";
+import { statusLabel } from "../../lib/labels.js";
 
 type Db = Knex | Knex.Transaction;
 
@@ -69,6 +70,8 @@ const FUND_ADMINS = ["admin", "finance_officer"] as const;
 const READERS = ["admin", "finance_officer", "regulator", "loan_officer", "bank_manager"] as const;
 const fmt = (v: Dec | string) => Money.format(v);
 const iso = (d: Date | string) => new Date(d).toISOString();
+const loanStatus = (s: string) => statusLabel("loan", s, "zh");
+const claimStatus = (s: string) => statusLabel("compensation_claim", s, "zh");
 
 // ---------- funds ----------
 
@@ -100,15 +103,15 @@ export async function createFund(trx: Knex.Transaction, ctx: Ctx, input: z.infer
   requireRole(ctx.actor, ...FUND_ADMINS);
   if (!ctx.actor.countyCodes.includes(input.county_code)) throw notFound("county");
   if (!(await trx("banks").where({ id: input.bank_id }).first())) throw notFound("bank");
-  if (new D(input.fund_share).gt(1) || new D(input.fund_share).lte(0)) throw new AppError("VALIDATION_FAILED", "fund_share is above 0 and at most 1", [{ path: "body.fund_share", message: "0 < share ≤ 1" }]);
-  if (new D(input.npl_threshold).gte(1) || new D(input.npl_threshold).lte(0)) throw new AppError("VALIDATION_FAILED", "npl_threshold is between 0 and 1", [{ path: "body.npl_threshold", message: "0 < threshold < 1" }]);
-  if (new D(input.leverage_cap).lte(0)) throw new AppError("VALIDATION_FAILED", "leverage_cap is above 0", [{ path: "body.leverage_cap", message: "above 0" }]);
+  if (new D(input.fund_share).gt(1) || new D(input.fund_share).lte(0)) throw new AppError("VALIDATION_FAILED", { zh: "补偿金分担比例 fund_share 须大于 0 且不超过 1", en: "fund_share is above 0 and at most 1" }, [{ path: "body.fund_share", message: { zh: "须满足 0 < 比例 ≤ 1", en: "0 < share ≤ 1" } }]);
+  if (new D(input.npl_threshold).gte(1) || new D(input.npl_threshold).lte(0)) throw new AppError("VALIDATION_FAILED", { zh: "不良率阈值 npl_threshold 须在 0 与 1 之间", en: "npl_threshold is between 0 and 1" }, [{ path: "body.npl_threshold", message: { zh: "须满足 0 < 阈值 < 1", en: "0 < threshold < 1" } }]);
+  if (new D(input.leverage_cap).lte(0)) throw new AppError("VALIDATION_FAILED", { zh: "放大倍数 leverage_cap 须大于 0", en: "leverage_cap is above 0" }, [{ path: "body.leverage_cap", message: { zh: "须大于 0", en: "above 0" } }]);
   const rows = await trx("risk_funds")
     .insert({ county_code: input.county_code, bank_id: input.bank_id, name: input.name, leverage_cap: input.leverage_cap, fund_share: input.fund_share, npl_threshold: input.npl_threshold, compensation_dpd: input.compensation_dpd, created_by: ctx.actor.userId })
     .onConflict(["county_code", "bank_id"])
     .ignore()
     .returning<FundRow[]>("*");
-  if (rows.length === 0) throw new AppError("RISK_FUND_EXISTS", "The bank already has a risk fund in this county", undefined, 409);
+  if (rows.length === 0) throw new AppError("RISK_FUND_EXISTS", { zh: "该银行在本县已有风险补偿金", en: "The bank already has a risk fund in this county" }, undefined, 409);
   const view = await fundView(trx, rows[0]);
   await appendAudit(trx, ctx, { action: "risk_fund.create", entityType: "risk_fund", entityId: rows[0].id, countyCode: input.county_code, after: view });
   return view;
@@ -149,7 +152,7 @@ export async function deposit(trx: Knex.Transaction, ctx: Ctx, id: string, input
   const f = await findFund(trx, ctx.actor, id, { forUpdate: true });
   if (!f) throw notFound("risk fund");
   const amount = Money.of(input.amount);
-  if (amount.lte(0)) throw new AppError("VALIDATION_FAILED", "amount is above zero", [{ path: "body.amount", message: "above 0.00" }]);
+  if (amount.lte(0)) throw new AppError("VALIDATION_FAILED", { zh: "金额须大于零", en: "amount is above zero" }, [{ path: "body.amount", message: { zh: "须大于 0.00", en: "above 0.00" } }]);
   const on = ctx.clock.today();
   const entryId = await postJournalEntry(trx, {
     countyCode: f.county_code,
@@ -182,7 +185,10 @@ export async function deposit(trx: Knex.Transaction, ctx: Ctx, id: string, input
 export async function checkDisbursement(trx: Knex.Transaction, loan: { county_code: string; bank_id: string; amount: string }): Promise<void> {
   const breaker = await trx("circuit_breakers").where({ county_code: loan.county_code, bank_id: loan.bank_id, status: "TRIPPED" }).first<BreakerRow | undefined>();
   if (breaker) {
-    throw new AppError("CIRCUIT_BREAKER_TRIPPED", `Poverty lending of this bank in county ${loan.county_code} is stopped since ${breaker.tripped_on} (NPL ratio ${Rate.format(breaker.npl_ratio)} over ${Rate.format(breaker.threshold)}); the county lifts it once the ratio is back under`);
+    throw new AppError("CIRCUIT_BREAKER_TRIPPED", {
+      zh: `该银行在县 ${loan.county_code} 的扶贫小额信贷自 ${breaker.tripped_on} 起已熔断（不良率 ${Rate.format(breaker.npl_ratio)}，高于阈值 ${Rate.format(breaker.threshold)}）；不良率回落到阈值以下后由县里解除熔断`,
+      en: `Poverty lending of this bank in county ${loan.county_code} is stopped since ${breaker.tripped_on} (NPL ratio ${Rate.format(breaker.npl_ratio)} over ${Rate.format(breaker.threshold)}); the county lifts it once the ratio is back under`,
+    });
   }
   const fund = await trx("risk_funds").where({ county_code: loan.county_code, bank_id: loan.bank_id }).forUpdate().first<FundRow | undefined>();
   if (!fund) return;
@@ -192,7 +198,10 @@ export async function checkDisbursement(trx: Knex.Transaction, loan: { county_co
     const cap = Money.toFen(new D(fund.balance).mul(fund.leverage_cap));
     throw new AppError(
       "RISK_FUND_CAP_EXCEEDED",
-      `Outstanding ${fmt(p.outstanding)} + this ${fmt(amount)} = ${fmt(amount.plus(p.outstanding))} exceeds the lending cap ${fmt(cap)} (fund balance ${fmt(fund.balance)} × ${new D(fund.leverage_cap).toString()})`,
+      {
+        zh: `贷款余额 ${fmt(p.outstanding)} 元 + 本笔 ${fmt(amount)} 元 = ${fmt(amount.plus(p.outstanding))} 元，超过放款上限 ${fmt(cap)} 元（补偿金余额 ${fmt(fund.balance)} 元 × 放大倍数 ${new D(fund.leverage_cap).toString()}）`,
+        en: `Outstanding ${fmt(p.outstanding)} + this ${fmt(amount)} = ${fmt(amount.plus(p.outstanding))} exceeds the lending cap ${fmt(cap)} (fund balance ${fmt(fund.balance)} × ${new D(fund.leverage_cap).toString()})`,
+      },
     );
   }
 }
@@ -233,14 +242,14 @@ export async function createCompensation(trx: Knex.Transaction, ctx: Ctx, input:
   requireRole(ctx.actor, "loan_officer", "bank_manager");
   const loan = await findLoan(trx, ctx.actor, input.loan_id, { forUpdate: true });
   if (!loan) throw notFound("loan");
-  if (loan.status !== "DISBURSED" && loan.status !== "EXTENDED") throw invalidState(`The loan is ${loan.status}; compensation is for a loan still owed`);
+  if (loan.status !== "DISBURSED" && loan.status !== "EXTENDED") throw invalidState({ zh: `贷款状态为${loanStatus(loan.status)}；代偿只适用于尚未还清的贷款`, en: `The loan is ${loan.status}; compensation is for a loan still owed` });
   const fund = await trx("risk_funds").where({ county_code: loan.county_code, bank_id: loan.bank_id }).first<FundRow | undefined>();
-  if (!fund) throw new AppError("COMPENSATION_NOT_ELIGIBLE", "The bank has no risk fund in this county");
+  if (!fund) throw new AppError("COMPENSATION_NOT_ELIGIBLE", { zh: "该银行在本县没有风险补偿金", en: "The bank has no risk fund in this county" });
   const on = ctx.clock.today();
   const a = await arrearsOf(trx, loan.id, on);
-  if (a.dpd < fund.compensation_dpd) throw new AppError("COMPENSATION_NOT_ELIGIBLE", `The loan is ${a.dpd} days past due; a claim needs ${fund.compensation_dpd} or more`);
-  if (a.actions === 0) throw new AppError("COMPENSATION_NOT_ELIGIBLE", "No collection action is recorded on the loan (POST /loans/{id}/collection-actions)");
-  if (await trx("compensation_claims").where({ loan_id: loan.id }).whereNot({ status: "REJECTED" }).first()) throw new AppError("CONFLICT", "The loan already has a compensation claim");
+  if (a.dpd < fund.compensation_dpd) throw new AppError("COMPENSATION_NOT_ELIGIBLE", { zh: `贷款逾期 ${a.dpd} 天；申请代偿须逾期 ${fund.compensation_dpd} 天及以上`, en: `The loan is ${a.dpd} days past due; a claim needs ${fund.compensation_dpd} or more` });
+  if (a.actions === 0) throw new AppError("COMPENSATION_NOT_ELIGIBLE", { zh: "该贷款尚未记录催收措施（POST /loans/{id}/collection-actions）", en: "No collection action is recorded on the loan (POST /loans/{id}/collection-actions)" });
+  if (await trx("compensation_claims").where({ loan_id: loan.id }).whereNot({ status: "REJECTED" }).first()) throw new AppError("CONFLICT", { zh: "该贷款已有代偿申请", en: "The loan already has a compensation claim" });
   const split = compensationSplit(new D(loan.outstanding_principal), new D(a.unpaid_interest), new D(fund.fund_share));
   const [row] = await trx("compensation_claims")
     .insert({
@@ -283,10 +292,10 @@ export async function getCompensation(db: Db, actor: Actor, id: string) {
 export async function decideCompensation(trx: Knex.Transaction, ctx: Ctx, id: string, decision: "approve" | "reject", input: z.infer<typeof CompensationDecision>) {
   requireRole(ctx.actor, "finance_officer");
   const c = await loadClaim(trx, ctx.actor, id);
-  if (c.status !== "SUBMITTED") throw invalidState(`The claim is ${c.status}; only a SUBMITTED claim is decided`);
+  if (c.status !== "SUBMITTED") throw invalidState({ zh: `代偿申请状态为${claimStatus(c.status)}；只有${claimStatus("SUBMITTED")}的代偿申请才能审批或拒绝`, en: `The claim is ${c.status}; only a SUBMITTED claim is decided` });
   // Maker-checker: the roles already differ (the bank claims, finance decides), but a user whose
   // role changed since submitting the claim is still its maker.
-  if (c.submitted_by === ctx.actor.userId) throw new AppError("SAME_MAKER_CHECKER", "You submitted this compensation claim; another finance officer must decide it (maker-checker)");
+  if (c.submitted_by === ctx.actor.userId) throw new AppError("SAME_MAKER_CHECKER", { zh: "这笔代偿申请由您提交；须由财政局另一名工作人员审批（审核分离）", en: "You submitted this compensation claim; another finance officer must decide it (maker-checker)" });
   const on = ctx.clock.today();
   const [row] = await trx("compensation_claims")
     .where({ id })
@@ -305,16 +314,16 @@ export async function decideCompensation(trx: Knex.Transaction, ctx: Ctx, id: st
 export async function payCompensation(trx: Knex.Transaction, ctx: Ctx, id: string) {
   requireRole(ctx.actor, "finance_officer");
   const c = await loadClaim(trx, ctx.actor, id);
-  if (c.status !== "APPROVED") throw invalidState(`The claim is ${c.status}; only an APPROVED claim is paid`);
+  if (c.status !== "APPROVED") throw invalidState({ zh: `代偿申请状态为${claimStatus(c.status)}；只有${claimStatus("APPROVED")}的代偿申请才能拨付`, en: `The claim is ${c.status}; only an APPROVED claim is paid` });
   const fund = await trx("risk_funds").where({ id: c.fund_id }).forUpdate().first<FundRow>();
   const loan = await lockLoan(trx, c.loan_id);
   const on = ctx.clock.today();
   const a = await arrearsOf(trx, c.loan_id, on);
   if (!loan || (loan.status !== "DISBURSED" && loan.status !== "EXTENDED") || !new D(loan.outstanding_principal).eq(c.unpaid_principal) || !new D(a.unpaid_interest).eq(c.unpaid_interest)) {
-    throw new AppError("COMPENSATION_STALE", "The loan was repaid, closed or changed since the claim; reject it and claim again", undefined, 409);
+    throw new AppError("COMPENSATION_STALE", { zh: "申请代偿后贷款已还款、结清或发生变化；请拒绝该申请后重新申请", en: "The loan was repaid, closed or changed since the claim; reject it and claim again" }, undefined, 409);
   }
   const fundAmount = new D(c.fund_amount);
-  if (new D(fund.balance).lt(fundAmount)) throw new AppError("RISK_FUND_INSUFFICIENT", `The fund holds ${fmt(fund.balance)}; the claim needs ${fmt(fundAmount)}`);
+  if (new D(fund.balance).lt(fundAmount)) throw new AppError("RISK_FUND_INSUFFICIENT", { zh: `补偿金余额为 ${fmt(fund.balance)} 元；本次代偿需要 ${fmt(fundAmount)} 元`, en: `The fund holds ${fmt(fund.balance)}; the claim needs ${fmt(fundAmount)}` });
   const split = compensationSplit(new D(c.unpaid_principal), new D(c.unpaid_interest), new D(c.fund_share));
   const principal = new D(c.unpaid_principal);
   const entryId = await postJournalEntry(trx, {
@@ -349,11 +358,11 @@ export async function payCompensation(trx: Knex.Transaction, ctx: Ctx, id: strin
 export async function addRecovery(trx: Knex.Transaction, ctx: Ctx, id: string, input: z.infer<typeof RecoveryCreate>) {
   requireRole(ctx.actor, "loan_officer", "bank_manager");
   const c = await loadClaim(trx, ctx.actor, id);
-  if (c.status !== "PAID") throw invalidState(`The claim is ${c.status}; recoveries follow a paid compensation`);
+  if (c.status !== "PAID") throw invalidState({ zh: `代偿申请状态为${claimStatus(c.status)}；追偿款只能在代偿${claimStatus("PAID")}后登记`, en: `The claim is ${c.status}; recoveries follow a paid compensation` });
   const amount = Money.of(input.amount);
-  if (amount.lte(0)) throw new AppError("VALIDATION_FAILED", "amount is above zero", [{ path: "body.amount", message: "above 0.00" }]);
+  if (amount.lte(0)) throw new AppError("VALIDATION_FAILED", { zh: "金额须大于零", en: "amount is above zero" }, [{ path: "body.amount", message: { zh: "须大于 0.00", en: "above 0.00" } }]);
   const left = new D(c.loss).minus(c.recovered);
-  if (amount.gt(left)) throw new AppError("COMPENSATION_OVER_RECOVERY", `Only ${fmt(left)} of the loss ${fmt(c.loss)} is left to recover`);
+  if (amount.gt(left)) throw new AppError("COMPENSATION_OVER_RECOVERY", { zh: `损失 ${fmt(c.loss)} 元中仅剩 ${fmt(left)} 元待追偿`, en: `Only ${fmt(left)} of the loss ${fmt(c.loss)} is left to recover` });
   const { fundPart, bankPart } = recoverySplit(amount, new D(c.recovered), new D(c.fund_recovered), new D(c.fund_share));
   const on = ctx.clock.today();
   const fund = await trx("risk_funds").where({ id: c.fund_id }).forUpdate().first<FundRow>();
@@ -541,7 +550,7 @@ export async function liftBreaker(trx: Knex.Transaction, ctx: Ctx, id: string, i
   requireRole(ctx.actor, "admin");
   const b = await trx("circuit_breakers").where({ id }).whereIn("county_code", ctx.actor.countyCodes).forUpdate().first<BreakerRow | undefined>();
   if (!b) throw notFound("circuit breaker");
-  if (b.status !== "TRIPPED") throw invalidState(`The breaker was lifted on ${b.lifted_on}`);
+  if (b.status !== "TRIPPED") throw invalidState({ zh: `该熔断已于 ${b.lifted_on} 解除`, en: `The breaker was lifted on ${b.lifted_on}` });
   const p = await portfolioOf(trx, b.county_code, b.bank_id);
   const fund = await trx("risk_funds").where({ county_code: b.county_code, bank_id: b.bank_id }).first<FundRow | undefined>();
   const threshold = new D(fund?.npl_threshold ?? b.threshold);
@@ -549,10 +558,10 @@ export async function liftBreaker(trx: Knex.Transaction, ctx: Ctx, id: string, i
   const npl = new D(p.npl);
   const ratio = outstanding.isZero() ? new D(0) : npl.div(outstanding);
   if (nplAbove(npl, outstanding, threshold)) {
-    throw new AppError("CIRCUIT_BREAKER_CONDITION_HOLDS", `The NPL ratio is ${ratio.toFixed(6)}, still above the threshold ${Rate.format(threshold)}`);
+    throw new AppError("CIRCUIT_BREAKER_CONDITION_HOLDS", { zh: `不良率为 ${ratio.toFixed(6)}，仍高于阈值 ${Rate.format(threshold)}`, en: `The NPL ratio is ${ratio.toFixed(6)}, still above the threshold ${Rate.format(threshold)}` });
   }
   if (fund && new D(fund.balance).lt(await obligationsOf(trx, fund.id))) {
-    throw new AppError("CIRCUIT_BREAKER_CONDITION_HOLDS", `The fund's balance ${fmt(fund.balance)} is still below its compensation obligations`);
+    throw new AppError("CIRCUIT_BREAKER_CONDITION_HOLDS", { zh: `补偿金余额 ${fmt(fund.balance)} 元仍不足以覆盖其代偿义务`, en: `The fund's balance ${fmt(fund.balance)} is still below its compensation obligations` });
   }
   const [row] = await trx("circuit_breakers")
     .where({ id })

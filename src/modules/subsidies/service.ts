@@ -14,8 +14,11 @@ import { householdInterest, periodSubsidy, quarterBounds, type SubsidyMode, subs
 import { type ClaimRow, claimParties, claimScope, claimTotals, findClaim, insertClaimLines, type LineRow } from "./queries.js";
 import type { ClaimApprove, ClaimCreate, ClaimListQuery, ClaimPay, ClaimQuery, MisuseFindingCreate } from "./schemas.js";
 import { addDays } from "../../lib/dates.js";
+import { statusLabel } from "../../lib/labels.js";
 
 type Db = Knex | Knex.Transaction;
+const batchStatus = (s: string) => statusLabel("subsidy_claim", s, "zh");
+const loanStatus = (s: string) => statusLabel("loan", s, "zh");
 
 registerErrorCodes({
   SUBSIDY_QUARTER_NOT_ENDED: {
@@ -117,7 +120,12 @@ export async function generateClaim(trx: Knex.Transaction, ctx: Pick<Ctx, "actor
   if (!(await trx("banks").where({ id: input.bank_id }).first())) throw notFound("bank");
   const q = quarterBounds(input.quarter)!;
   const today = ctx.clock.today();
-  if (today <= q.end) throw new AppError("SUBSIDY_QUARTER_NOT_ENDED", `${input.quarter} ends on ${q.end}; its claim is generated from ${addDays(q.end, 1)}`);
+  if (today <= q.end) {
+    throw new AppError("SUBSIDY_QUARTER_NOT_ENDED", {
+      zh: `${input.quarter} 于 ${q.end} 结束；该季度的贴息申领自 ${addDays(q.end, 1)} 起生成`,
+      en: `${input.quarter} ends on ${q.end}; its claim is generated from ${addDays(q.end, 1)}`,
+    });
+  }
   await trx.raw("SELECT pg_advisory_xact_lock(hashtext(?))", [`subsidy_claim:${input.bank_id}:${input.county_code}:${input.quarter}:${mode}`]);
   let claim = await trx("subsidy_claims").where({ bank_id: input.bank_id, county_code: input.county_code, quarter: input.quarter, mode }).forUpdate().first<ClaimRow | undefined>();
   const created = !claim;
@@ -171,7 +179,9 @@ export async function getClaim(db: Db, actor: Actor, id: string, q: z.infer<type
   const after = decodeCursor(q.line_cursor);
   const query = db("subsidy_claim_lines").where({ claim_id: id });
   if (after !== undefined) {
-    if (!/^\d{1,18}$/.test(after)) throw new AppError("VALIDATION_FAILED", "Bad cursor", [{ path: "query.line_cursor", message: "not a cursor from this list" }]);
+    if (!/^\d{1,18}$/.test(after)) {
+      throw new AppError("VALIDATION_FAILED", { zh: "游标无效", en: "Bad cursor" }, [{ path: "query.line_cursor", message: { zh: "不是本列表返回的游标", en: "not a cursor from this list" } }]);
+    }
     query.andWhere("id", ">", after);
   }
   const rows = await query.orderBy("id").limit(q.line_limit + 1).select<LineRow[]>();
@@ -208,16 +218,20 @@ async function loadForChange(trx: Knex.Transaction, ctx: Ctx, id: string): Promi
  */
 export async function approveClaim(trx: Knex.Transaction, ctx: Ctx, id: string, input: z.infer<typeof ClaimApprove>) {
   const claim = await loadForChange(trx, ctx, id);
-  if (claim.status !== "DRAFT") throw invalidState(`The batch is ${claim.status}; only a DRAFT batch is approved`);
+  if (claim.status !== "DRAFT") throw invalidState({ zh: `申领批次状态为${batchStatus(claim.status)}；只有${batchStatus("DRAFT")}的批次才能审批`, en: `The batch is ${claim.status}; only a DRAFT batch is approved` });
   if (claim.created_by === ctx.actor.userId || claim.generated_by.includes(ctx.actor.userId)) {
-    throw new AppError("SAME_MAKER_CHECKER", "You generated this claim batch; another finance officer must approve it (maker-checker)");
+    throw new AppError("SAME_MAKER_CHECKER", { zh: "这批贴息申领由您生成；须由财政局另一名工作人员审批（审核分离）", en: "You generated this claim batch; another finance officer must approve it (maker-checker)" });
   }
   const today = ctx.clock.today();
   for (const r of input.rejected_lines) {
     const n = await trx("subsidy_claim_lines")
       .where({ claim_id: id, id: r.line_id, status: "CLAIMED" })
       .update({ status: "REJECTED", subsidy: "0.00", reject_reason: r.reason });
-    if (n !== 1) throw new AppError("SUBSIDY_LINE_NOT_CLAIMED", `Line ${r.line_id} is not a claimed line of this batch`, [{ path: "body.rejected_lines", message: `line ${r.line_id}` }]);
+    if (n !== 1) {
+      throw new AppError("SUBSIDY_LINE_NOT_CLAIMED", { zh: `明细 ${r.line_id} 不是本批次中已申领的明细`, en: `Line ${r.line_id} is not a claimed line of this batch` }, [
+        { path: "body.rejected_lines", message: { zh: `明细 ${r.line_id}`, en: `line ${r.line_id}` } },
+      ]);
+    }
   }
   await trx("subsidy_claim_lines").where({ claim_id: id, status: "CLAIMED" }).update({ status: "APPROVED" });
   const parties = await claimParties(trx, id);
@@ -253,10 +267,12 @@ export async function approveClaim(trx: Knex.Transaction, ctx: Ctx, id: string, 
  */
 export async function payClaim(trx: Knex.Transaction, ctx: Ctx, id: string, input: z.infer<typeof ClaimPay>) {
   const claim = await loadForChange(trx, ctx, id);
-  if (claim.status !== "APPROVED") throw invalidState(`The batch is ${claim.status}; only an APPROVED batch is paid`);
+  if (claim.status !== "APPROVED") throw invalidState({ zh: `申领批次状态为${batchStatus(claim.status)}；只有${batchStatus("APPROVED")}的批次才能拨付`, en: `The batch is ${claim.status}; only an APPROVED batch is paid` });
   const paidOn = input.paid_on ?? ctx.clock.today();
   if (paidOn < claim.approved_on! || paidOn > ctx.clock.today()) {
-    throw new AppError("VALIDATION_FAILED", "paid_on is between the approval date and today", [{ path: "body.paid_on", message: `from ${claim.approved_on} to ${ctx.clock.today()}` }]);
+    throw new AppError("VALIDATION_FAILED", { zh: "拨付日期 paid_on 须在审批日期与今天之间", en: "paid_on is between the approval date and today" }, [
+      { path: "body.paid_on", message: { zh: `${claim.approved_on} 至 ${ctx.clock.today()}`, en: `from ${claim.approved_on} to ${ctx.clock.today()}` } },
+    ]);
   }
   const parties = await claimParties(trx, id);
   const total = Money.sum(parties.map((p) => p.amount));
@@ -314,10 +330,12 @@ export async function addMisuseFinding(trx: Knex.Transaction, ctx: Ctx, loanId: 
   requireRole(ctx.actor, "admin", "finance_officer", "regulator", "loan_officer", "bank_manager");
   const loan = await findLoan(trx, ctx.actor, loanId);
   if (!loan) throw notFound("loan");
-  if (!loan.disbursed_on) throw invalidState(`The loan is ${loan.status}; a misuse finding is on a disbursed loan`);
+  if (!loan.disbursed_on) throw invalidState({ zh: `贷款状态为${loanStatus(loan.status)}；只能对已放款的贷款认定违规使用`, en: `The loan is ${loan.status}; a misuse finding is on a disbursed loan` });
   const findingDate = input.finding_date ?? ctx.clock.today();
   if (findingDate > ctx.clock.today() || findingDate < loan.disbursed_on) {
-    throw new AppError("VALIDATION_FAILED", "finding_date is between the disbursement and today", [{ path: "body.finding_date", message: `from ${loan.disbursed_on} to ${ctx.clock.today()}` }]);
+    throw new AppError("VALIDATION_FAILED", { zh: "认定日期 finding_date 须在放款日与今天之间", en: "finding_date is between the disbursement and today" }, [
+      { path: "body.finding_date", message: { zh: `${loan.disbursed_on} 至 ${ctx.clock.today()}`, en: `from ${loan.disbursed_on} to ${ctx.clock.today()}` } },
+    ]);
   }
   const [row] = await trx("loan_misuse_findings")
     .insert({ loan_id: loanId, county_code: loan.county_code, bank_id: loan.bank_id, finding_date: findingDate, kind: input.kind, note: input.note, actor_id: ctx.actor.userId })
@@ -339,7 +357,7 @@ export async function loanSubsidySchedule(db: Db, actor: Actor, loanId: string) 
   requireRole(actor, "admin", "finance_officer", "regulator", "loan_officer", "bank_manager", "village_officer");
   const loan = await findLoan(db, actor, loanId);
   if (!loan) throw notFound("loan");
-  if (!loan.disbursed_on || !loan.product_id) throw invalidState(`The loan is ${loan.status}; it has no schedule yet`);
+  if (!loan.disbursed_on || !loan.product_id) throw invalidState({ zh: `贷款状态为${loanStatus(loan.status)}；尚无还款计划`, en: `The loan is ${loan.status}; it has no schedule yet` });
   const terms = (await subsidyTermsOf(db, loan))!;
   const { mode, policy, loan: subLoan } = terms;
   const claimed = new Map((await db("subsidy_claim_lines").where({ loan_id: loanId }).select<{ seq: number; status: string; subsidy: string }[]>("seq", "status", "subsidy")).map((r) => [r.seq, r]));
