@@ -25,10 +25,11 @@ describe("Accept-Language", () => {
     expect(login.body).toMatchObject({ code: "BAD_CREDENTIALS", title: "用户名或密码错误", detail: "用户名或密码错误" });
   });
 
-  it("404: the catalogue's Chinese, and the specific English detail kept under detail_en", async () => {
+  it("404: the record that was not found named in Chinese, in English on request", async () => {
     const zh = await t.as("regulator").get(`${API}/loans/00000000-0000-4000-8000-000000000000`);
     expectProblem(zh, 404, "NOT_FOUND");
-    expect(zh.body).toMatchObject({ title: "未找到", detail: "不存在，或不在您的管辖范围内。", detail_en: "No such loan" });
+    expect(zh.body).toMatchObject({ title: "未找到", detail: "未找到该贷款" });
+    expect(zh.body.detail_en).toBeUndefined();
     const en = await t.as("regulator").get(`${API}/loans/00000000-0000-4000-8000-000000000000`).set("Accept-Language", "en");
     expect(en.body).toMatchObject({ title: "Not found", detail: "No such loan" });
     expect(en.body.detail_en).toBeUndefined();
