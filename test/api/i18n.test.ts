@@ -52,6 +52,15 @@ describe("Accept-Language", () => {
     expect(unknown.body.detail).toMatch(/^未知的查询参数：colour/);
   });
 
+  it("400: a field message a schema writes as \"中文 / English\" answers in the chosen language", async () => {
+    const body = { period: "2024", reference_date: "2025-01-01" };
+    const zh = await t.as("admin").post(`${API}/distributions`, body);
+    expectProblem(zh, 400, "VALIDATION_FAILED", "body.asset_id");
+    expect(zh.body.errors).toEqual([{ path: "body.asset_id", message: "须给出 asset_id 或 village_code 之一" }]);
+    const en = await t.as("admin").post(`${API}/distributions`, body).set("Accept-Language", "en");
+    expect(en.body.errors).toEqual([{ path: "body.asset_id", message: "give either asset_id or village_code" }]);
+  });
+
   it("422: a loan rule in both languages, with the specific figures", async () => {
     await setupRates(t);
     const p = await product(t);
