@@ -68,7 +68,7 @@ export function createApp(deps: Deps, opts: { hotRoutes?: boolean } = {}): Expre
     try {
       if (!(await isMigrated(deps.db))) throw new Error("not migrated");
     } catch {
-      throw new AppError("SERVICE_UNAVAILABLE", "Database not reachable or not migrated");
+      throw new AppError("SERVICE_UNAVAILABLE", { zh: "数据库无法连接或尚未迁移", en: "Database not reachable or not migrated" });
     }
     res.json({ status: "ready" });
   });

@@ -169,7 +169,7 @@ export function authenticate(settings: JwtSettings, sessions: SessionRegistry) {
       () => check(req, p, next),
       (err: unknown) => {
         if (err instanceof AppError) throw err;
-        throw new AppError("SERVICE_UNAVAILABLE", "The session state could not be read from the database");
+        throw new AppError("SERVICE_UNAVAILABLE", { zh: "无法从数据库读取会话状态", en: "The session state could not be read from the database" });
       },
     );
   };

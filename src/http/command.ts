@@ -65,7 +65,7 @@ function unseal(pii: Pii, stored: unknown): unknown {
 
 function replay(req: Request, res: Response, stored: StoredResponse, hash: string): void {
   if (stored.request_hash !== hash) {
-    throw new AppError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used with a different request");
+    throw new AppError("IDEMPOTENCY_KEY_REUSED", { zh: "此 Idempotency-Key 已用于另一个不同的请求", en: "This Idempotency-Key was already used with a different request" });
   }
   res.set("Idempotent-Replayed", "true").status(stored.status_code).json(unseal(sealerOf(req), stored.response_body));
 }
@@ -94,10 +94,15 @@ export function command(
   const handle: RequestHandler = async (req, res) => {
     const key = req.header("idempotency-key");
     if (key !== undefined && (key.length < 1 || key.length > 200)) {
-      throw new AppError("VALIDATION_FAILED", "Idempotency-Key must be 1 to 200 characters", [{ path: "header.Idempotency-Key", message: "1 to 200 characters" }]);
+      throw new AppError("VALIDATION_FAILED", { zh: "Idempotency-Key 须为 1 至 200 个字符", en: "Idempotency-Key must be 1 to 200 characters" }, [
+        { path: "header.Idempotency-Key", message: { zh: "1 至 200 个字符", en: "1 to 200 characters" } },
+      ]);
     }
     if (opts.requireKey && !key) {
-      throw new AppError("IDEMPOTENCY_KEY_REQUIRED", "This request moves money: send an Idempotency-Key header (e.g. a UUID) and reuse it on retries");
+      throw new AppError("IDEMPOTENCY_KEY_REQUIRED", {
+        zh: "此请求涉及资金变动：请发送 Idempotency-Key 请求头（例如一个 UUID），重试时沿用同一个值",
+        en: "This request moves money: send an Idempotency-Key header (e.g. a UUID) and reuse it on retries",
+      });
     }
     const owner = req.actor ? `${req.actor.kind}:${req.actor.userId}` : "anonymous";
     const path = `${req.baseUrl}${req.path}`;
@@ -137,7 +142,7 @@ export function command(
         // also inserted, a state it also changed), so look for theirs whatever the error.
         const prior = await findKey(db, owner, key);
         if (prior) return replay(req, res, prior, hash);
-        if (err instanceof KeyTaken) throw new AppError("IDEMPOTENCY_IN_PROGRESS", "A request with this Idempotency-Key is in progress");
+        if (err instanceof KeyTaken) throw new AppError("IDEMPOTENCY_IN_PROGRESS", { zh: "使用此 Idempotency-Key 的请求正在处理中", en: "A request with this Idempotency-Key is in progress" });
       }
       throw err;
     }

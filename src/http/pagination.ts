@@ -1,7 +1,8 @@
 import type { Knex } from "knex";
 import { AppError } from "./errors.js";
 
-const badCursor = () => new AppError("VALIDATION_FAILED", "Bad cursor", [{ path: "query.cursor", message: "not a cursor from this list" }]);
+const badCursor = () =>
+  new AppError("VALIDATION_FAILED", { zh: "分页游标无效", en: "Bad cursor" }, [{ path: "query.cursor", message: { zh: "不是本列表给出的游标", en: "not a cursor from this list" } }]);
 
 /** Keyset pagination: the cursor is the last key of the previous page (opaque to clients). */
 export function encodeCursor(key: string): string {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { splitBilingual } from "../lib/i18n.js";
 import { AppError, type FieldError } from "./errors.js";
 import { checkQueryKeys } from "./query.js";
 
@@ -64,13 +65,13 @@ export function parse<S extends z.ZodType>(schema: S, data: unknown, where: "bod
   const r = schema.safeParse(input);
   if (r.success) return r.data;
   // Only on failure: the same parse with zod's Chinese messages, so each field's message is in both
-  // languages (a message a schema writes itself is the same in both).
+  // languages (a message a schema writes itself is the same in both, so a schema writes it "中文 / English").
   const zh = schema.safeParse(input, { error: zhCN.localeError }).error?.issues ?? [];
   const errors: FieldError[] = r.error.issues.flatMap((i, n) => {
     const at = [where, ...i.path.map(String)];
     // An unknown field is named by its own path, so a client sees which field to drop.
     if (i.code === "unrecognized_keys") return i.keys.map((k) => ({ path: [...at, k].join("."), message: { zh: `未知字段 "${k}"`, en: `unknown field "${k}"` } }));
-    return [{ path: at.join("."), message: { zh: zh[n]?.message ?? i.message, en: i.message } }];
+    return [{ path: at.join("."), message: splitBilingual(i.message) ?? { zh: zh[n]?.message ?? i.message, en: i.message } }];
   });
   throw new AppError("VALIDATION_FAILED", invalid(where, errors), errors);
 }

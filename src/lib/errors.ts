@@ -176,7 +176,52 @@ export class AppError extends Error {
   }
 }
 
-export const notFound = (what = "resource") => new AppError("NOT_FOUND", `No such ${what}`);
+/** The Chinese names of the records callers of `notFound` name; a record not listed reads 未找到该记录. */
+const RECORD_ZH: Record<string, string> = {
+  alert: "预警",
+  asset: "扶贫资产",
+  "balance statement": "余额对账单",
+  bank: "银行",
+  "circuit breaker": "熔断记录",
+  "compensation claim": "代偿申请",
+  county: "县",
+  distribution: "收益分配",
+  household: "农户",
+  "job run": "作业运行记录",
+  "journal entry": "会计分录",
+  loan: "贷款",
+  "loan product": "贷款产品",
+  objection: "异议",
+  operator: "经营主体",
+  partner: "合作方",
+  "portal demo": "门户演示账户",
+  rating: "评级",
+  "register import": "建档立卡导入",
+  repayment: "还款记录",
+  "repayment file": "还款文件",
+  "return report": "收益申报",
+  "risk fund": "风险补偿金",
+  scorecard: "评分卡",
+  seal: "审计封存",
+  "seal scope": "审计封存范围",
+  "subsidy claim": "贴息申领",
+  township: "乡镇",
+  trusteeship: "委托经营合同",
+  user: "用户",
+  village: "村",
+};
+
+/** "loan" → 未找到该贷款; "county 469030" (a record and which one) → 未找到县 469030. */
+function notFoundZh(what: string): string {
+  const name = RECORD_ZH[what];
+  if (name !== undefined) return `未找到该${name}`;
+  const record = Object.keys(RECORD_ZH)
+    .filter((k) => what.startsWith(`${k} `))
+    .sort((a, b) => b.length - a.length)[0];
+  return record === undefined ? "未找到该记录" : `未找到${RECORD_ZH[record]} ${what.slice(record.length + 1)}`;
+}
+
+export const notFound = (what = "resource") => new AppError("NOT_FOUND", { zh: notFoundZh(what), en: `No such ${what}` });
 export const forbidden = (detail: Detail = { zh: "您的角色不能执行此操作", en: "Your role may not do this" }) => new AppError("FORBIDDEN", detail);
 export const invalidState = (detail: Detail) => new AppError("INVALID_STATE", detail);
 export const ruleViolation = (code: string, detail: Detail, status = 422) => new AppError(code, detail, undefined, status);

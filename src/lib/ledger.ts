@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Knex } from "knex";
-import { AppError } from "./errors.js";
+import { AppError, notFound } from "./errors.js";
 import { type Dec, D, Money } from "./money.js";
 
 /**
@@ -60,15 +60,15 @@ export function balanceLines(lines: JournalLine[]): { lines: { account: AccountC
     const debit = new D(l.debit ?? 0);
     const credit = new D(l.credit ?? 0);
     if (debit.isNeg() || credit.isNeg() || !debit.eq(Money.toFen(debit)) || !credit.eq(Money.toFen(credit))) {
-      throw new AppError("UNBALANCED_ENTRY", `line on ${l.account} is not a non-negative amount in fen`);
+      throw new AppError("UNBALANCED_ENTRY", { zh: `科目 ${l.account} 的分录行金额须为非负数且精确到分`, en: `line on ${l.account} is not a non-negative amount in fen` });
     }
     if (debit.isZero() && credit.isZero()) continue; // a zero line carries nothing
-    if (!debit.isZero() && !credit.isZero()) throw new AppError("UNBALANCED_ENTRY", `line on ${l.account} has both a debit and a credit`);
+    if (!debit.isZero() && !credit.isZero()) throw new AppError("UNBALANCED_ENTRY", { zh: `科目 ${l.account} 的分录行同时有借方和贷方金额`, en: `line on ${l.account} has both a debit and a credit` });
     debits = debits.plus(debit);
     credits = credits.plus(credit);
     kept.push({ account: l.account, debit, credit, partyType: l.partyType, partyId: l.partyId });
   }
-  if (!debits.eq(credits)) throw new AppError("UNBALANCED_ENTRY", `debits ${Money.format(debits)} ≠ credits ${Money.format(credits)}`);
+  if (!debits.eq(credits)) throw new AppError("UNBALANCED_ENTRY", { zh: `借方合计 ${Money.format(debits)} ≠ 贷方合计 ${Money.format(credits)}`, en: `debits ${Money.format(debits)} ≠ credits ${Money.format(credits)}` });
   return { lines: kept, total: debits };
 }
 
@@ -164,7 +164,10 @@ export async function postJournalEntriesFrom(
   const r = rows[0];
   if (r.broken?.length) {
     const b = r.broken[0];
-    throw new AppError("UNBALANCED_ENTRY", `entry ${b.entry_id}: debits ${Money.format(b.d)}, credits ${Money.format(b.c)}, or a line that is negative, not in fen or on both sides`);
+    throw new AppError("UNBALANCED_ENTRY", {
+      zh: `分录 ${b.entry_id}：借方合计 ${Money.format(b.d)}，贷方合计 ${Money.format(b.c)}，或有分录行为负数、未精确到分或同时有借贷两方金额`,
+      en: `entry ${b.entry_id}: debits ${Money.format(b.d)}, credits ${Money.format(b.c)}, or a line that is negative, not in fen or on both sides`,
+    });
   }
   return { entries: r.entries, lines: r.lines };
 }
@@ -192,7 +195,7 @@ export async function postJournalEntryFrom(
  */
 export async function reverseJournalEntry(trx: Knex.Transaction, entryId: string, opts: { entryDate: string; memo?: string; actorId?: string | null }): Promise<string> {
   const entry = await trx("journal_entries").where({ id: entryId }).first<{ county_code: string; kind: string; ref_type: string | null; ref_id: string | null } | undefined>();
-  if (!entry) throw new AppError("NOT_FOUND", "No such journal entry");
+  if (!entry) throw notFound("journal entry");
   const id = await postJournalEntryFrom(
     trx,
     {

@@ -249,14 +249,24 @@ describe("POST /balance-statements", () => {
     const before = (await t.db("balance_statements").count<{ count: string }[]>("* as count"))[0].count;
     const bad = await postFile("text/csv", "contract_no,outstanding_principal\nHT-A,12.345\n,100.00\nHT-B,-5\nHT-A,1.00\n", `?as_of=${TODAY}`);
     expectProblem(bad, 400, "VALIDATION_FAILED");
+    expect(bad.body.detail).toBe("文件有 3 个问题，未记录任何内容");
     expect(bad.body.errors).toEqual([
+      { path: "file.row[1].outstanding_principal", message: expect.stringContaining("最多两位小数") },
+      { path: "file.row[2].contract_no", message: "须给出合同号或贷款编号" },
+      { path: "file.row[3].outstanding_principal", message: expect.stringContaining("不小于 0") },
+    ]);
+    const badEn = await postFile("text/csv", "contract_no,outstanding_principal\nHT-A,12.345\n,100.00\n", `?as_of=${TODAY}`).set("Accept-Language", "en");
+    expect(badEn.body.detail).toBe("2 problems in the file; nothing was recorded");
+    expect(badEn.body.errors).toEqual([
       { path: "file.row[1].outstanding_principal", message: expect.stringContaining("two decimals") },
       { path: "file.row[2].contract_no", message: expect.stringContaining("contract number") },
-      { path: "file.row[3].outstanding_principal", message: expect.stringContaining("0 or more") },
     ]);
-    const dup = await t.as("officer").post(`${API}/balance-statements`, { as_of: TODAY, rows: [{ contract_no: "HT-A", outstanding_principal: "1.00" }, { contract_no: "HT-A", outstanding_principal: "2.00" }] });
+    const dupRows = { as_of: TODAY, rows: [{ contract_no: "HT-A", outstanding_principal: "1.00" }, { contract_no: "HT-A", outstanding_principal: "2.00" }] };
+    const dup = await t.as("officer").post(`${API}/balance-statements`, dupRows);
     expectProblem(dup, 400, "VALIDATION_FAILED");
-    expect(dup.body.errors).toEqual([{ path: "body.rows[1].contract_no", message: "the same contract_no as row 1" }]);
+    expect(dup.body.errors).toEqual([{ path: "body.rows[1].contract_no", message: "与第 1 行的合同号相同" }]);
+    const dupEn = await t.as("officer").post(`${API}/balance-statements`, dupRows).set("Accept-Language", "en");
+    expect(dupEn.body.errors).toEqual([{ path: "body.rows[1].contract_no", message: "the same contract_no as row 1" }]);
     expectProblem(await postFile("text/csv", "合同,金额\nHT-A,1.00\n", `?as_of=${TODAY}`), 400, "VALIDATION_FAILED");
     expectProblem(await postFile("text/csv", "contract_no,outstanding_principal\nHT-A,1.00\n", ""), 400, "VALIDATION_FAILED");
     expectProblem(await postFile("text/csv", 'contract_no,outstanding_principal\n"HT-A,1.00\n', `?as_of=${TODAY}`), 400, "BALANCE_FILE_UNREADABLE");

@@ -25,10 +25,11 @@ describe("Accept-Language", () => {
     expect(login.body).toMatchObject({ code: "BAD_CREDENTIALS", title: "用户名或密码错误", detail: "用户名或密码错误" });
   });
 
-  it("404: the catalogue's Chinese, and the specific English detail kept under detail_en", async () => {
+  it("404: the record that was not found named in Chinese, in English on request", async () => {
     const zh = await t.as("regulator").get(`${API}/loans/00000000-0000-4000-8000-000000000000`);
     expectProblem(zh, 404, "NOT_FOUND");
-    expect(zh.body).toMatchObject({ title: "未找到", detail: "不存在，或不在您的管辖范围内。", detail_en: "No such loan" });
+    expect(zh.body).toMatchObject({ title: "未找到", detail: "未找到该贷款" });
+    expect(zh.body.detail_en).toBeUndefined();
     const en = await t.as("regulator").get(`${API}/loans/00000000-0000-4000-8000-000000000000`).set("Accept-Language", "en");
     expect(en.body).toMatchObject({ title: "Not found", detail: "No such loan" });
     expect(en.body.detail_en).toBeUndefined();
@@ -49,6 +50,15 @@ describe("Accept-Language", () => {
     const unknown = await t.as("regulator").get(`${API}/loans?colour=red`);
     expectProblem(unknown, 400, "UNKNOWN_QUERY_PARAMETER", "query.colour");
     expect(unknown.body.detail).toMatch(/^未知的查询参数：colour/);
+  });
+
+  it("400: a field message a schema writes as \"中文 / English\" answers in the chosen language", async () => {
+    const body = { period: "2024", reference_date: "2025-01-01" };
+    const zh = await t.as("admin").post(`${API}/distributions`, body);
+    expectProblem(zh, 400, "VALIDATION_FAILED", "body.asset_id");
+    expect(zh.body.errors).toEqual([{ path: "body.asset_id", message: "须给出 asset_id 或 village_code 之一" }]);
+    const en = await t.as("admin").post(`${API}/distributions`, body).set("Accept-Language", "en");
+    expect(en.body.errors).toEqual([{ path: "body.asset_id", message: "give either asset_id or village_code" }]);
   });
 
   it("422: a loan rule in both languages, with the specific figures", async () => {

@@ -87,7 +87,9 @@ describe("paging through lists", () => {
     const h = await createHousehold(t);
     const bad = await t.as("admin").get(`${API}/households/${h.id}/members?cursor=${Buffer.from("nope").toString("base64url")}`);
     expect(bad.status).toBe(400);
-    expect(bad.body.errors).toEqual([{ path: "query.cursor", message: "not a cursor from this list" }]);
+    expect(bad.body).toMatchObject({ detail: "分页游标无效", errors: [{ path: "query.cursor", message: "不是本列表给出的游标" }] });
+    const badEn = await t.as("admin").get(`${API}/households/${h.id}/members?cursor=${Buffer.from("nope").toString("base64url")}`).set("Accept-Language", "en");
+    expect(badEn.body).toMatchObject({ detail: "Bad cursor", errors: [{ path: "query.cursor", message: "not a cursor from this list" }] });
     const big = await t.as("admin").get(`${API}/households/${h.id}/status-changes?limit=501`);
     expect(big.status).toBe(400);
     expect(big.body.code).toBe("VALIDATION_FAILED");

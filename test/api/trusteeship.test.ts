@@ -112,7 +112,10 @@ describe("operators", () => {
     expect(wrongCheck.body.errors[0].path).toBe("body.credit_code");
     const forbiddenLetter = await t.as("admin").post(`${API}/operators`, operatorBody({ credit_code: "93469030MA5T0001O5" }));
     expect(forbiddenLetter.body.code).toBe("INVALID_CREDIT_CODE");
-    expect(forbiddenLetter.body.detail_en).toMatch(/I, O, Z, S, V/);
+    expect(forbiddenLetter.body.detail).toBe("统一社会信用代码：只能使用数字 0-9 和除 I、O、Z、S、V 以外的大写字母 A-Y（GB 32100）");
+    const inEnglish = await t.as("admin").post(`${API}/operators`, operatorBody({ credit_code: "93469030MA5T0001O5" })).set("Accept-Language", "en");
+    expect(inEnglish.body.detail).toMatch(/I, O, Z, S, V/);
+    expect(inEnglish.body.errors[0].message).toBe("only 0-9 and A-Y without I, O, Z, S, V may appear (GB 32100)");
     const dup = await t.as("admin").post(`${API}/operators`, operatorBody());
     expect(dup.status).toBe(409);
   });

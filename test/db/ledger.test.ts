@@ -45,10 +45,10 @@ describe("balanceLines (in code)", () => {
         return e instanceof AppError ? `${e.code}: ${e.detail}` : String(e);
       }
     };
-    expect(code([{ account: ACCOUNTS.LOAN_PRINCIPAL, debit: "50000.00" }, { account: ACCOUNTS.CASH, credit: "49999.99" }])).toBe("UNBALANCED_ENTRY: debits 50000.00 ≠ credits 49999.99");
-    expect(code([{ account: ACCOUNTS.LOAN_PRINCIPAL, debit: "-1.00" }, { account: ACCOUNTS.CASH, credit: "-1.00" }])).toMatch(/^UNBALANCED_ENTRY: line on 1301 is not a non-negative amount in fen/);
+    expect(code([{ account: ACCOUNTS.LOAN_PRINCIPAL, debit: "50000.00" }, { account: ACCOUNTS.CASH, credit: "49999.99" }])).toBe("UNBALANCED_ENTRY: 借方合计 50000.00 ≠ 贷方合计 49999.99 / debits 50000.00 ≠ credits 49999.99");
+    expect(code([{ account: ACCOUNTS.LOAN_PRINCIPAL, debit: "-1.00" }, { account: ACCOUNTS.CASH, credit: "-1.00" }])).toBe("UNBALANCED_ENTRY: 科目 1301 的分录行金额须为非负数且精确到分 / line on 1301 is not a non-negative amount in fen");
     expect(code([{ account: ACCOUNTS.LOAN_PRINCIPAL, debit: "0.001" }, { account: ACCOUNTS.CASH, credit: "0.001" }])).toMatch(/^UNBALANCED_ENTRY/);
-    expect(code([{ account: ACCOUNTS.LOAN_PRINCIPAL, debit: "1.00", credit: "1.00" }])).toBe("UNBALANCED_ENTRY: line on 1301 has both a debit and a credit");
+    expect(code([{ account: ACCOUNTS.LOAN_PRINCIPAL, debit: "1.00", credit: "1.00" }])).toBe("UNBALANCED_ENTRY: 科目 1301 的分录行同时有借方和贷方金额 / line on 1301 has both a debit and a credit");
     const ok = balanceLines([
       { account: ACCOUNTS.CASH, debit: "1484.00" },
       { account: ACCOUNTS.LOAN_PRINCIPAL, credit: "1302.75" },

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import "../../src/modules.js"; // every module registers its error codes on import
 import "../../src/jobs/close-of-business.js";
 import "../../src/http/auth.js";
-import { allErrorCodes } from "../../src/lib/errors.js";
+import { allErrorCodes, notFound } from "../../src/lib/errors.js";
 import { ALERT_KIND_STYLE, ALERT_KINDS, alertInLanguage, isAlertKind } from "../../src/lib/alerts.js";
 import { langOf, splitBilingual, textIn } from "../../src/lib/i18n.js";
 import { labelAnswer, STATUS_LABELS } from "../../src/lib/labels.js";
@@ -28,6 +28,26 @@ describe("the message catalogue", () => {
       expect(text.en.trim().length, "English").toBeGreaterThan(0);
       expect(text.en, "English without Chinese characters").not.toMatch(/^[\u4e00-\u9fff]/);
     }
+  });
+});
+
+describe("not found", () => {
+  it("names the record in Chinese and English, the generic 未找到该记录 for a record it does not know", () => {
+    expect(notFound("loan").detail).toBe("未找到该贷款 / No such loan");
+    expect(notFound("loan product").detail).toBe("未找到该贷款产品 / No such loan product");
+    expect(notFound("county 469030").detail).toBe("未找到县 469030 / No such county 469030");
+    expect(notFound("widget").detail).toBe("未找到该记录 / No such widget");
+    expect(notFound().detail).toBe("未找到该记录 / No such resource");
+  });
+
+  it("knows every record the code names", () => {
+    const named = new Set<string>();
+    for (const f of readdirSync("src", { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"))) {
+      for (const m of readFileSync(`src/${f}`, "utf8").matchAll(/notFound\((?:[^()]*\? )?"([^"]+)"/g)) named.add(m[1]);
+      for (const m of readFileSync(`src/${f}`, "utf8").matchAll(/notFound\(`([a-z ]+) \$\{/g)) named.add(m[1]);
+    }
+    expect(named.size).toBeGreaterThan(25);
+    expect([...named].filter((what) => notFound(what).detail?.startsWith("未找到该记录"))).toEqual([]);
   });
 });
 

@@ -168,7 +168,7 @@ describe("return schedule", () => {
 
   it("refuses impossible dates", () => {
     expect(checkContractDates({ startDate: "2024-01-01", endDate: "2024-01-01", frequency: "ANNUAL" })).toHaveLength(1);
-    expect(checkContractDates({ startDate: "2024-01-01", endDate: "2025-01-01", frequency: "QUARTERLY", firstDueDate: "2024-05-01" })[0].message).toMatch(/not longer than one period/);
+    expect(checkContractDates({ startDate: "2024-01-01", endDate: "2025-01-01", frequency: "QUARTERLY", firstDueDate: "2024-05-01" })[0].message).toEqual({ zh: "首期可以短于一期，但不能长于一期（最晚 2024-04-01）", en: "a first period may be short but not longer than one period (at most 2024-04-01)" });
     expect(checkContractDates({ startDate: "2024-01-01", endDate: "2025-01-01", frequency: "QUARTERLY", firstDueDate: "2024-01-01" })).toHaveLength(1);
     expect(() => buildReturnSchedule({ ...base, frequency: "ANNUAL", startDate: "2024-01-01", endDate: "2023-01-01" })).toThrow();
   });

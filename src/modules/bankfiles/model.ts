@@ -4,7 +4,8 @@
  */
 import { parse as parseCsv } from "csv-parse/sync";
 import ExcelJS from "exceljs";
-import { AppError, type FieldError } from "../../http/errors.js";
+import { AppError, type Detail, type FieldError } from "../../http/errors.js";
+import type { Bilingual } from "../../lib/i18n.js";
 import { D } from "../../lib/money.js";
 
 /** More rows than this is refused (a county's bank has tens of thousands of loans). */
@@ -34,6 +35,13 @@ const CONTRACT_NO = /^[^\s\u0000-\u001f]+(?: [^\s\u0000-\u001f]+)*$/;
 /** Raw cells of one data row, by field (missing columns are undefined). */
 type RawRow = Partial<Record<keyof Omit<StatementRow, "line">, unknown>>;
 
+/** A header problem: a column named one of `names` (or else one of `or`) is needed. */
+export function columnNeeded(names: string[], or?: string[]): Bilingual {
+  const zh = `须有一列，列名为以下之一：${names.join(" / ")}`;
+  const en = `a column ${names.join(" / ")}`;
+  return or ? { zh: `${zh}；或 ${or.join(" / ")}`, en: `${en} or ${or.join(" / ")}` } : { zh, en };
+}
+
 export function text(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (typeof v === "number") return Number.isFinite(v) ? String(v) : "";
@@ -46,7 +54,11 @@ export function text(v: unknown): string {
  * column) when any row is wrong, so a statement is made of a file that is right as a whole.
  */
 export function checkRows(raw: RawRow[], where: (line: number, field: string) => string): StatementRow[] {
-  if (raw.length > MAX_ROWS) throw new AppError("VALIDATION_FAILED", `The file has ${raw.length} rows; at most ${MAX_ROWS}`, [{ path: "body", message: `at most ${MAX_ROWS} rows` }]);
+  if (raw.length > MAX_ROWS) {
+    throw new AppError("VALIDATION_FAILED", { zh: `文件有 ${raw.length} 行，最多 ${MAX_ROWS} 行`, en: `The file has ${raw.length} rows; at most ${MAX_ROWS}` }, [
+      { path: "body", message: { zh: `最多 ${MAX_ROWS} 行`, en: `at most ${MAX_ROWS} rows` } },
+    ]);
+  }
   const errors: FieldError[] = [];
   const rows: StatementRow[] = [];
   const seen = new Map<string, number>();
@@ -56,24 +68,32 @@ export function checkRows(raw: RawRow[], where: (line: number, field: string) =>
     const loanId = text(r.loan_id);
     const amount = text(r.outstanding_principal);
     const before = errors.length;
-    if (!contractNo && !loanId) errors.push({ path: where(line, "contract_no"), message: "give the contract number (合同号) or the loan id" });
-    if (contractNo && (contractNo.length > 64 || !CONTRACT_NO.test(contractNo))) errors.push({ path: where(line, "contract_no"), message: "at most 64 printable characters" });
-    if (loanId && !UUID.test(loanId)) errors.push({ path: where(line, "loan_id"), message: "a loan id (UUID)" });
+    const problem = (field: string, zh: string, en: string) => errors.push({ path: where(line, field), message: { zh, en } });
+    if (!contractNo && !loanId) problem("contract_no", "须给出合同号或贷款编号", "give the contract number (合同号) or the loan id");
+    if (contractNo && (contractNo.length > 64 || !CONTRACT_NO.test(contractNo))) problem("contract_no", "最多 64 个可打印字符", "at most 64 printable characters");
+    if (loanId && !UUID.test(loanId)) problem("loan_id", "贷款编号（UUID）", "a loan id (UUID)");
     const plain = GROUPED_AMOUNT.test(amount) ? amount.replaceAll(",", "") : amount;
-    if (!PLAIN_AMOUNT.test(plain)) errors.push({ path: where(line, "outstanding_principal"), message: "an amount in yuan, 0 or more, at most two decimals (e.g. 12345.67)" });
+    if (!PLAIN_AMOUNT.test(plain)) problem("outstanding_principal", "以元为单位的金额，不小于 0，最多两位小数（例如 12345.67）", "an amount in yuan, 0 or more, at most two decimals (e.g. 12345.67)");
     if (errors.length > before) return;
     const ref = loanId ? `loan_id ${loanId.toLowerCase()}` : `contract_no ${contractNo}`;
     const first = seen.get(ref);
     if (first !== undefined) {
-      errors.push({ path: where(line, loanId ? "loan_id" : "contract_no"), message: `the same ${ref.split(" ")[0]} as row ${first}` });
+      problem(loanId ? "loan_id" : "contract_no", `与第 ${first} 行的${loanId ? "贷款编号" : "合同号"}相同`, `the same ${ref.split(" ")[0]} as row ${first}`);
       return;
     }
     seen.set(ref, line);
     rows.push({ line, contract_no: contractNo || null, loan_id: loanId ? loanId.toLowerCase() : null, outstanding_principal: new D(plain).toFixed(2) });
   });
   if (errors.length > 0) {
-    const more = errors.length > MAX_REPORTED ? ` (the first ${MAX_REPORTED} are listed)` : "";
-    throw new AppError("VALIDATION_FAILED", `${errors.length} problems in the file${more}; nothing was recorded`, errors.slice(0, MAX_REPORTED));
+    const listed = errors.length > MAX_REPORTED;
+    throw new AppError(
+      "VALIDATION_FAILED",
+      {
+        zh: `文件有 ${errors.length} 个问题${listed ? `（列出前 ${MAX_REPORTED} 个）` : ""}，未记录任何内容`,
+        en: `${errors.length} problems in the file${listed ? ` (the first ${MAX_REPORTED} are listed)` : ""}; nothing was recorded`,
+      },
+      errors.slice(0, MAX_REPORTED),
+    );
   }
   return rows;
 }
@@ -87,15 +107,17 @@ function columnsOf(header: unknown[]): Map<number, keyof RawRow> {
   });
   const fields = new Set(cols.values());
   const missing: FieldError[] = [];
-  if (!fields.has("outstanding_principal")) missing.push({ path: "body.header", message: `a column ${HEADERS.outstanding_principal.join(" / ")}` });
-  if (!fields.has("contract_no") && !fields.has("loan_id")) missing.push({ path: "body.header", message: `a column ${HEADERS.contract_no.join(" / ")} or ${HEADERS.loan_id.join(" / ")}` });
-  if (missing.length > 0) throw new AppError("VALIDATION_FAILED", "The file's first line must name its columns", missing);
+  if (!fields.has("outstanding_principal")) missing.push({ path: "body.header", message: columnNeeded(HEADERS.outstanding_principal) });
+  if (!fields.has("contract_no") && !fields.has("loan_id")) missing.push({ path: "body.header", message: columnNeeded(HEADERS.contract_no, HEADERS.loan_id) });
+  if (missing.length > 0) throw new AppError("VALIDATION_FAILED", { zh: "文件第一行须写明各列", en: "The file's first line must name its columns" }, missing);
   return cols;
 }
 
 function rowsOf(table: unknown[][]): RawRow[] {
   const [header, ...lines] = table;
-  if (!header) throw new AppError("VALIDATION_FAILED", "The file is empty", [{ path: "body", message: "a header line, then one line per contract" }]);
+  if (!header) {
+    throw new AppError("VALIDATION_FAILED", { zh: "文件为空", en: "The file is empty" }, [{ path: "body", message: { zh: "首行为表头，其后每行一份合同", en: "a header line, then one line per contract" } }]);
+  }
   const cols = columnsOf(header);
   return lines
     .filter((cells) => cells.some((c) => text(c) !== ""))
@@ -113,7 +135,8 @@ export function csvTable(bytes: Buffer, code = "BALANCE_FILE_UNREADABLE"): unkno
   try {
     return parseCsv(bytes, { bom: true, relax_column_count: true, skip_empty_lines: true, trim: true }) as string[][];
   } catch (e) {
-    throw new AppError(code, `The CSV could not be read: ${(e as Error).message.split("\n")[0].slice(0, 200)}`, undefined, 400);
+    const why = (e as Error).message.split("\n")[0].slice(0, 200);
+    throw new AppError(code, { zh: `无法读取 CSV 文件：${why}`, en: `The CSV could not be read: ${why}` }, undefined, 400);
   }
 }
 
@@ -136,15 +159,15 @@ function cellValue(v: ExcelJS.CellValue): unknown {
 
 /** The first worksheet of an XLSX workbook as cells. */
 export async function xlsxTable(bytes: Buffer, code = "BALANCE_FILE_UNREADABLE"): Promise<unknown[][]> {
-  const bad = (detail: string) => new AppError(code, detail, undefined, 400);
+  const bad = (detail: Detail) => new AppError(code, detail, undefined, 400);
   const wb = new ExcelJS.Workbook();
   try {
     await wb.xlsx.load(bytes as unknown as Parameters<typeof wb.xlsx.load>[0]);
   } catch {
-    throw bad("The XLSX workbook could not be read");
+    throw bad({ zh: "无法读取 XLSX 工作簿", en: "The XLSX workbook could not be read" });
   }
   const ws = wb.worksheets[0];
-  if (!ws) throw bad("The XLSX workbook has no worksheet");
+  if (!ws) throw bad({ zh: "XLSX 工作簿中没有工作表", en: "The XLSX workbook has no worksheet" });
   const table: unknown[][] = [];
   ws.eachRow({ includeEmpty: true }, (row) => {
     const values = row.values as ExcelJS.CellValue[];

@@ -7,7 +7,7 @@
  */
 import { AppError, type FieldError } from "../../lib/errors.js";
 import { D } from "../../lib/money.js";
-import { text } from "./model.js";
+import { columnNeeded, text } from "./model.js";
 
 export const MAX_FILE_ROWS = 200_000;
 
@@ -33,6 +33,9 @@ const HEADERS: Record<Field, string[]> = {
   reference: ["reference", "流水号", "银行流水号", "交易流水号"],
 };
 
+/** What a repayment file is made of, said where it has no rows. */
+const ONE_LINE_PER_PAYMENT = { zh: "首行为表头，其后每行一笔还款", en: "a header line, then one line per payment" };
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const AMOUNT = /^\d{1,16}(\.\d{1,2})?$/;
 const GROUPED = /^\d{1,3}(,\d{3}){1,5}(\.\d{1,2})?$/;
@@ -51,8 +54,12 @@ function dateOf(v: unknown): string | null | undefined {
 }
 
 export function checkPayments(raw: RawPayment[]): FileRow[] {
-  if (raw.length === 0) throw new AppError("VALIDATION_FAILED", "文件没有数据行 / the file has no rows", [{ path: "body", message: "a header line, then one line per payment" }]);
-  if (raw.length > MAX_FILE_ROWS) throw new AppError("VALIDATION_FAILED", `文件有 ${raw.length} 行，最多 ${MAX_FILE_ROWS} 行 / at most ${MAX_FILE_ROWS} rows`, [{ path: "body", message: `at most ${MAX_FILE_ROWS} rows` }]);
+  if (raw.length === 0) throw new AppError("VALIDATION_FAILED", "文件没有数据行 / the file has no rows", [{ path: "body", message: ONE_LINE_PER_PAYMENT }]);
+  if (raw.length > MAX_FILE_ROWS) {
+    throw new AppError("VALIDATION_FAILED", `文件有 ${raw.length} 行，最多 ${MAX_FILE_ROWS} 行 / at most ${MAX_FILE_ROWS} rows`, [
+      { path: "body", message: { zh: `最多 ${MAX_FILE_ROWS} 行`, en: `at most ${MAX_FILE_ROWS} rows` } },
+    ]);
+  }
   return raw.map((r, i) => {
     const problems: string[] = [];
     const contractNo = text(r.contract_no);
@@ -82,7 +89,7 @@ export function checkPayments(raw: RawPayment[]): FileRow[] {
 /** A file's cells (header line first) as raw payments; refuses a header without the columns a payment needs. */
 export function paymentsOfTable(table: unknown[][]): RawPayment[] {
   const [header, ...lines] = table;
-  if (!header) throw new AppError("VALIDATION_FAILED", "文件为空 / the file is empty", [{ path: "body", message: "a header line, then one line per payment" }]);
+  if (!header) throw new AppError("VALIDATION_FAILED", "文件为空 / the file is empty", [{ path: "body", message: ONE_LINE_PER_PAYMENT }]);
   const cols = new Map<number, Field>();
   header.forEach((h, i) => {
     const name = text(h).toLowerCase();
@@ -90,9 +97,9 @@ export function paymentsOfTable(table: unknown[][]): RawPayment[] {
   });
   const fields = new Set(cols.values());
   const missing: FieldError[] = [];
-  if (!fields.has("amount")) missing.push({ path: "body.header", message: `a column ${HEADERS.amount.join(" / ")}` });
-  if (!fields.has("reference")) missing.push({ path: "body.header", message: `a column ${HEADERS.reference.join(" / ")}` });
-  if (!fields.has("contract_no") && !fields.has("loan_id")) missing.push({ path: "body.header", message: `a column ${HEADERS.contract_no.join(" / ")} or ${HEADERS.loan_id.join(" / ")}` });
+  if (!fields.has("amount")) missing.push({ path: "body.header", message: columnNeeded(HEADERS.amount) });
+  if (!fields.has("reference")) missing.push({ path: "body.header", message: columnNeeded(HEADERS.reference) });
+  if (!fields.has("contract_no") && !fields.has("loan_id")) missing.push({ path: "body.header", message: columnNeeded(HEADERS.contract_no, HEADERS.loan_id) });
   if (missing.length > 0) throw new AppError("VALIDATION_FAILED", "文件第一行须写明各列 / the file's first line must name its columns", missing);
   return lines
     .filter((cells) => cells.some((c) => text(c) !== ""))

@@ -135,7 +135,7 @@ export async function readRepaymentFile(upload: Upload): Promise<{ format: strin
   if (upload.format === "json") {
     const body = upload.body as { rows?: unknown } | null;
     if (!body || typeof body !== "object" || !Array.isArray(body.rows)) {
-      throw new AppError("VALIDATION_FAILED", "JSON 须为 {\"rows\": [...]} / send {\"rows\": [...]}", [{ path: "body.rows", message: "an array of payments" }]);
+      throw new AppError("VALIDATION_FAILED", "JSON 须为 {\"rows\": [...]} / send {\"rows\": [...]}", [{ path: "body.rows", message: { zh: "还款记录的数组", en: "an array of payments" } }]);
     }
     return { format: "json", rows: checkPayments(body.rows.map((r) => (r && typeof r === "object" ? (r as RawPayment) : {}))) };
   }
@@ -145,7 +145,7 @@ export async function readRepaymentFile(upload: Upload): Promise<{ format: strin
 
 function countyOf(actor: Actor, requested: string | undefined): string {
   const county = requested ?? (actor.countyCodes.length === 1 ? actor.countyCodes[0] : undefined);
-  if (!county) throw new AppError("VALIDATION_FAILED", "你在多个县工作：请给出 county_code / you work in several counties: give county_code", [{ path: "query.county_code", message: "required" }]);
+  if (!county) throw new AppError("VALIDATION_FAILED", "你在多个县工作：请给出 county_code / you work in several counties: give county_code", [{ path: "query.county_code", message: { zh: "必填", en: "required" } }]);
   if (!actor.countyCodes.includes(county)) throw notFound("county");
   return county;
 }

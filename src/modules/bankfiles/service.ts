@@ -100,9 +100,12 @@ function lineView(l: LineRecord & { file_row?: number | null }) {
 /** The bank and county a statement is for: the caller's bank, and the county given or the caller's only one. */
 function scopeOf(actor: Actor, countyCode: string | undefined): { bankId: string; countyCode: string } {
   requireRole(actor, ...BANK_STAFF);
-  if (!actor.bankId) throw new AppError("FORBIDDEN", "Your account is not bound to a bank");
+  if (!actor.bankId) throw new AppError("FORBIDDEN", { zh: "您的账号未绑定银行", en: "Your account is not bound to a bank" });
   if (countyCode === undefined) {
-    if (actor.countyCodes.length !== 1) throw new AppError("VALIDATION_FAILED", "You work in several counties: name the county", [{ path: "county_code", message: "required: one of your counties" }]);
+    if (actor.countyCodes.length !== 1) {
+      const message = { zh: "必填：您所在的县之一", en: "required: one of your counties" };
+      throw new AppError("VALIDATION_FAILED", { zh: "您在多个县工作：请指明县", en: "You work in several counties: name the county" }, [{ path: "county_code", message }]);
+    }
     return { bankId: actor.bankId, countyCode: actor.countyCodes[0] };
   }
   if (!actor.countyCodes.includes(countyCode)) throw notFound("county");
@@ -113,12 +116,18 @@ function scopeOf(actor: Actor, countyCode: string | undefined): { bankId: string
 export async function readStatementInput(upload: Upload, query: z.infer<typeof StatementFileQuery>): Promise<{ asOf: string; countyCode?: string; rows: StatementRow[]; format: "json" | "csv" | "xlsx" }> {
   if (upload.format === "json") {
     if (query.as_of !== undefined || query.county_code !== undefined) {
-      throw new AppError("VALIDATION_FAILED", "With a JSON body, give as_of and county_code in the body", [{ path: "query", message: "only with a CSV or XLSX body" }]);
+      throw new AppError("VALIDATION_FAILED", { zh: "请求体为 JSON 时，as_of 和 county_code 须写在请求体中", en: "With a JSON body, give as_of and county_code in the body" }, [
+        { path: "query", message: { zh: "仅用于 CSV 或 XLSX 请求体", en: "only with a CSV or XLSX body" } },
+      ]);
     }
     const body = parse(StatementCreate, upload.body);
     return { asOf: body.as_of, countyCode: body.county_code, rows: rowsOfJson(body.rows), format: "json" };
   }
-  if (query.as_of === undefined) throw new AppError("VALIDATION_FAILED", "Give the date of the balances: ?as_of=YYYY-MM-DD", [{ path: "query.as_of", message: "required with a CSV or XLSX body" }]);
+  if (query.as_of === undefined) {
+    throw new AppError("VALIDATION_FAILED", { zh: "请给出余额的日期：?as_of=YYYY-MM-DD", en: "Give the date of the balances: ?as_of=YYYY-MM-DD" }, [
+      { path: "query.as_of", message: { zh: "请求体为 CSV 或 XLSX 时必填", en: "required with a CSV or XLSX body" } },
+    ]);
+  }
   const rows = upload.format === "csv" ? rowsOfCsv(upload.bytes) : await rowsOfXlsx(upload.bytes);
   return { asOf: query.as_of, countyCode: query.county_code, rows, format: upload.format };
 }
@@ -131,7 +140,11 @@ export async function readStatementInput(upload: Upload, query: z.infer<typeof S
 export async function createStatement(trx: Knex.Transaction, ctx: Ctx, input: Awaited<ReturnType<typeof readStatementInput>>) {
   const scope = scopeOf(ctx.actor, input.countyCode);
   const today = ctx.clock.today();
-  if (input.asOf > today) throw new AppError("BALANCE_AS_OF_FUTURE", `The balances are of ${input.asOf}, after today (${today})`, [{ path: "as_of", message: "today or earlier" }]);
+  if (input.asOf > today) {
+    throw new AppError("BALANCE_AS_OF_FUTURE", { zh: `余额日期为 ${input.asOf}，晚于今天（${today}）`, en: `The balances are of ${input.asOf}, after today (${today})` }, [
+      { path: "as_of", message: { zh: "须为今天或更早", en: "today or earlier" } },
+    ]);
+  }
   const result = await compareBankBalances(trx, scope, input.asOf, input.rows);
   const count = (o: string) => result.exceptions.filter((e) => e.outcome === o).length;
   const bankTotal = input.rows.reduce((a, r) => a.plus(r.outstanding_principal), new D(0));

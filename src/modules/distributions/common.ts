@@ -1,5 +1,7 @@
 /** Error codes and the roles shared by the distribution use cases. */
-import { registerErrorCodes } from "../../http/errors.js";
+import { AppError, registerErrorCodes } from "../../http/errors.js";
+import type { Bilingual } from "../../lib/i18n.js";
+import { statusLabel } from "../../lib/labels.js";
 
 
 registerErrorCodes({
@@ -41,3 +43,8 @@ export const RUNNERS = ["admin", "village_officer"] as const;
 export const PAYERS = ["admin"] as const;
 
 export const iso = (v: Date | string | null): string | null => (v === null ? null : new Date(v).toISOString());
+
+/** 409 INVALID_STATE: the distribution's status, and what the action needs (`needs`, in both languages). */
+export function notInState(status: string, needs: Bilingual): AppError {
+  return new AppError("INVALID_STATE", { zh: `收益分配的状态为${statusLabel("distribution", status, "zh")}；${needs.zh}`, en: `The distribution is ${status}; ${needs.en}` });
+}

@@ -6,12 +6,13 @@ import { AppError, forbidden, notFound } from "../../http/errors.js";
 import { page } from "../../http/pagination.js";
 import { appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
+import type { Bilingual } from "../../lib/i18n.js";
 import { D, Money } from "../../lib/money.js";
 import { findAsset } from "../assets/index.js";
 import { type IncomeSplit, parsePeriod, SplitError, splitIncome } from "./model.js";
 import { type Beneficiaries, type DistributionRow, distributionScope, findDistribution, writeShares } from "./queries.js";
 import type { DistributionCreate, DistributionQuery, SharesQuery } from "./schemas.js";
-import { READERS, RUNNERS } from "./common.js";
+import { notInState, READERS, RUNNERS } from "./common.js";
 import { resolveRule } from "./rules.js";
 import { auditShape, distributionView } from "./views.js";
 
@@ -36,12 +37,12 @@ export async function beneficiariesOf(db: Db, d: Pick<DistributionRow, "scope" |
 export async function compute(trx: Knex.Transaction, ctx: Ctx, d: DistributionRow, incomeTotal: string): Promise<void> {
   const income = Money.of(incomeTotal);
   let split: IncomeSplit | undefined;
-  let splitFailure: string | undefined;
+  let splitFailure: Bilingual | undefined;
   try {
     split = splitIncome(income, d.rule);
   } catch (err) {
     if (!(err instanceof SplitError)) throw err;
-    splitFailure = err.message;
+    splitFailure = err.detail;
   }
   const cap = d.rule.annualCapPerHousehold === null ? null : Money.of(d.rule.annualCapPerHousehold);
   const written = await writeShares(trx, {
@@ -56,9 +57,12 @@ export async function compute(trx: Knex.Transaction, ctx: Ctx, d: DistributionRo
     cap,
   });
   if (written.households === 0 && income.gt(0)) {
-    throw new AppError("NO_BENEFICIARIES", `No household of the beneficiaries is eligible on ${d.reference_date} (${JSON.stringify(written.excluded)})`);
+    throw new AppError("NO_BENEFICIARIES", {
+      zh: `受益范围内没有农户在基准日 ${d.reference_date} 符合条件（未纳入的农户按原因计：${JSON.stringify(written.excluded)}）`,
+      en: `No household of the beneficiaries is eligible on ${d.reference_date} (${JSON.stringify(written.excluded)})`,
+    });
   }
-  if (!split) throw new AppError("EARMARKS_EXCEED_INCOME", splitFailure ?? "the earmarks exceed the income");
+  if (!split) throw new AppError("EARMARKS_EXCEED_INCOME", splitFailure ?? { zh: "提留超过收益", en: "the earmarks exceed the income" });
   if (!new D(written.allocated).eq(split.pool)) throw new Error(`allocation does not add up: ${written.allocated} ≠ pool ${Money.format(split.pool)}`);
   const earmarksTotal = Money.sum(split.earmarks.map((e) => e.amount));
   const capExcess = new D(written.cap_excess);
@@ -115,7 +119,12 @@ export async function takeIncome(trx: Knex.Transaction, scope: "ASSET" | "VILLAG
   const rows = (await q) as ReportPick[];
   const free = rows.filter((r) => !r.used_by);
   if (rows.length > 0 && free.length === 0) {
-    throw new AppError("INCOME_ALREADY_DISTRIBUTED", `The confirmed income of ${period} is already used by distribution ${rows[0].used_by}`, undefined, 409);
+    throw new AppError(
+      "INCOME_ALREADY_DISTRIBUTED",
+      { zh: `${period} 已确认的收益已由收益分配 ${rows[0].used_by} 使用`, en: `The confirmed income of ${period} is already used by distribution ${rows[0].used_by}` },
+      undefined,
+      409,
+    );
   }
   if (free.length === 0) {
     const pending = await trx("asset_return_reports as r")
@@ -123,7 +132,12 @@ export async function takeIncome(trx: Knex.Transaction, scope: "ASSET" | "VILLAG
       .andWhere("r.status", "SUBMITTED")
       .modify((w) => (scope === "ASSET" ? w.andWhere("r.asset_id", target) : w.andWhere("r.village_code", target)))
       .first("r.id");
-    throw new AppError("NO_CONFIRMED_INCOME", pending ? `The return report of ${period} (${pending.id}) awaits the village's confirmation` : `No confirmed return report for ${period}`);
+    throw new AppError(
+      "NO_CONFIRMED_INCOME",
+      pending
+        ? { zh: `${period} 的收益申报（${pending.id}）尚待村里确认`, en: `The return report of ${period} (${pending.id}) awaits the village's confirmation` }
+        : { zh: `${period} 没有已确认的收益申报`, en: `No confirmed return report for ${period}` },
+    );
   }
   return free;
 }
@@ -131,7 +145,9 @@ export async function takeIncome(trx: Knex.Transaction, scope: "ASSET" | "VILLAG
 export async function createDistribution(trx: Knex.Transaction, ctx: Ctx, input: z.infer<typeof DistributionCreate>) {
   requireRole(ctx.actor, ...RUNNERS);
   if (input.reference_date > ctx.clock.today()) {
-    throw new AppError("VALIDATION_FAILED", "The reference date is not after today (the register is not known ahead)", [{ path: "body.reference_date", message: "not after today" }]);
+    throw new AppError("VALIDATION_FAILED", { zh: "基准日不能晚于今天（建档立卡信息无法预知）", en: "The reference date is not after today (the register is not known ahead)" }, [
+      { path: "body.reference_date", message: { zh: "不能晚于今天", en: "not after today" } },
+    ]);
   }
   const period = parsePeriod(input.period)!;
   let villageCode: string;
@@ -139,7 +155,7 @@ export async function createDistribution(trx: Knex.Transaction, ctx: Ctx, input:
   if (input.asset_id) {
     const a = await findAsset(trx, ctx.actor, input.asset_id);
     if (!a) throw notFound("asset");
-    if (ctx.actor.role === "village_officer" && a.village_code !== ctx.actor.villageCode) throw forbidden("Only the owning village runs an asset's distribution");
+    if (ctx.actor.role === "village_officer" && a.village_code !== ctx.actor.villageCode) throw forbidden({ zh: "只有资产所属的村可以对该资产进行收益分配", en: "Only the owning village runs an asset's distribution" });
     villageCode = a.village_code;
     county = a.county_code;
   } else {
@@ -193,7 +209,7 @@ export async function locked(trx: Knex.Transaction, ctx: Ctx, id: string, roles:
   requireRole(ctx.actor, ...roles);
   const d = await findDistribution(trx, ctx.actor, id, { forUpdate: true });
   if (!d) throw notFound("distribution");
-  if (ctx.actor.role === "village_officer" && d.village_code !== ctx.actor.villageCode) throw forbidden("Only the village running the distribution may do this");
+  if (ctx.actor.role === "village_officer" && d.village_code !== ctx.actor.villageCode) throw forbidden({ zh: "只有负责该收益分配的村可以执行此操作", en: "Only the village running the distribution may do this" });
   return d;
 }
 
@@ -202,7 +218,7 @@ export const reload = async (trx: Knex.Transaction, id: string) => (await trx("d
 /** Recomputes a DRAFT (e.g. after the register was corrected) with the same income, rule and reference date. */
 export async function recomputeDistribution(trx: Knex.Transaction, ctx: Ctx, id: string) {
   const d = await locked(trx, ctx, id, RUNNERS);
-  if (d.status !== "DRAFT") throw new AppError("INVALID_STATE", `The distribution is ${d.status}; only a DRAFT is recomputed`);
+  if (d.status !== "DRAFT") throw notInState(d.status, { zh: "只有草稿可以重新计算", en: "only a DRAFT is recomputed" });
   await compute(trx, ctx, d, d.income_total);
   await trx("distributions").where({ id }).update({ computations: d.computations + 1, version: d.version + 1 });
   const after = await reload(trx, id);

@@ -1,4 +1,5 @@
 import { addMonths, format, parseISO } from "date-fns";
+import type { Bilingual } from "../../lib/i18n.js";
 import { type Dec, D, Money } from "../../lib/money.js";
 
 /**
@@ -136,7 +137,12 @@ export interface IncomeSplit {
   pool: Dec;
 }
 
-export class SplitError extends Error {}
+/** The income cannot be split as the rule says; `detail` in both languages. */
+export class SplitError extends Error {
+  constructor(readonly detail: Bilingual) {
+    super(detail.en);
+  }
+}
 
 /**
  * Splits the distributable income: the collective's retention and ratio earmarks are the income
@@ -145,7 +151,7 @@ export class SplitError extends Error {}
  * given; the rest is the household pool. Throws when they take more than the income.
  */
 export function splitIncome(income: Dec, rule: Pick<RuleParams, "collectiveRetentionRatio" | "earmarks">): IncomeSplit {
-  if (income.isNeg() || !income.eq(Money.toFen(income))) throw new SplitError("the income must be a non-negative amount in fen");
+  if (income.isNeg() || !income.eq(Money.toFen(income))) throw new SplitError({ zh: "收益须为非负数且精确到分", en: "the income must be a non-negative amount in fen" });
   const retention = Money.floorFen(income.times(rule.collectiveRetentionRatio));
   const earmarks = rule.earmarks.map((e) => ({
     name: e.name,
@@ -153,7 +159,11 @@ export function splitIncome(income: Dec, rule: Pick<RuleParams, "collectiveReten
   }));
   const pool = income.minus(retention).minus(Money.sum(earmarks.map((e) => e.amount)));
   if (pool.isNeg()) {
-    throw new SplitError(`retention ${Money.format(retention)} and earmarks ${Money.format(Money.sum(earmarks.map((e) => e.amount)))} exceed the income ${Money.format(income)}`);
+    const taken = { retention: Money.format(retention), earmarks: Money.format(Money.sum(earmarks.map((e) => e.amount))), income: Money.format(income) };
+    throw new SplitError({
+      zh: `集体提留 ${taken.retention} 与专项提取 ${taken.earmarks} 之和超过收益 ${taken.income}`,
+      en: `retention ${taken.retention} and earmarks ${taken.earmarks} exceed the income ${taken.income}`,
+    });
   }
   return { retention, earmarks, pool };
 }

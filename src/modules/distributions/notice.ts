@@ -6,12 +6,13 @@ import { AppError, notFound } from "../../http/errors.js";
 import { appendAudit, type AuditRecord } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { reverseJournalEntry, unreversedEntriesOf } from "../../lib/ledger.js";
+import { statusLabel } from "../../lib/labels.js";
 import { D, Money } from "../../lib/money.js";
 import { maskName } from "../../lib/pii.js";
 import { payableFrom } from "./model.js";
 import { type DistributionRow, findDistribution } from "./queries.js";
 import type { NoticeQuery, ObjectionCreate, ObjectionResolve } from "./schemas.js";
-import { READERS, RUNNERS } from "./common.js";
+import { notInState, READERS, RUNNERS } from "./common.js";
 import { compute, locked, reload } from "./compute.js";
 import { num } from "./rules.js";
 import { auditShape, distributionView, objectionView } from "./views.js";
@@ -21,7 +22,7 @@ type Db = Knex | Knex.Transaction;
 /** Publishes the list (公示): the notice runs at least 7 days; payment is possible from notice date + 7. */
 export async function noticeDistribution(trx: Knex.Transaction, ctx: Ctx, id: string) {
   const d = await locked(trx, ctx, id, RUNNERS);
-  if (d.status !== "DRAFT") throw new AppError("INVALID_STATE", `The distribution is ${d.status}; only a DRAFT is put on notice`);
+  if (d.status !== "DRAFT") throw notInState(d.status, { zh: "只有草稿可以公示", en: "only a DRAFT is put on notice" });
   const today = ctx.clock.today();
   await trx("distributions").where({ id }).update({ status: "NOTICED", notice_date: today, payable_from: payableFrom(today), version: d.version + 1, updated_at: ctx.clock.now() });
   const after = await reload(trx, id);
@@ -82,10 +83,19 @@ export function objectionsOpen(d: DistributionRow, today: string): boolean {
 
 export async function raiseObjection(trx: Knex.Transaction, ctx: Ctx, id: string, input: z.infer<typeof ObjectionCreate>) {
   const d = await locked(trx, ctx, id, RUNNERS);
-  if (!objectionsOpen(d, ctx.clock.today())) throw new AppError("INVALID_STATE", `Objections are recorded while the list is on notice and nothing is paid (the distribution is ${d.status})`);
+  if (!objectionsOpen(d, ctx.clock.today())) {
+    throw new AppError("INVALID_STATE", {
+      zh: `只能在名单公示期间且尚未兑付时登记异议（收益分配的状态为${statusLabel("distribution", d.status, "zh")}）`,
+      en: `Objections are recorded while the list is on notice and nothing is paid (the distribution is ${d.status})`,
+    });
+  }
   if (input.household_id) {
     const h = await trx("households").where({ id: input.household_id, county_code: d.county_code }).first();
-    if (!h) throw new AppError("VALIDATION_FAILED", "Unknown household", [{ path: "body.household_id", message: "not in the distribution's county" }]);
+    if (!h) {
+      throw new AppError("VALIDATION_FAILED", { zh: "未知的农户", en: "Unknown household" }, [
+        { path: "body.household_id", message: { zh: "不是该收益分配所在县的农户", en: "not in the distribution's county" } },
+      ]);
+    }
   }
   const [o] = await trx("distribution_objections")
     .insert({
@@ -117,7 +127,7 @@ export async function resolveObjection(trx: Knex.Transaction, ctx: Ctx, id: stri
   const d = await locked(trx, ctx, id, RUNNERS);
   const o = await trx("distribution_objections").where({ id: objectionId, distribution_id: id }).forUpdate().first();
   if (!o) throw notFound("objection");
-  if (o.status !== "OPEN") throw new AppError("INVALID_STATE", `The objection is already ${o.status}`);
+  if (o.status !== "OPEN") throw new AppError("INVALID_STATE", { zh: `该异议已${o.status === "UPHELD" ? "采纳" : "驳回"}`, en: `The objection is already ${o.status}` });
   const now = ctx.clock.now();
   await trx("distribution_objections").where({ id: objectionId }).update({ status: input.decision, resolution: input.resolution, resolved_by: ctx.actor.userId, resolved_at: now });
   const audits: AuditRecord[] = [

@@ -9,7 +9,7 @@ import { ACCOUNTS, postJournalEntry } from "../../lib/ledger.js";
 import { Money } from "../../lib/money.js";
 import { postPaymentBatch } from "./queries.js";
 import type { PayBody, ReturnBody, ReverseBody } from "./schemas.js";
-import { PAYERS } from "./common.js";
+import { notInState, PAYERS } from "./common.js";
 import { locked, reload } from "./compute.js";
 import { reverseEntries } from "./notice.js";
 import { distributionView, incomesOf } from "./views.js";
@@ -22,9 +22,9 @@ import { distributionView, incomesOf } from "./views.js";
  */
 export async function approveDistribution(trx: Knex.Transaction, ctx: Ctx, id: string) {
   const d = await locked(trx, ctx, id, ["regulator"]);
-  if (d.status !== "NOTICED") throw new AppError("INVALID_STATE", `The distribution is ${d.status}; only a noticed one is approved`);
+  if (d.status !== "NOTICED") throw notInState(d.status, { zh: "只有公示中的收益分配可以审批", en: "only a noticed one is approved" });
   const open = await trx("distribution_objections").where({ distribution_id: id, status: "OPEN" }).count<{ n: number }[]>({ n: "*" });
-  if (Number(open[0].n) > 0) throw new AppError("OPEN_OBJECTIONS", `${open[0].n} objection(s) to the notice are still open`, undefined, 409);
+  if (Number(open[0].n) > 0) throw new AppError("OPEN_OBJECTIONS", { zh: `公示还有 ${open[0].n} 条异议未处理`, en: `${open[0].n} objection(s) to the notice are still open` }, undefined, 409);
   const incomes = await incomesOf(trx, id);
   const today = ctx.clock.today();
   const common = { countyCode: d.county_code, entryDate: today, refType: "distribution", refId: id, actorId: ctx.actor.userId };
@@ -78,22 +78,29 @@ export async function closeIfDone(trx: Knex.Transaction, id: string, paidOn: str
  */
 export async function payDistribution(trx: Knex.Transaction, ctx: Ctx, id: string, input: z.infer<typeof PayBody>) {
   const d = await locked(trx, ctx, id, PAYERS);
-  if (d.status !== "APPROVED") throw new AppError("INVALID_STATE", `The distribution is ${d.status}; only an approved one is paid`);
+  if (d.status !== "APPROVED") throw notInState(d.status, { zh: "只有已审批的收益分配可以兑付", en: "only an approved one is paid" });
   const today = ctx.clock.today();
   const paidOn = input.paid_on ?? today;
   if (today < d.payable_from! || paidOn < d.payable_from!) {
-    throw new AppError("NOTICE_PERIOD_NOT_OVER", `The notice of ${d.notice_date} runs 7 days: payable from ${d.payable_from}`);
+    throw new AppError("NOTICE_PERIOD_NOT_OVER", { zh: `${d.notice_date} 开始的公示为期 7 天：${d.payable_from} 起方可兑付`, en: `The notice of ${d.notice_date} runs 7 days: payable from ${d.payable_from}` });
   }
-  if (paidOn > today) throw new AppError("VALIDATION_FAILED", "The payment date is in the future", [{ path: "body.paid_on", message: "not after today" }]);
+  if (paidOn > today) {
+    throw new AppError("VALIDATION_FAILED", { zh: "兑付日期不能晚于今天", en: "The payment date is in the future" }, [{ path: "body.paid_on", message: { zh: "不能晚于今天", en: "not after today" } }]);
+  }
   const failed = new Set(input.failures.map((f) => f.household_id));
   if (input.payments?.some((p) => failed.has(p.household_id))) {
-    throw new AppError("VALIDATION_FAILED", "A household is both paid and failed", [{ path: "body.failures", message: "not also in payments" }]);
+    throw new AppError("VALIDATION_FAILED", { zh: "同一农户既列为已兑付又列为兑付失败", en: "A household is both paid and failed" }, [
+      { path: "body.failures", message: { zh: "不能同时出现在 payments 中", en: "not also in payments" } },
+    ]);
   }
   const listed = [...(input.payments ?? []).map((p) => p.household_id), ...failed];
   if (listed.length) {
     const open = await trx("distribution_shares").where({ distribution_id: id }).whereIn("household_id", listed).whereIn("payment_status", ["PENDING", "FAILED"]).pluck("household_id");
     const missing = listed.filter((h) => !open.includes(h));
-    if (missing.length) throw new AppError("INVALID_STATE", `Not an unpaid share of this distribution: ${missing.slice(0, 5).join(", ")}`);
+    if (missing.length) {
+      const some = missing.slice(0, 5).join(", ");
+      throw new AppError("INVALID_STATE", { zh: `不是该收益分配中未兑付的份额：${some}`, en: `Not an unpaid share of this distribution: ${some}` });
+    }
   }
   const batchId = randomUUID();
   if (input.payments) {
@@ -161,10 +168,10 @@ export async function payDistribution(trx: Knex.Transaction, ctx: Ctx, id: strin
 /** Failed shares given up (e.g. the account is closed): they leave the pool back to the collective. */
 export async function returnShares(trx: Knex.Transaction, ctx: Ctx, id: string, input: z.infer<typeof ReturnBody>) {
   const d = await locked(trx, ctx, id, PAYERS);
-  if (d.status !== "APPROVED") throw new AppError("INVALID_STATE", `The distribution is ${d.status}; shares are returned from an approved one`);
+  if (d.status !== "APPROVED") throw notInState(d.status, { zh: "只有已审批的收益分配可以退回份额", en: "shares are returned from an approved one" });
   const ids = [...new Set(input.household_ids)];
   const rows = await trx("distribution_shares").where({ distribution_id: id, payment_status: "FAILED" }).whereIn("household_id", ids).select<{ household_id: string; amount: string }[]>("household_id", "amount");
-  if (rows.length !== ids.length) throw new AppError("INVALID_STATE", "Only failed shares of this distribution are returned");
+  if (rows.length !== ids.length) throw new AppError("INVALID_STATE", { zh: "只能退回该收益分配中兑付失败的份额", en: "Only failed shares of this distribution are returned" });
   await trx("distribution_shares").where({ distribution_id: id }).whereIn("household_id", ids).update({ payment_status: "RETURNED", failure_reason: input.reason });
   const total = Money.sum(rows.map((r) => r.amount));
   const entryId = await postJournalEntry(trx, {
@@ -198,7 +205,7 @@ export async function returnShares(trx: Knex.Transaction, ctx: Ctx, id: string, 
  */
 export async function reverseDistribution(trx: Knex.Transaction, ctx: Ctx, id: string, input: z.infer<typeof ReverseBody>) {
   const d = await locked(trx, ctx, id, ["regulator"]);
-  if (d.status !== "PAID" && d.status !== "APPROVED") throw new AppError("INVALID_STATE", `The distribution is ${d.status}; a DRAFT or NOTICED one is recomputed, not reversed`);
+  if (d.status !== "PAID" && d.status !== "APPROVED") throw notInState(d.status, { zh: "草稿或公示中的收益分配应重新计算，不能冲正", en: "a DRAFT or NOTICED one is recomputed, not reversed" });
   const reversed = await reverseEntries(trx, ctx, d, input.reason);
   const now = ctx.clock.now();
   await trx("distribution_incomes").where({ distribution_id: id }).whereNull("released_at").update({ released_at: now });

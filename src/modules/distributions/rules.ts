@@ -79,22 +79,34 @@ export async function createRule(trx: Knex.Transaction, ctx: Ctx, input: z.infer
   requireRole(ctx.actor, ...RULE_WRITERS);
   let county: string;
   if (input.scope === "ASSET") {
-    if (!input.asset_id || input.village_code) throw new AppError("VALIDATION_FAILED", "An ASSET rule names its asset_id (and no village_code)", [{ path: "body.asset_id", message: "required for scope ASSET" }]);
+    if (!input.asset_id || input.village_code) {
+      throw new AppError("VALIDATION_FAILED", { zh: "适用范围为 ASSET 的规则须给出 asset_id（不给 village_code）", en: "An ASSET rule names its asset_id (and no village_code)" }, [
+        { path: "body.asset_id", message: { zh: "适用范围为 ASSET 时必填", en: "required for scope ASSET" } },
+      ]);
+    }
     const a = await findAsset(trx, ctx.actor, input.asset_id);
     if (!a) throw notFound("asset");
     county = a.county_code;
   } else {
-    if (!input.village_code || input.asset_id) throw new AppError("VALIDATION_FAILED", "A VILLAGE rule names its village_code (and no asset_id)", [{ path: "body.village_code", message: "required for scope VILLAGE" }]);
+    if (!input.village_code || input.asset_id) {
+      throw new AppError("VALIDATION_FAILED", { zh: "适用范围为 VILLAGE 的规则须给出 village_code（不给 asset_id）", en: "A VILLAGE rule names its village_code (and no asset_id)" }, [
+        { path: "body.village_code", message: { zh: "适用范围为 VILLAGE 时必填", en: "required for scope VILLAGE" } },
+      ]);
+    }
     const v = await trx("divisions").where({ code: input.village_code, level: "VILLAGE" }).whereIn("county_code", ctx.actor.countyCodes).first();
     if (!v) throw notFound("village");
     county = input.village_code.slice(0, 6);
   }
   for (const [k, v] of Object.entries(input.multipliers)) {
-    if (new D(v).lt(1)) throw new AppError("VALIDATION_FAILED", "Multipliers are at least 1", [{ path: `body.multipliers.${k}`, message: "≥ 1" }]);
+    if (new D(v).lt(1)) throw new AppError("VALIDATION_FAILED", { zh: "倍数不能小于 1", en: "Multipliers are at least 1" }, [{ path: `body.multipliers.${k}`, message: { zh: "须 ≥ 1", en: "≥ 1" } }]);
   }
-  if (new D(input.base_weight).lte(0)) throw new AppError("VALIDATION_FAILED", "The base weight is positive", [{ path: "body.base_weight", message: "> 0" }]);
+  if (new D(input.base_weight).lte(0)) throw new AppError("VALIDATION_FAILED", { zh: "基础权重须大于 0", en: "The base weight is positive" }, [{ path: "body.base_weight", message: { zh: "须 > 0", en: "> 0" } }]);
   const ratios = new D(input.collective_retention_ratio).plus(Money.sum(input.earmarks.filter((e) => e.kind === "RATIO").map((e) => new D(e.ratio!))));
-  if (ratios.gt(1)) throw new AppError("EARMARKS_EXCEED_INCOME", "Retention and ratio earmarks add up to more than 1", [{ path: "body.earmarks", message: "ratios ≤ 1 in all" }]);
+  if (ratios.gt(1)) {
+    throw new AppError("EARMARKS_EXCEED_INCOME", { zh: "集体提留比例与按比例提取的专项合计超过 1", en: "Retention and ratio earmarks add up to more than 1" }, [
+      { path: "body.earmarks", message: { zh: "各比例合计不超过 1", en: "ratios ≤ 1 in all" } },
+    ]);
+  }
   const target = input.scope === "ASSET" ? { asset_id: input.asset_id } : { village_code: input.village_code };
   const last = await trx("distribution_rules").where({ scope: input.scope, ...target }).max<{ v: number | null }[]>({ v: "version" });
   const [row] = await trx("distribution_rules")

@@ -6,7 +6,7 @@ import { DISTRIBUTION_STATUSES, ELIGIBILITY_REASONS, MULTIPLIER_REASONS, PAYMENT
 export const IdParam = z.object({ id: Uuid });
 export const ObjectionParam = z.object({ id: Uuid, objectionId: Uuid });
 
-const Multiplier = z.string().regex(/^\d{1,3}(\.\d{1,4})?$/, "a multiplier ≥ 1 with at most four places, e.g. \"1.5\"");
+const Multiplier = z.string().regex(/^\d{1,3}(\.\d{1,4})?$/, "倍数须 ≥ 1，最多四位小数，例如 \"1.5\" / a multiplier ≥ 1 with at most four places, e.g. \"1.5\"");
 const Earmark = z
   .object({
     name: z.string().trim().min(1).max(100).openapi({ example: "公益岗位工资" }),
@@ -16,7 +16,7 @@ const Earmark = z
   })
   .strict()
   .refine((e) => (e.kind === "FIXED" ? e.amount !== undefined && e.ratio === undefined : e.ratio !== undefined && e.amount === undefined), {
-    message: "FIXED earmarks give an amount, RATIO earmarks a ratio",
+    message: "FIXED 专项须给出金额（amount），RATIO 专项须给出比例（ratio） / FIXED earmarks give an amount, RATIO earmarks a ratio",
   });
 
 export const RuleCreate = z
@@ -88,7 +88,7 @@ export const DistributionCreate = z
     reference_date: IsoDate.openapi({ description: "Eligibility and weights are taken from the register as of this date (not after today)" }),
   })
   .strict()
-  .refine((b) => (b.asset_id === undefined) !== (b.village_code === undefined), { message: "give either asset_id or village_code", path: ["asset_id"] })
+  .refine((b) => (b.asset_id === undefined) !== (b.village_code === undefined), { message: "须给出 asset_id 或 village_code 之一 / give either asset_id or village_code", path: ["asset_id"] })
   .openapi("DistributionCreate");
 
 export const Share = z

@@ -13,6 +13,7 @@ import type { Actor } from "../../lib/actor.js";
 import { type AuditRecord, appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { addDays } from "../../lib/dates.js";
+import { splitBilingual } from "../../lib/i18n.js";
 import { ACCOUNTS, postJournalEntriesFrom } from "../../lib/ledger.js";
 import { D, Rate } from "../../lib/money.js";
 import type { Pii } from "../../lib/pii.js";
@@ -101,9 +102,13 @@ interface Prepared {
 /** The bank and county of a migration: the manager's bank, and the county given or the manager's only one. */
 function scopeOf(actor: Actor, countyCode: string | undefined): { bankId: string; countyCode: string } {
   requireRole(actor, "bank_manager");
-  if (!actor.bankId) throw new AppError("FORBIDDEN", "Your account is not bound to a bank");
+  if (!actor.bankId) throw new AppError("FORBIDDEN", { zh: "您的账号未绑定银行", en: "Your account is not bound to a bank" });
   if (countyCode === undefined) {
-    if (actor.countyCodes.length !== 1) throw new AppError("VALIDATION_FAILED", "You work in several counties: name the county", [{ path: "query.county_code", message: "required: one of your counties" }]);
+    if (actor.countyCodes.length !== 1) {
+      throw new AppError("VALIDATION_FAILED", { zh: "您在多个县工作：请指明县", en: "You work in several counties: name the county" }, [
+        { path: "query.county_code", message: { zh: "必填：您所在的县之一", en: "required: one of your counties" } },
+      ]);
+    }
     return { bankId: actor.bankId, countyCode: actor.countyCodes[0] };
   }
   if (!actor.countyCodes.includes(countyCode)) throw notFound("county");
@@ -401,8 +406,10 @@ export async function migrateLoans(
 }
 
 function replayMessage(e: ReplayRefusal, r: RepaymentLine): string {
-  if (e.code === "LOAN_OVERPAYMENT") return `还款 ${r.amount} 超过 ${r.value_date} 结清贷款所需金额 / ${e.detail}`;
-  if (e.code === "LOAN_PAYOFF_SHORT") return `还款 ${r.amount} 已够全部本金，但不够结清当日应付利息 / ${e.detail}`;
+  // The plan's refusal is "中文 / English"; the row's message keeps its own Chinese and the plan's English.
+  const en = splitBilingual(e.detail)?.en ?? e.detail;
+  if (e.code === "LOAN_OVERPAYMENT") return `还款 ${r.amount} 超过 ${r.value_date} 结清贷款所需金额 / ${en}`;
+  if (e.code === "LOAN_PAYOFF_SHORT") return `还款 ${r.amount} 已够全部本金，但不够结清当日应付利息 / ${en}`;
   return e.detail;
 }
 

@@ -10,6 +10,7 @@ import { type Actor, requireRole } from "../../http/auth.js";
 import { AppError, invalidState, notFound } from "../../http/errors.js";
 import type { Ctx } from "../../lib/context.js";
 import { escapeHtml, printablePage } from "../../lib/html.js";
+import { statusLabel } from "../../lib/labels.js";
 import { type Dec, D, Money, Rate } from "../../lib/money.js";
 import { maskName } from "../../lib/pii.js";
 import { borrowerAndBank } from "../register/index.js";
@@ -37,9 +38,14 @@ async function previewProduct(db: Db, actor: Actor, input: PreviewInput): Promis
   }
   if (input.product_code) {
     const bankId = input.bank_id ?? actor.bankId;
-    if (!bankId) throw new AppError("VALIDATION_FAILED", "bank_id is required with product_code", [{ path: "body.bank_id", message: "required" }]);
+    if (!bankId) throw new AppError("VALIDATION_FAILED", { zh: "给出 product_code 时须给出 bank_id", en: "bank_id is required with product_code" }, [{ path: "body.bank_id", message: { zh: "必填", en: "required" } }]);
     const p = await productInForce(db, actor, { bankId, countyCode: input.county_code!, code: input.product_code }, on);
-    if (!p) throw new AppError("LOAN_PRODUCT_NOT_AVAILABLE", `No version of product ${input.product_code} is in force in ${input.county_code} on ${on}`);
+    if (!p) {
+      throw new AppError("LOAN_PRODUCT_NOT_AVAILABLE", {
+        zh: `产品 ${input.product_code} 在 ${input.county_code} 于 ${on} 没有生效的版本`,
+        en: `No version of product ${input.product_code} is in force in ${input.county_code} on ${on}`,
+      });
+    }
     return p;
   }
   return null;
@@ -129,7 +135,9 @@ export async function previewSchedule(db: Db, actor: Actor, input: PreviewInput)
     price = await priceLoan(db, product, input.term_months, on);
     policy = product;
   } else {
-    if (amount.gt(HOUSEHOLD_CAP)) throw new AppError("LOAN_ABOVE_HOUSEHOLD_CAP", `The amount ${fmt(amount)} is above the household cap of ${fmt(HOUSEHOLD_CAP)}`);
+    if (amount.gt(HOUSEHOLD_CAP)) {
+      throw new AppError("LOAN_ABOVE_HOUSEHOLD_CAP", { zh: `金额 ${fmt(amount)} 超过每户上限 ${fmt(HOUSEHOLD_CAP)}`, en: `The amount ${fmt(amount)} is above the household cap of ${fmt(HOUSEHOLD_CAP)}` });
+    }
     method = input.repayment_method ?? "BULLET_QUARTERLY";
     price = { rate: Rate.format(input.annual_rate!), basis: "FIXED", lprDate: null, lpr: null };
     const s = input.subsidy;
@@ -231,7 +239,12 @@ export async function loanScheduleHtml(db: Db, ctx: Ctx, id: string): Promise<st
   requireRole(ctx.actor, ...LOAN_READERS);
   const loan = await findLoan(db, ctx.actor, id);
   if (!loan) throw notFound("loan");
-  if (!loan.disbursed_on || !loan.maturity_date) throw invalidState(`The loan is ${loan.status}; its schedule is written at disbursement (POST /loans/schedule-preview shows it beforehand)`);
+  if (!loan.disbursed_on || !loan.maturity_date) {
+    throw invalidState({
+      zh: `贷款状态为${statusLabel("loan", loan.status, "zh")}；还款计划在放款时生成（放款前可用 POST /loans/schedule-preview 试算）`,
+      en: `The loan is ${loan.status}; its schedule is written at disbursement (POST /loans/schedule-preview shows it beforehand)`,
+    });
+  }
   const rows = await periodsOf(db, id);
   const terms = await subsidyTermsOf(db, loan);
   const who = await borrowerAndBank(db, loan.borrower_member_id, loan.bank_id);

@@ -20,7 +20,7 @@ export function rateTableView(r: { id: string; publication_date: string; lpr_1y:
 export async function createRateTable(trx: Knex.Transaction, ctx: Ctx, input: z.infer<typeof RateTableCreate>) {
   requireRole(ctx.actor, "admin");
   if (await trx("rate_tables").where({ publication_date: input.publication_date }).first()) {
-    throw new AppError("CONFLICT", `A rate table published on ${input.publication_date} already exists`);
+    throw new AppError("CONFLICT", { zh: `${input.publication_date} 发布的利率表已存在`, en: `A rate table published on ${input.publication_date} already exists` });
   }
   const [row] = await trx("rate_tables")
     .insert({ publication_date: input.publication_date, lpr_1y: input.lpr_1y, lpr_5y: input.lpr_5y, note: input.note ?? null, created_by: ctx.actor.userId })
@@ -71,17 +71,23 @@ export function productView(p: ProductRow) {
 export async function createProduct(trx: Knex.Transaction, ctx: Ctx, input: z.infer<typeof LoanProductCreate>) {
   requireRole(ctx.actor, "bank_manager", "admin");
   const bankId = ctx.actor.role === "bank_manager" ? ctx.actor.bankId : input.bank_id;
-  if (!bankId) throw new AppError("VALIDATION_FAILED", "bank_id is required", [{ path: "body.bank_id", message: "required" }]);
+  if (!bankId) throw new AppError("VALIDATION_FAILED", { zh: "须给出 bank_id", en: "bank_id is required" }, [{ path: "body.bank_id", message: { zh: "必填", en: "required" } }]);
   if (ctx.actor.role === "bank_manager" && input.bank_id && input.bank_id !== ctx.actor.bankId) throw notFound("bank");
   if (!ctx.actor.countyCodes.includes(input.county_code)) throw notFound("county");
   if (!(await trx("banks").where({ id: bankId }).first())) throw notFound("bank");
   if (new D(input.max_amount).gt(HOUSEHOLD_CAP)) {
-    throw new AppError("VALIDATION_FAILED", "max_amount is at most 50000.00", [{ path: "body.max_amount", message: "at most 50000.00, the household cap" }]);
+    throw new AppError("VALIDATION_FAILED", { zh: "max_amount 最多为 50000.00", en: "max_amount is at most 50000.00" }, [
+      { path: "body.max_amount", message: { zh: "最多 50000.00（每户上限）", en: "at most 50000.00, the household cap" } },
+    ]);
   }
   if (input.rate_rule === "FIXED" && !input.fixed_rate) {
-    throw new AppError("VALIDATION_FAILED", "fixed_rate is required with rate_rule FIXED", [{ path: "body.fixed_rate", message: "required" }]);
+    throw new AppError("VALIDATION_FAILED", { zh: "rate_rule 为 FIXED 时须给出 fixed_rate", en: "fixed_rate is required with rate_rule FIXED" }, [
+      { path: "body.fixed_rate", message: { zh: "必填", en: "required" } },
+    ]);
   }
-  if (new D(input.subsidy.ratio).gt(1)) throw new AppError("VALIDATION_FAILED", "subsidy.ratio is at most 1", [{ path: "body.subsidy.ratio", message: "at most 1" }]);
+  if (new D(input.subsidy.ratio).gt(1)) {
+    throw new AppError("VALIDATION_FAILED", { zh: "subsidy.ratio 最多为 1", en: "subsidy.ratio is at most 1" }, [{ path: "body.subsidy.ratio", message: { zh: "最多为 1", en: "at most 1" } }]);
+  }
   await trx.raw("SELECT pg_advisory_xact_lock(hashtext(?))", [`loan_product:${bankId}:${input.county_code}:${input.code}`]);
   const last = await trx("loan_products").where({ bank_id: bankId, county_code: input.county_code, code: input.code }).max<{ v: number | null }>("version as v").first();
   const [row] = await trx("loan_products")
@@ -158,9 +164,11 @@ export async function getProduct(db: Db, actor: Actor, id: string) {
 export async function priceLoan(db: Db, product: ProductRow, termMonths: number, on: string): Promise<{ rate: string; basis: string; lprDate: string | null; lpr: string | null }> {
   if (product.rate_rule === "FIXED") return { rate: Rate.format(product.fixed_rate!), basis: "FIXED", lprDate: null, lpr: null };
   const lpr = await lprOn(db, on);
-  if (!lpr) throw new AppError("LOAN_NO_RATE_TABLE", `No LPR is published on or before ${on}; an admin adds it under /rate-tables`);
+  if (!lpr) {
+    throw new AppError("LOAN_NO_RATE_TABLE", { zh: `${on} 及以前没有公布的 LPR；请管理员在 /rate-tables 录入`, en: `No LPR is published on or before ${on}; an admin adds it under /rate-tables` });
+  }
   const base = termMonths <= 12 ? lpr.lpr_1y : lpr.lpr_5y;
   const rate = new D(base).plus(product.rate_spread);
-  if (rate.lte(0)) throw new AppError("RULE_VIOLATION", "The product's spread makes the rate zero or negative");
+  if (rate.lte(0)) throw new AppError("RULE_VIOLATION", { zh: "该产品的加点使利率为零或负数", en: "The product's spread makes the rate zero or negative" });
   return { rate: Rate.format(rate), basis: termMonths <= 12 ? "LPR_1Y" : "LPR_5Y", lprDate: lpr.publication_date, lpr: Rate.format(base) };
 }

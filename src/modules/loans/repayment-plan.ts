@@ -87,7 +87,10 @@ export function rescheduledRows(loan: LoanRow, rows: PeriodRow[], on: string, te
 export function planRepayment(loan: LoanRow, rows: PeriodRow[], on: string, amount: Dec, terms: SubsidyTerms | null, states: PeriodState[] = statesAsOf(loan, rows, on)): RepaymentPlan {
   const payoff = payoffWith(loan, rows, states, on, terms);
   if (amount.gt(payoff)) {
-    throw new AppError("LOAN_OVERPAYMENT", `The payment ${fmt(amount)} is more than the ${fmt(payoff)} that closes the loan on ${on}`);
+    throw new AppError("LOAN_OVERPAYMENT", {
+      zh: `还款 ${fmt(amount)} 超过 ${on} 结清贷款所需的 ${fmt(payoff)}`,
+      en: `The payment ${fmt(amount)} is more than the ${fmt(payoff)} that closes the loan on ${on}`,
+    });
   }
   const alloc = allocatePayment(states, amount, { graceDays: loan.grace_days, on });
   const byseq = new Map(alloc.perPeriod.map((a) => [a.seq, a]));
@@ -123,7 +126,10 @@ export function planRepayment(loan: LoanRow, rows: PeriodRow[], on: string, amou
       // Payoff: the current period ends today with its interest to date; later periods go.
       const accrued = accruedToDate(loan, cur, on, terms);
       if (!alloc.prepayment.eq(futurePrincipal.plus(accrued.household))) {
-        throw new AppError("LOAN_PAYOFF_SHORT", `To close the loan on ${on} pay ${fmt(payoff)} (principal ${fmt(futurePrincipal)} and interest to date ${fmt(accrued.household)} on top of what is due)`);
+        throw new AppError("LOAN_PAYOFF_SHORT", {
+          zh: `在 ${on} 结清贷款须还 ${fmt(payoff)}（在应还金额之外，另加本金 ${fmt(futurePrincipal)} 和截至当日的利息 ${fmt(accrued.household)}）`,
+          en: `To close the loan on ${on} pay ${fmt(payoff)} (principal ${fmt(futurePrincipal)} and interest to date ${fmt(accrued.household)} on top of what is due)`,
+        });
       }
       prepaidInterest = accrued.household;
       periods = [...periods.filter((r) => r.seq < cur.seq), endedPeriod(loan, periods, cur, on, accrued)];
@@ -135,7 +141,7 @@ export function planRepayment(loan: LoanRow, rows: PeriodRow[], on: string, amou
   const principal = alloc.overduePrincipal.plus(alloc.principalDueNow).plus(alloc.prepayment).minus(prepaidInterest);
   const interest = alloc.overdueInterest.plus(alloc.interestDueNow).plus(prepaidInterest);
   const outstanding = new D(loan.outstanding_principal).minus(principal);
-  if (outstanding.isNeg()) throw new AppError("INTERNAL", "outstanding principal would go negative");
+  if (outstanding.isNeg()) throw new AppError("INTERNAL", { zh: "未还本金将变为负数", en: "outstanding principal would go negative" });
   const finalStates = periods.map(toState);
   if (outstanding.isZero() && finalStates.every(isSettled)) closed = true;
   return {

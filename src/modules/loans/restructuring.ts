@@ -5,6 +5,7 @@ import { requireRole } from "../../http/auth.js";
 import { AppError, invalidState, notFound } from "../../http/errors.js";
 import { appendAudit } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
+import { statusLabel } from "../../lib/labels.js";
 import { ACCOUNTS, postJournalEntry } from "../../lib/ledger.js";
 import { D, Money } from "../../lib/money.js";
 import { subsidyTermsOf } from "./household-interest.js";
@@ -230,7 +231,9 @@ export async function addCollectionAction(trx: Knex.Transaction, ctx: Ctx, id: s
   requireRole(ctx.actor, ...BANK_STAFF, "village_officer");
   const loan = await findLoan(trx, ctx.actor, id);
   if (!loan) throw notFound("loan");
-  if (!isActive(loan) && loan.status !== "WRITTEN_OFF" && loan.status !== "COMPENSATED") throw invalidState(`The loan is ${loan.status}; collection is for loans still owed`);
+  if (!isActive(loan) && loan.status !== "WRITTEN_OFF" && loan.status !== "COMPENSATED") {
+    throw invalidState({ zh: `贷款状态为${statusLabel("loan", loan.status, "zh")}；催收只针对仍有欠款的贷款`, en: `The loan is ${loan.status}; collection is for loans still owed` });
+  }
   const [row] = await trx("loan_collection_actions")
     .insert({ loan_id: id, county_code: loan.county_code, action_date: ctx.clock.today(), method: input.method, result: input.result, note: input.note ?? null, promised_date: input.promised_date ?? null, actor_id: ctx.actor.userId })
     .returning("*");

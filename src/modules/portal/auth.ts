@@ -103,7 +103,7 @@ export function authenticateHousehold(settings: JwtSettings, sessions: SessionRe
     return sessions.refresh().then(
       () => check(req, p, next),
       () => {
-        throw new AppError("SERVICE_UNAVAILABLE", "The session state could not be read from the database");
+        throw new AppError("SERVICE_UNAVAILABLE", { zh: "无法从数据库读取会话状态", en: "The session state could not be read from the database" });
       },
     );
   };

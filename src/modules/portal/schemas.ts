@@ -1,6 +1,6 @@
 import { IsoDate, Uuid, z, StatusLabel } from "../../http/zod.js";
 
-const Pin = z.string().regex(/^\d{6}$/, "6 digits");
+const Pin = z.string().regex(/^\d{6}$/, "6 位数字 / 6 digits");
 
 export const PortalTokenRequest = z
   .object({
@@ -39,7 +39,7 @@ export const PinIssueResponse = z
   .openapi("PinIssueResponse");
 export const PartnerCreate = z
   .object({
-    client_id: z.string().regex(/^[a-z0-9][a-z0-9-]{2,62}$/, "3-63 lower-case letters, digits and dashes"),
+    client_id: z.string().regex(/^[a-z0-9][a-z0-9-]{2,62}$/, "3 至 63 个小写字母、数字或连字符 / 3-63 lower-case letters, digits and dashes"),
     name: z.string().trim().min(1).max(100),
     county_codes: z.array(z.string().regex(/^\d{6}$/)).min(1).max(50),
     rate_limit_per_minute: z.number().int().min(1).max(100000).default(600),

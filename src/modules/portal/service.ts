@@ -52,7 +52,7 @@ export async function createPartner(trx: Knex.Transaction, ctx: Ctx, input: z.in
   requireRole(ctx.actor, "admin");
   const outside = input.county_codes.filter((c) => !ctx.actor.countyCodes.includes(c));
   if (outside.length > 0) throw notFound(`county ${outside[0]}`);
-  if (await trx("partners").where({ client_id: input.client_id }).first()) throw new AppError("CONFLICT", `Partner ${input.client_id} already exists`);
+  if (await trx("partners").where({ client_id: input.client_id }).first()) throw new AppError("CONFLICT", { zh: `合作方 ${input.client_id} 已存在`, en: `Partner ${input.client_id} already exists` });
   const secret = randomBytes(24).toString("base64url");
   await trx("partners").insert({
     client_id: input.client_id,
@@ -80,7 +80,7 @@ async function managedPartner(trx: Knex.Transaction, ctx: Ctx, clientId: string)
     .forUpdate()
     .first<{ client_id: string; name: string; county_codes: string[]; active: boolean; token_epoch: number } | undefined>();
   if (!p) throw notFound("partner");
-  if (!p.active) throw new AppError("INVALID_STATE", `Partner ${clientId} is revoked; register a new one`);
+  if (!p.active) throw new AppError("INVALID_STATE", { zh: `合作方 ${clientId} 已被撤销；请另行登记新的合作方`, en: `Partner ${clientId} is revoked; register a new one` });
   return p;
 }
 

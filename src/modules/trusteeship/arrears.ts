@@ -178,7 +178,9 @@ export async function trusteeshipArrears(db: Db, businessDate: string, opts: { c
 /** `POST /jobs/trusteeship-arrears`: the job for the caller's counties, audited. */
 export async function runArrearsJob(trx: Knex.Transaction, ctx: Ctx, businessDate: string) {
   requireRole(ctx.actor, "admin");
-  if (businessDate > ctx.clock.today()) throw new AppError("VALIDATION_FAILED", "The business date is in the future", [{ path: "body.business_date", message: "not after today" }]);
+  if (businessDate > ctx.clock.today()) {
+    throw new AppError("VALIDATION_FAILED", { zh: "业务日期不能晚于今天", en: "The business date is in the future" }, [{ path: "body.business_date", message: { zh: "不能晚于今天", en: "not after today" } }]);
+  }
   const run = await trusteeshipArrears(trx, businessDate, { countyCodes: ctx.actor.countyCodes, now: ctx.clock.now() });
   await appendAudit(
     trx,

@@ -119,38 +119,59 @@ export async function createTrusteeship(trx: Knex.Transaction, ctx: Ctx, input: 
   const today = ctx.clock.today();
   const h = await trx("households").where({ id: input.household_id }).whereIn("county_code", ctx.actor.countyCodes).first<{ id: string; county_code: string; village_code: string; status: string } | undefined>();
   if (!h) throw notFound("household");
-  if (h.status === "REMOVED") throw new AppError("HOUSEHOLD_NOT_ELIGIBLE", "The household was removed from the register (清退)");
+  if (h.status === "REMOVED") throw new AppError("HOUSEHOLD_NOT_ELIGIBLE", { zh: "该农户已从建档立卡名册中清退", en: "The household was removed from the register (清退)" });
   // Locking the operator serialises contracts of one operator, so two cannot both pass the limit.
   const o = await findOperator(trx, ctx.actor, input.operator_id, { forUpdate: true });
   if (!o) throw notFound("operator");
   if (o.county_code !== h.county_code) {
-    throw new AppError("RULE_VIOLATION", `The operator is registered in ${o.county_code}, the household in ${h.county_code}`, [{ path: "body.operator_id", message: "operator of another county" }]);
+    throw new AppError("RULE_VIOLATION", { zh: `经营主体登记在 ${o.county_code}，农户在 ${h.county_code}`, en: `The operator is registered in ${o.county_code}, the household in ${h.county_code}` }, [
+      { path: "body.operator_id", message: { zh: "其他县的经营主体", en: "operator of another county" } },
+    ]);
   }
 
   const problems = checkContractDates({ startDate: input.start_date, endDate: input.end_date, firstDueDate: input.first_due_date, frequency: input.frequency });
-  if (input.start_date > today) problems.push({ path: "body.start_date", message: "a contract is recorded once the principal is handed over: the start date is not in the future" });
+  if (input.start_date > today) {
+    problems.push({
+      path: "body.start_date",
+      message: { zh: "本金交付后才登记合同：开始日期不能晚于今天", en: "a contract is recorded once the principal is handed over: the start date is not in the future" },
+    });
+  }
   if (input.source !== "HOUSEHOLD_LOAN" && (input.linked_loan_id || input.loan_disbursed_on)) {
-    problems.push({ path: "body.linked_loan_id", message: "only a HOUSEHOLD_LOAN contract has a loan" });
+    problems.push({ path: "body.linked_loan_id", message: { zh: "只有 HOUSEHOLD_LOAN 合同才关联贷款", en: "only a HOUSEHOLD_LOAN contract has a loan" } });
   }
   if (input.source === "HOUSEHOLD_LOAN" && !input.linked_loan_id && !input.loan_disbursed_on) {
-    problems.push({ path: "body.loan_disbursed_on", message: "a HOUSEHOLD_LOAN contract names its loan (linked_loan_id) or the loan's disbursement date" });
+    problems.push({
+      path: "body.loan_disbursed_on",
+      message: { zh: "HOUSEHOLD_LOAN 合同须给出所关联的贷款（linked_loan_id）或该贷款的发放日期", en: "a HOUSEHOLD_LOAN contract names its loan (linked_loan_id) or the loan's disbursement date" },
+    });
   }
-  if (problems.length > 0) throw new AppError("VALIDATION_FAILED", problems.map((p) => p.message).join("; "), problems);
+  if (problems.length > 0) {
+    throw new AppError("VALIDATION_FAILED", { zh: problems.map((p) => p.message.zh).join("；"), en: problems.map((p) => p.message.en).join("; ") }, problems);
+  }
 
   let loanDisbursedOn: string | null = input.loan_disbursed_on ?? null;
   if (input.linked_loan_id) {
     const loan = await lockLoan(trx, input.linked_loan_id);
     if (!loan || loan.household_id !== h.id || !["DISBURSED", "EXTENDED"].includes(loan.status) || !loan.disbursed_on) {
-      throw new AppError("INVALID_LINKED_LOAN", "The linked loan is not an open, disbursed loan of this household", [{ path: "body.linked_loan_id", message: "not an open loan of the household" }]);
+      throw new AppError("INVALID_LINKED_LOAN", { zh: "所关联的贷款不是该农户已发放且未结清的贷款", en: "The linked loan is not an open, disbursed loan of this household" }, [
+        { path: "body.linked_loan_id", message: { zh: "不是该农户未结清的贷款", en: "not an open loan of the household" } },
+      ]);
     }
     if (input.loan_disbursed_on && input.loan_disbursed_on !== loan.disbursed_on) {
-      throw new AppError("VALIDATION_FAILED", "loan_disbursed_on differs from the linked loan's disbursement date", [{ path: "body.loan_disbursed_on", message: `the loan was disbursed on ${loan.disbursed_on}` }]);
+      throw new AppError("VALIDATION_FAILED", { zh: "loan_disbursed_on 与所关联贷款的发放日期不符", en: "loan_disbursed_on differs from the linked loan's disbursement date" }, [
+        { path: "body.loan_disbursed_on", message: { zh: `该贷款于 ${loan.disbursed_on} 发放`, en: `the loan was disbursed on ${loan.disbursed_on}` } },
+      ]);
     }
     if (Money.of(input.principal).gt(Money.format(loan.outstanding_principal))) {
-      throw new AppError("INVALID_LINKED_LOAN", "The principal entrusted exceeds the loan's outstanding principal", [{ path: "body.principal", message: `at most ${Money.format(loan.outstanding_principal)}` }]);
+      const most = Money.format(loan.outstanding_principal);
+      throw new AppError("INVALID_LINKED_LOAN", { zh: "委托的本金超过该贷款的未还本金", en: "The principal entrusted exceeds the loan's outstanding principal" }, [
+        { path: "body.principal", message: { zh: `最多 ${most}`, en: `at most ${most}` } },
+      ]);
     }
     if (await trx("trusteeships").where({ linked_loan_id: loan.id, status: "ACTIVE" }).first()) {
-      throw new AppError("INVALID_LINKED_LOAN", "The loan is already linked to an open contract", [{ path: "body.linked_loan_id", message: "already linked" }]);
+      throw new AppError("INVALID_LINKED_LOAN", { zh: "该贷款已关联一份履约中的委托合同", en: "The loan is already linked to an open contract" }, [
+        { path: "body.linked_loan_id", message: { zh: "已被关联", en: "already linked" } },
+      ]);
     }
     loanDisbursedOn = loan.disbursed_on;
   }
@@ -169,10 +190,11 @@ export async function createTrusteeship(trx: Knex.Transaction, ctx: Ctx, input: 
   const limit = await limitOf(trx, o, today);
   const open = Money.format((await exposureOf(trx, [o.id])).get(o.id)?.open ?? "0");
   if (!withinExposure(open, input.principal, limit)) {
-    throw new AppError(
-      "OPERATOR_EXPOSURE_LIMIT",
-      `The operator's open entrusted principal ${open} plus ${Money.format(input.principal)} would exceed its limit ${limit}`,
-    );
+    const principal = Money.format(input.principal);
+    throw new AppError("OPERATOR_EXPOSURE_LIMIT", {
+      zh: `经营主体未收回的委托本金 ${open} 加上本合同的 ${principal} 将超过其上限 ${limit}`,
+      en: `The operator's open entrusted principal ${open} plus ${principal} would exceed its limit ${limit}`,
+    });
   }
 
   const annualRate = input.annual_rate ?? Rate.format(startPolicy.default_annual_rate);

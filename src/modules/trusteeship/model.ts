@@ -1,3 +1,4 @@
+import type { Bilingual } from "../../lib/i18n.js";
 import { D, type Dec, Money } from "../../lib/money.js";
 import { addDays, addMonthsClamped, daysBetween } from "../../lib/dates.js";
 
@@ -15,10 +16,10 @@ export const CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 export const CREDIT_CODE_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28] as const;
 
 export type CreditCodeProblem = "LENGTH" | "CHARACTER" | "CHECK";
-export const CREDIT_CODE_PROBLEM_TEXT: Record<CreditCodeProblem, string> = {
-  LENGTH: "a unified social credit code has 18 characters",
-  CHARACTER: "only 0-9 and A-Y without I, O, Z, S, V may appear (GB 32100)",
-  CHECK: "the check character (18th) does not match the first 17 (GB 32100)",
+export const CREDIT_CODE_PROBLEM_TEXT: Record<CreditCodeProblem, Bilingual> = {
+  LENGTH: { zh: "统一社会信用代码为 18 位", en: "a unified social credit code has 18 characters" },
+  CHARACTER: { zh: "只能使用数字 0-9 和除 I、O、Z、S、V 以外的大写字母 A-Y（GB 32100）", en: "only 0-9 and A-Y without I, O, Z, S, V may appear (GB 32100)" },
+  CHECK: { zh: "第 18 位校验码与前 17 位不符（GB 32100）", en: "the check character (18th) does not match the first 17 (GB 32100)" },
 };
 
 /** The check character of the first 17 characters: C18 = 31 − (Σ Ci·Wi mod 31), 31 → 0. */
@@ -81,15 +82,22 @@ export function defaultFirstDueDate(startDate: string, endDate: string, frequenc
   return oneStep < endDate ? oneStep : endDate;
 }
 
+/** A problem with one field of a contract, in both languages. */
+export interface ContractProblem {
+  path: string;
+  message: Bilingual;
+}
+
 /** Problems with a contract's dates (empty when a schedule can be built). */
-export function checkContractDates(i: Pick<ScheduleInput, "startDate" | "endDate" | "firstDueDate" | "frequency">): { path: string; message: string }[] {
-  const problems: { path: string; message: string }[] = [];
-  if (i.endDate <= i.startDate) problems.push({ path: "body.end_date", message: "the end date comes after the start date" });
+export function checkContractDates(i: Pick<ScheduleInput, "startDate" | "endDate" | "firstDueDate" | "frequency">): ContractProblem[] {
+  const problems: ContractProblem[] = [];
+  if (i.endDate <= i.startDate) problems.push({ path: "body.end_date", message: { zh: "结束日期须晚于开始日期", en: "the end date comes after the start date" } });
   if (i.firstDueDate !== undefined) {
     const latest = addMonthsClamped(i.startDate, MONTHS_PER_PERIOD[i.frequency]);
-    if (i.firstDueDate <= i.startDate) problems.push({ path: "body.first_due_date", message: "the first due date comes after the start date" });
-    else if (i.firstDueDate > latest) problems.push({ path: "body.first_due_date", message: `a first period may be short but not longer than one period (at most ${latest})` });
-    else if (i.firstDueDate > i.endDate) problems.push({ path: "body.first_due_date", message: "the first due date is on or before the end date" });
+    const first = (zh: string, en: string) => problems.push({ path: "body.first_due_date", message: { zh, en } });
+    if (i.firstDueDate <= i.startDate) first("首个应付日须晚于开始日期", "the first due date comes after the start date");
+    else if (i.firstDueDate > latest) first(`首期可以短于一期，但不能长于一期（最晚 ${latest}）`, `a first period may be short but not longer than one period (at most ${latest})`);
+    else if (i.firstDueDate > i.endDate) first("首个应付日不能晚于结束日期", "the first due date is on or before the end date");
   }
   return problems;
 }
@@ -104,7 +112,7 @@ export function checkContractDates(i: Pick<ScheduleInput, "startDate" | "endDate
  */
 export function buildReturnSchedule(input: ScheduleInput): ScheduledInstallment[] {
   const problems = checkContractDates(input);
-  if (problems.length > 0) throw new RangeError(problems.map((p) => p.message).join("; "));
+  if (problems.length > 0) throw new RangeError(problems.map((p) => p.message.en).join("; "));
   const step = MONTHS_PER_PERIOD[input.frequency];
   const principal = Money.of(input.principal);
   const rate = new D(input.annualRate);

@@ -67,14 +67,16 @@ export async function createOperator(trx: Knex.Transaction, ctx: Ctx, pii: Pii, 
   if (!ctx.actor.countyCodes.includes(input.county_code)) throw notFound("county");
   const checked = checkCreditCode(input.credit_code);
   if (!checked.ok) {
-    throw new AppError("INVALID_CREDIT_CODE", `Unified social credit code: ${CREDIT_CODE_PROBLEM_TEXT[checked.problem]}`, [
-      { path: "body.credit_code", message: CREDIT_CODE_PROBLEM_TEXT[checked.problem] },
-    ]);
+    const problem = CREDIT_CODE_PROBLEM_TEXT[checked.problem];
+    throw new AppError("INVALID_CREDIT_CODE", { zh: `统一社会信用代码：${problem.zh}`, en: `Unified social credit code: ${problem.en}` }, [{ path: "body.credit_code", message: problem }]);
   }
   if (await trx("operators").where({ county_code: input.county_code, credit_code: checked.value }).first()) {
-    throw new AppError("CONFLICT", `An operator with credit code ${checked.value} is already registered in ${input.county_code}`);
+    throw new AppError("CONFLICT", {
+      zh: `${input.county_code} 已登记统一社会信用代码为 ${checked.value} 的经营主体`,
+      en: `An operator with credit code ${checked.value} is already registered in ${input.county_code}`,
+    });
   }
-  if (input.id && (await trx("operators").where({ id: input.id }).first())) throw new AppError("CONFLICT", `Operator ${input.id} already exists`);
+  if (input.id && (await trx("operators").where({ id: input.id }).first())) throw new AppError("CONFLICT", { zh: `经营主体 ${input.id} 已存在`, en: `Operator ${input.id} already exists` });
   const now = ctx.clock.now();
   const [o] = await trx("operators")
     .insert({
@@ -135,7 +137,10 @@ export async function createPolicy(trx: Knex.Transaction, ctx: Ctx, input: z.inf
   requireRole(ctx.actor, "admin");
   if (!ctx.actor.countyCodes.includes(input.county_code)) throw notFound("county");
   if (await trx("trusteeship_policies").where({ county_code: input.county_code, effective_from: input.effective_from }).first()) {
-    throw new AppError("CONFLICT", `A policy version effective from ${input.effective_from} already exists; versions are never edited, add one with another date`);
+    throw new AppError("CONFLICT", {
+      zh: `已有自 ${input.effective_from} 起生效的政策版本；政策版本不能修改，请以其他日期新增一个版本`,
+      en: `A policy version effective from ${input.effective_from} already exists; versions are never edited, add one with another date`,
+    });
   }
   const [p] = await trx("trusteeship_policies")
     .insert({

@@ -19,14 +19,18 @@ export async function lockForPayment(trx: Knex.Transaction, ctx: Ctx, id: string
   requireRole(ctx.actor, ...PAYERS);
   const t = await findTrusteeship(trx, ctx.actor, id, { forUpdate: true });
   if (!t) throw notFound("trusteeship");
-  if (t.status === "CLOSED") throw new AppError("INVALID_STATE", "The contract is closed: its principal and every return are paid");
+  if (t.status === "CLOSED") throw new AppError("INVALID_STATE", { zh: "该合同已结束：本金和各期收益均已支付", en: "The contract is closed: its principal and every return are paid" });
   return t;
 }
 
 export function valueDate(given: string | undefined, t: TrusteeshipRow, today: string, path: string): string {
   const d = given ?? today;
-  if (d > today) throw new AppError("VALIDATION_FAILED", "The value date is in the future", [{ path, message: "not after today" }]);
-  if (d < t.start_date) throw new AppError("VALIDATION_FAILED", "The value date is before the contract started", [{ path, message: `on or after ${t.start_date}` }]);
+  if (d > today) throw new AppError("VALIDATION_FAILED", { zh: "起息日不能晚于今天", en: "The value date is in the future" }, [{ path, message: { zh: "不能晚于今天", en: "not after today" } }]);
+  if (d < t.start_date) {
+    throw new AppError("VALIDATION_FAILED", { zh: "起息日早于合同开始日期", en: "The value date is before the contract started" }, [
+      { path, message: { zh: `不能早于 ${t.start_date}`, en: `on or after ${t.start_date}` } },
+    ]);
+  }
   return d;
 }
 
@@ -68,9 +72,11 @@ export async function recordPayment(trx: Knex.Transaction, ctx: Ctx, id: string,
   const { allocation, unallocated } = allocateReturnPayment(installments.map(stateOf), amount);
   if (!Money.of(unallocated).isZero()) {
     const owed = Money.format(Money.of(amount).minus(unallocated));
-    throw new AppError("TRUSTEESHIP_OVERPAYMENT", `The contract's unpaid returns total ${owed}; the payment of ${amount} exceeds them`, [
-      { path: "body.amount", message: `at most ${owed}` },
-    ]);
+    throw new AppError(
+      "TRUSTEESHIP_OVERPAYMENT",
+      { zh: `该合同所有未付收益合计 ${owed}；本次付款 ${amount} 超过该金额`, en: `The contract's unpaid returns total ${owed}; the payment of ${amount} exceeds them` },
+      [{ path: "body.amount", message: { zh: `最多 ${owed}`, en: `at most ${owed}` } }],
+    );
   }
   const bySeq = new Map(installments.map((i) => [i.seq, i]));
   let toReceivable = new D(0);
@@ -149,17 +155,22 @@ export async function returnPrincipal(trx: Knex.Transaction, ctx: Ctx, id: strin
   const t = await lockForPayment(trx, ctx, id);
   const today = ctx.clock.today();
   const openPrincipal = Money.of(Money.format(t.principal)).minus(t.principal_returned);
-  if (openPrincipal.isZero()) throw new AppError("INVALID_STATE", "The principal has already been returned");
+  if (openPrincipal.isZero()) throw new AppError("INVALID_STATE", { zh: "本金已经返还", en: "The principal has already been returned" });
   const on = valueDate(input.returned_on, t, today, "body.returned_on");
-  if (on < t.end_date) throw new AppError("PRINCIPAL_RETURN_BEFORE_END", `The contract runs to ${t.end_date}; the principal is returned on or after it`);
+  if (on < t.end_date) {
+    throw new AppError("PRINCIPAL_RETURN_BEFORE_END", { zh: `该合同至 ${t.end_date} 到期；本金须在当日或之后返还`, en: `The contract runs to ${t.end_date}; the principal is returned on or after it` });
+  }
   const amount = Money.format(input.amount);
   if (!Money.of(amount).eq(openPrincipal)) {
-    throw new AppError("PRINCIPAL_RETURN_MISMATCH", `The open principal is ${Money.format(openPrincipal)}; it is returned whole`, [
-      { path: "body.amount", message: `must be ${Money.format(openPrincipal)}` },
+    const open = Money.format(openPrincipal);
+    throw new AppError("PRINCIPAL_RETURN_MISMATCH", { zh: `未还本金为 ${open}；本金须一次全额返还`, en: `The open principal is ${open}; it is returned whole` }, [
+      { path: "body.amount", message: { zh: `须为 ${open}`, en: `must be ${open}` } },
     ]);
   }
   if (t.linked_loan_id && on !== today) {
-    throw new AppError("VALIDATION_FAILED", "A principal return that repays a linked loan is dated today", [{ path: "body.returned_on", message: `must be ${today} (or absent)` }]);
+    throw new AppError("VALIDATION_FAILED", { zh: "用于偿还所关联贷款的本金返还须以今天为日期", en: "A principal return that repays a linked loan is dated today" }, [
+      { path: "body.returned_on", message: { zh: `须为 ${today}（或不填）`, en: `must be ${today} (or absent)` } },
+    ]);
   }
   const linked = t.linked_loan_id ? await repayLinkedLoan(trx, ctx, t, amount, input.reference) : { toLoan: "0.00", repayment: undefined };
   const toHousehold = Money.of(amount).minus(linked.toLoan);

@@ -7,7 +7,7 @@ export const OPERATOR_TYPES = ["COOPERATIVE", "LEADING_ENTERPRISE", "RURAL_INVES
 export const SOURCES = ["HOUSEHOLD_LOAN", "POVERTY_FUND_SHARE", "LAND_SHARE", "IN_KIND"] as const;
 export const CONTRACT_STATUSES = ["ACTIVE", "CLOSED"] as const;
 
-const PositiveAmount = Amount.refine((v) => /[1-9]/.test(v), "more than zero");
+const PositiveAmount = Amount.refine((v) => /[1-9]/.test(v), "须大于零 / more than zero");
 
 // ---------- operators ----------
 
@@ -26,7 +26,7 @@ export const OperatorCreate = z
     operator_type: z.enum(OPERATOR_TYPES).openapi({ description: "COOPERATIVE 合作社, LEADING_ENTERPRISE 龙头企业, RURAL_INVESTMENT_COMPANY 农投公司, LARGE_HOUSEHOLD 种养大户" }),
     legal_representative: z.string().trim().min(1).max(100),
     registered_capital: Amount,
-    bank_account: z.string().regex(/^\d{8,30}$/, "8 to 30 digits").optional(),
+    bank_account: z.string().regex(/^\d{8,30}$/, "8 至 30 位数字 / 8 to 30 digits").optional(),
     bank_name: z.string().max(100).optional(),
     rating: z.string().max(20).optional(),
   })
@@ -80,7 +80,7 @@ export const PolicyCreate = z
     effective_from: IsoDate,
     default_annual_rate: RateStr.default("0.08"),
     grace_days: z.number().int().min(0).max(365).default(0),
-    exposure_multiple: z.string().regex(/^\d{1,4}(\.\d{1,2})?$/, "a multiple, e.g. \"10\"").default("10"),
+    exposure_multiple: z.string().regex(/^\d{1,4}(\.\d{1,2})?$/, "倍数，例如 \"10\" / a multiple, e.g. \"10\"").default("10"),
     exposure_cap: Amount.nullable().default(null).openapi({ description: "County cap on one operator's open entrusted principal; null for none" }),
   })
   .strict()
@@ -192,7 +192,7 @@ export const TrusteeshipQuery = ListQuery.extend({
   in_arrears: z.enum(["true", "false"]).optional().openapi({ description: "Only contracts with (true) or without (false) an installment in arrears today" }),
   due_month: z
     .string()
-    .regex(/^\d{4}-(0[1-9]|1[0-2])$/, "YYYY-MM")
+    .regex(/^\d{4}-(0[1-9]|1[0-2])$/, "年月，格式 YYYY-MM / YYYY-MM")
     .optional()
     .openapi({ description: "Only contracts with an installment due in this month (YYYY-MM)" }),
 });
@@ -223,7 +223,7 @@ export const PrincipalReturnCreate = z
 export const DashboardQuery = z.object({
   month: z
     .string()
-    .regex(/^\d{4}-(0[1-9]|1[0-2])$/, "YYYY-MM")
+    .regex(/^\d{4}-(0[1-9]|1[0-2])$/, "年月，格式 YYYY-MM / YYYY-MM")
     .optional()
     .openapi({ description: "Month of 'due this month' (default the current month)" }),
 });
