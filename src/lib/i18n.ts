@@ -41,6 +41,11 @@ export function splitBilingual(s: string): Bilingual | undefined {
   return undefined;
 }
 
+/** Several messages as one, in each language (Chinese joined by "；", English by "; "): a list of problems as one detail. */
+export function joinedMessages(messages: readonly { message: Bilingual }[]): Bilingual {
+  return { zh: messages.map((m) => m.message.zh).join("；"), en: messages.map((m) => m.message.en).join("; ") };
+}
+
 export function isBilingual(x: unknown): x is Bilingual {
   return typeof x === "object" && x !== null && typeof (x as Bilingual).zh === "string" && typeof (x as Bilingual).en === "string";
 }

@@ -6,7 +6,7 @@ import { page } from "../../http/pagination.js";
 import { appendAudit, type AuditRecord } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
 import { D, Money, Rate } from "../../lib/money.js";
-import type { Bilingual } from "../../lib/i18n.js";
+import { type Bilingual, joinedMessages } from "../../lib/i18n.js";
 import { parsePeriod } from "./model.js";
 import {
   ASSET_STATUS_ZH,
@@ -247,16 +247,12 @@ const UNKNOWN_VILLAGE: Bilingual = { zh: "未知的村", en: "unknown village" }
 const ANOTHER_COUNTY: Bilingual = { zh: "属于其他县", en: "another county" };
 
 /** The problems' messages as one detail, in each language. */
-function problemsDetail(problems: Problem[]): Bilingual {
-  return { zh: problems.map((p) => p.message.zh).join("；"), en: problems.map((p) => p.message.en).join("; ") };
-}
-
 function rightsProblem(problems: Problem[]): void {
-  if (problems.length) throw new AppError("RIGHTS_NOT_SEPARATE", problemsDetail(problems), problems);
+  if (problems.length) throw new AppError("RIGHTS_NOT_SEPARATE", joinedMessages(problems), problems);
 }
 
 function contractProblem(problems: Problem[]): void {
-  if (problems.length) throw new AppError("INVALID_CONTRACT", problemsDetail(problems), problems);
+  if (problems.length) throw new AppError("INVALID_CONTRACT", joinedMessages(problems), problems);
 }
 
 function oversightElsewhere(): AppError {

@@ -7,7 +7,7 @@ import { AppError, allErrorCodes, type Detail, invalidState, notFound, registerE
 import { page } from "../../http/pagination.js";
 import { appendAudit, type AuditRecord } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
-import { type Bilingual, type Lang, textIn } from "../../lib/i18n.js";
+import { type Bilingual, joinedMessages, type Lang, textIn } from "../../lib/i18n.js";
 import { statusLabel } from "../../lib/labels.js";
 import { D, Money } from "../../lib/money.js";
 import { householdScope, lockHousehold } from "../register/index.js";
@@ -98,10 +98,6 @@ function fail(code: string, detail: Detail, errors?: Problem[]): AppError {
 }
 
 /** The problems' messages as one detail, in each language. */
-function problemsDetail(problems: Problem[]): Bilingual {
-  return { zh: problems.map((p) => p.message.zh).join("；"), en: problems.map((p) => p.message.en).join("; ") };
-}
-
 const IN_THE_FUTURE: Bilingual = { zh: "日期晚于今天", en: "dated in the future" };
 
 /** Why a household may not be rated, its status named in Chinese. */
@@ -186,7 +182,7 @@ export async function createScorecard(trx: Knex.Transaction, ctx: Ctx, input: z.
   if (!ctx.actor.countyCodes.includes(input.county_code)) throw notFound("county");
   const def = scorecardDef(input);
   const problems = validateScorecard(def);
-  if (problems.length > 0) throw fail("SCORECARD_INVALID", problemsDetail(problems), problems);
+  if (problems.length > 0) throw fail("SCORECARD_INVALID", joinedMessages(problems), problems);
   const county = await trx("divisions").where({ code: input.county_code, level: "COUNTY" }).first();
   if (!county) throw notFound("county");
   const row = await insertScorecard(trx, input.county_code, def, ctx.actor.userId, ctx.clock.now());
@@ -329,7 +325,7 @@ export async function createRating(trx: Knex.Transaction, ctx: Ctx, householdId:
   const [outcome] = await evaluate(trx, ctx, [{ row: 1, household_id: householdId, ...input }], { pathPrefix: () => "body." });
   if (!outcome.ok) {
     if (outcome.code === "NOT_FOUND") throw notFound("household");
-    throw fail(outcome.code, problemsDetail(outcome.errors), outcome.errors);
+    throw fail(outcome.code, joinedMessages(outcome.errors), outcome.errors);
   }
   const id = outcome.insert.id as string;
   await insertRatings(trx, [outcome.insert]);

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { joinedMessages } from "../../lib/i18n.js";
 import type { z } from "zod";
 import { type Actor, inJurisdiction, requireRole } from "../../http/auth.js";
 import { AppError, notFound } from "../../http/errors.js";
@@ -399,7 +400,7 @@ export async function recordStatusChange(trx: Knex.Transaction, ctx: Ctx, househ
     problems.push({ path: "body.effective_date", message: { zh: `早于当前状态的开始日期（${h.status_since}）`, en: `before the current status began (${h.status_since})` } });
   }
   if (problems.length > 0) {
-    const detail = { zh: problems.map((p) => p.message.zh).join("；"), en: problems.map((p) => p.message.en).join("; ") };
+    const detail = joinedMessages(problems);
     throw new AppError("INVALID_STATUS_CHANGE", detail, problems);
   }
   const [change] = await trx("household_status_changes")

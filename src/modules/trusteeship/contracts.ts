@@ -1,4 +1,5 @@
 /** Entrusted-fund contracts (委托经营): what readers see, signing a contract, reading one. */
+import { joinedMessages } from "../../lib/i18n.js";
 import type { Knex } from "knex";
 import type { z } from "zod";
 import { requireRole } from "../../http/auth.js";
@@ -146,7 +147,7 @@ export async function createTrusteeship(trx: Knex.Transaction, ctx: Ctx, input: 
     });
   }
   if (problems.length > 0) {
-    throw new AppError("VALIDATION_FAILED", { zh: problems.map((p) => p.message.zh).join("；"), en: problems.map((p) => p.message.en).join("; ") }, problems);
+    throw new AppError("VALIDATION_FAILED", joinedMessages(problems), problems);
   }
 
   let loanDisbursedOn: string | null = input.loan_disbursed_on ?? null;
