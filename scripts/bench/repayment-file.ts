@@ -14,7 +14,8 @@ import { buildPortfolio } from "./loan-portfolio.js";
  * repayment file (结息日还款文件) — one row per active bullet loan paying the quarter's interest
  * with value date 2025-12-20, received the next morning after that day's close of business — over
  * a portfolio of N loans (default 100,000 on PostgreSQL with DATABASE_URL, in a scratch database
- * `huinong_bench_rfile`; 5,000 on PGlite in memory). Times the file's processing (each chunk: the
+ * `huinong_bench_rfile`; 5,000 on PGlite in memory). Times the file's processing (in the file's
+ * lanes — two on PostgreSQL, one on PGlite, `REPAYMENT_FILE_LANES` sets them; each chunk: the
  * settlement day's payments recognised and written set-based, any others decided in memory, then
  * journal and audit written in a few statements) and, in the same run on the same loans, a floor:
  * one bare set-based UPDATE of those loans plus one INSERT of as many repayment rows. Prints rows
@@ -114,7 +115,7 @@ try {
   const processing = secs(t0);
   const rate = rows.length / processing;
   out("");
-  out(`database: ${kind}; loans ${loans.toLocaleString("en")}; file ${rows.length.toLocaleString("en")} rows; chunk ${chunk ?? "default"}`);
+  out(`database: ${kind}; loans ${loans.toLocaleString("en")}; file ${rows.length.toLocaleString("en")} rows; chunk ${chunk ?? "default"}; lanes ${(await db("repayment_files").where({ id: file.id }).first<{ lanes: number }>("lanes"))!.lanes}`);
   out(`received (read, checked, stored):  ${received.toFixed(2)} s`);
   out(`processed: ${r.applied} applied, ${r.refused} refused, ${r.duplicates} duplicates in ${processing.toFixed(2)} s = ${Math.round(rate).toLocaleString("en")} rows/s`);
   out(`floor (bare UPDATE of the loans + INSERT of the repayment rows): ${floor.toFixed(2)} s = ${Math.round(rows.length / floor).toLocaleString("en")} rows/s`);
