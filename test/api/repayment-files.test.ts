@@ -212,4 +212,25 @@ describe("repayment files", () => {
     expect(await outcomes(f2.id)).toEqual(o1);
     await reconciliationOk(t);
   });
+
+  it("two processors of one file at once (a server and the command line) take its lanes in turns: every row once, the counts whole", async () => {
+    t.clock.set("2025-07-01");
+    const loans: string[] = [];
+    for (let i = 0; i < 6; i++) loans.push((await loanWithContract(`TW-${i}`, "6000.00", "BULLET_QUARTERLY")).id);
+    t.clock.set("2025-07-03");
+    const rows = Array.from({ length: 36 }, (_, i) => ({ contract_no: `TW-${i % 6}`, value_date: "2025-07-03", amount: "2.00", reference: `TW-R${i}` }));
+    const ctx = { actor: { kind: "staff" as const, ...USERS.officer }, clock: t.clock, requestId: "test" };
+    const file = await transaction(t.db, async (trx) => receiveRepaymentFile(trx, ctx as never, await readRepaymentFile({ format: "json", body: { rows } }), {}));
+    const run = () => processRepaymentFile({ db: t.db, clock: t.clock }, file.id, { chunk: 2, lanes: 2 });
+    const [a, b] = await Promise.all([run(), run()]);
+    // Whichever finished last saw the file done; the other may have ended while the last chunk was in flight elsewhere.
+    expect([a.status, b.status]).toContain("DONE");
+    const f = await t.db("repayment_files").where({ id: file.id }).first<{ status: string; rows_done: number; applied: number; duplicates: number; refused: number }>();
+    expect(f).toMatchObject({ status: "DONE", rows_done: 36, applied: 36, duplicates: 0, refused: 0 });
+    const reps = await t.db("loan_repayments").whereIn("reference", rows.map((r) => r.reference)).select("reference");
+    expect(reps).toHaveLength(36);
+    expect(await t.db("repayment_file_rows").where({ file_id: file.id, status: "APPLIED" }).count<{ n: number }[]>("* as n").then((r) => Number(r[0].n))).toBe(36);
+    expect(await t.db("audit_log").where({ action: "repayment_file.done", entity_id: file.id }).count<{ n: number }[]>("* as n").then((r) => Number(r[0].n))).toBe(1);
+    await reconciliationOk(t);
+  });
 });
