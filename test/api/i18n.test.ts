@@ -61,6 +61,17 @@ describe("Accept-Language", () => {
     expect(en.body.errors).toEqual([{ path: "body.asset_id", message: "give either asset_id or village_code" }]);
   });
 
+  it("400: the shared field formats (amount, date, id) answer in the chosen language", async () => {
+    const body = { amount: "5.001", value_date: "2025-02-30" };
+    const messages = (r: { body: { errors: { path: string; message: string }[] } }) => Object.fromEntries(r.body.errors.map((e) => [e.path, e.message]));
+    const zh = messages(await t.as("officer").post(`${API}/loans/${"0".repeat(8)}-0000-4000-8000-000000000000/repayments`, body).set("Idempotency-Key", "i18n-formats"));
+    expect(zh["body.amount"]).toBe('须为以元计的十进制字符串，最多两位小数，如 "50000.00"');
+    expect(zh["body.value_date"]).toBe("不是有效日期（YYYY-MM-DD，1900 年及以后）");
+    const en = messages(await t.as("officer").post(`${API}/loans/${"0".repeat(8)}-0000-4000-8000-000000000000/repayments`, body).set("Idempotency-Key", "i18n-formats-en").set("Accept-Language", "en"));
+    expect(en["body.amount"]).toBe('an amount in yuan as a decimal string with at most two places, e.g. "50000.00"');
+    expect(en["body.value_date"]).toBe("not a real date (YYYY-MM-DD, from 1900 on)");
+  });
+
   it("422: a loan rule in both languages, with the specific figures", async () => {
     await setupRates(t);
     const p = await product(t);

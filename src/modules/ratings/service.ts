@@ -7,7 +7,7 @@ import { AppError, allErrorCodes, type Detail, invalidState, notFound, registerE
 import { page } from "../../http/pagination.js";
 import { appendAudit, type AuditRecord } from "../../lib/audit.js";
 import type { Ctx } from "../../lib/context.js";
-import { type Bilingual, joinedMessages, type Lang, textIn } from "../../lib/i18n.js";
+import { type Bilingual, joinedMessages, type Lang, splitBilingual, textIn } from "../../lib/i18n.js";
 import { statusLabel } from "../../lib/labels.js";
 import { D, Money } from "../../lib/money.js";
 import { householdScope, lockHousehold } from "../register/index.js";
@@ -419,7 +419,7 @@ export async function rateBulk(trx: Knex.Transaction, ctx: Ctx, input: z.infer<t
       const hid = typeof data === "object" && data !== null && "household_id" in data ? String((data as { household_id: unknown }).household_id) : null;
       // zod's messages in both languages: the same parse again with its Chinese messages.
       const zh = BulkRow.safeParse(data, { error: zhCN.localeError }).error?.issues ?? [];
-      const issues = parsed.error.issues.map((e, n) => ({ path: prefix + e.path.map(String).join("."), message: { zh: zh[n]?.message ?? e.message, en: e.message } }));
+      const issues = parsed.error.issues.map((e, n) => ({ path: prefix + e.path.map(String).join("."), message: splitBilingual(e.message) ?? { zh: zh[n]?.message ?? e.message, en: e.message } }));
       return void rejected.push(reject(row, hid, "VALIDATION_FAILED", issues));
     }
     const r = parsed.data;
