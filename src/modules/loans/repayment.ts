@@ -11,7 +11,7 @@ import { type Dec, D, Money } from "../../lib/money.js";
 import { addDays } from "../../lib/dates.js";
 import { AppError, registerConstraintCodes } from "../../lib/errors.js";
 import { withLateForfeits } from "./household-interest.js";
-import { findLoan, keptSchedule, type LoanRow, lockLoan, packPeriods, periodsOf, periodWritesCtes, type PeriodRow, savePeriods, toState } from "./queries.js";
+import { findLoan, keptSchedule, keptScheduleSql, type LoanRow, lockLoan, type PackedPeriods, packPeriods, periodsOf, periodWritesCtes, type PeriodRow, savePeriods, toState, unpackPeriods } from "./queries.js";
 import { planNeedsTerms, planRepayment, type RepaymentPlan, rescheduledRows } from "./repayment-plan.js";
 import type { SubsidyTerms } from "./household-interest.js";
 import type { RepaymentCreate, RepaymentReversal } from "./schemas.js";
@@ -251,7 +251,11 @@ export async function repay(trx: Knex.Transaction, ctx: Ctx, id: string, input: 
 export async function reverseRepayment(trx: Knex.Transaction, ctx: Ctx, loanId: string, repaymentId: string, input: z.infer<typeof RepaymentReversal>) {
   requireRole(ctx.actor, "bank_manager");
   const loan = await loadForChange(trx, ctx, loanId);
-  const rep = await trx("loan_repayments").where({ id: repaymentId, loan_id: loanId }).forUpdate().first<(RepaymentRow & { bank_id: string }) | undefined>();
+  // The repayment with the schedule it was allocated over, as read back (packed JSON, or its kept rows packed), in one query.
+  const rep = await trx("loan_repayments as r")
+    .where({ "r.id": repaymentId, "r.loan_id": loanId })
+    .forUpdate()
+    .first<(RepaymentRow & { bank_id: string; kept: PackedPeriods | PeriodRow[] | null }) | undefined>(trx.raw(`r.*, ${keptScheduleSql("r")} AS kept`));
   if (!rep) throw notFound("repayment");
   if (rep.reversed_at) throw new AppError("REVERSAL_NOT_LATEST", `该笔还款已于 ${iso(rep.reversed_at)} 冲正 / this repayment was already reversed`);
   if (rep.kind !== "REPAYMENT" || rep.source === "TRUSTEE") throw new AppError("REVERSAL_NOT_ALLOWED", "托管收益代扣或续贷结息不能在此冲正 / a trustee's payment or a renewal's interest is not reversed here");
@@ -262,7 +266,7 @@ export async function reverseRepayment(trx: Knex.Transaction, ctx: Ctx, loanId: 
   }
   const closedByIt = loan.status === "REPAID" && loan.closed_on === rep.paid_on;
   if (!isActive(loan) && !closedByIt) throw invalidState(`The loan is ${loan.status}; its repayments are no longer reversed here`);
-  const rows = await keptSchedule(trx, rep.id);
+  const rows = unpackPeriods(rep.kept);
   if (!rows) throw new AppError("VALUE_DATE_NO_HISTORY", "该笔还款没有留存当时的还款计划，不能冲正 / the repayment predates reversals");
   const restored: LoanRow = closedByIt ? { ...loan, status: loan.extended_on ? "EXTENDED" : "DISBURSED", closed_on: null } : loan;
   const on = rep.paid_on;
