@@ -119,6 +119,12 @@ describe("EQUAL_PRINCIPAL (等额本金)", () => {
     expect(x[0].dueDate).toBe("2024-03-29");
     expect(x[11].dueDate).toBe("2025-02-28");
   });
+  it("an exact half fen of a month's interest rounds up (the rate is divided by 12 last)", () => {
+    // 18,750 × 0.04% / 12 = 0.625 exactly → 0.63; dividing the rate by 12 first gives 0.6249…9 → 0.62.
+    const x = buildSchedule({ method: "EQUAL_PRINCIPAL", principal: "37500.00", annualRate: "0.0004", disbursedOn: "2025-03-10", maturityDate: maturityOf("2025-03-10", 2) });
+    expect(x.map((p) => f(p.openingPrincipal))).toEqual(["37500.00", "18750.00"]);
+    expect(x.map((p) => f(p.interest))).toEqual(["1.25", "0.63"]);
+  });
 });
 
 describe("prepayment reschedule", () => {

@@ -176,7 +176,11 @@ describe("property: a period's subsidy never exceeds its interest", () => {
           return true;
         },
       ),
-      { numRuns: 300 },
+      {
+        numRuns: 300,
+        // A period opening at exactly the principal cap whose month of interest is an exact half fen (0.625).
+        examples: [["EQUAL_PRINCIPAL", "59999.89", "0.0004", "2024-01-10", 16, { ratio: new D(1), rateCap: null, termMonths: 36, principalCap: new D(18750) }, null]],
+      },
     );
   });
 });

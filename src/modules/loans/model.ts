@@ -144,7 +144,9 @@ export function spanInterest(method: RepaymentMethod, balance: Dec, annualRate: 
   if (days <= 0 || balance.isZero()) return new D(0);
   if (method === "BULLET_QUARTERLY") return balance.mul(annualRate).mul(days).div(360);
   const periodDays = daysBetween(frame.accrualStart, frame.accrualEnd);
-  return balance.mul(annualRate).div(12).mul(days).div(periodDays);
+  // One division, after every multiplication: dividing by 12 first would leave 40 digits of a
+  // repeating fraction and could round an exact half fen down.
+  return balance.mul(annualRate).mul(days).div(new D(12).mul(periodDays));
 }
 
 export function remainingSchedule(input: RemainingInput): Period[] {
@@ -167,7 +169,7 @@ export function remainingSchedule(input: RemainingInput): Period[] {
     } else if (k === 0 && input.start !== f.accrualStart) {
       exact = spanInterest(input.method, balance, rate, input.start, f.accrualEnd, f);
     } else {
-      exact = balance.mul(i); // a whole month: balance × annual / 12
+      exact = balance.mul(rate).div(12); // a whole month: balance × annual / 12, divided last (an exact half fen stays a half)
     }
     if (k === 0) exact = exact.plus(carried);
     const interest = Money.toFen(exact);
