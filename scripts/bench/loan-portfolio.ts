@@ -8,7 +8,9 @@ import { addDays } from "../../src/lib/dates.js";
  * of schedule templates (disbursement date × amount × method) computed with the real model, so
  * schedules are exact. Loan ids are deterministic (md5 of the number), so two databases built with
  * the same options hold the same portfolio (md5-based ids shaped as version-4 UUIDs, so the API accepts them). Loans whose number is a multiple of `defaultEvery`
- * never pay; the others have paid every period due before `asOf`. No ledger entries are posted.
+ * never pay; the others have paid every period due before `asOf`. With `ledger`, each loan's
+ * disbursement entry is posted (Dr 1301 / Cr 1001, as a disbursement posts it), so that a benchmark
+ * plans its statements on a journal of the size a county's has; otherwise no ledger entries.
  */
 export interface PortfolioOptions {
   loans: number;
@@ -25,6 +27,8 @@ export interface PortfolioOptions {
   methods?: { method: RepaymentMethod; term: number }[];
   /** Benchmarks on PostgreSQL: skip foreign-key triggers while bulk loading (superuser; the data is built consistent). */
   skipTriggers?: boolean;
+  /** Post each loan's disbursement journal entry (one entry, two lines per loan). */
+  ledger?: boolean;
 }
 
 const METHODS: { method: RepaymentMethod; term: number }[] = [
@@ -110,6 +114,20 @@ export async function buildPortfolio(db: Knex, o: PortfolioOptions): Promise<{ l
       [tag, o.countyCode, defaultEvery, defaultEvery, defaultEvery, defaultEvery, o.loans, K],
     );
   });
+  if (o.ledger) {
+    await db.raw(
+      `WITH e AS (
+         INSERT INTO journal_entries (id, county_code, entry_date, kind, ref_type, ref_id, memo, total)
+         SELECT gen_random_uuid(), county_code, disbursed_on, 'loan.disbursement', 'loan', id::text, 'disbursement', amount
+           FROM loans WHERE village_code = ? AND disbursed_on IS NOT NULL
+         RETURNING id, county_code, ref_id, total)
+       INSERT INTO journal_lines (entry_id, account_code, county_code, party_type, party_id, debit, credit)
+       SELECT e.id, v.account, e.county_code, v.party_type, CASE WHEN v.party_type = 'loan' THEN e.ref_id ELSE ? END,
+              CASE WHEN v.debit THEN e.total ELSE 0 END, CASE WHEN v.debit THEN 0 ELSE e.total END
+         FROM e CROSS JOIN (VALUES ('1301', 'loan', true), ('1001', 'bank', false)) v(account, party_type, debit)`,
+      [o.villageCode, o.bankId],
+    );
+  }
   // Loans fully repaid before asOf (short terms) are closed.
   await db.raw(`UPDATE loans SET status = 'REPAID', closed_on = maturity_date WHERE village_code = ? AND outstanding_principal = 0 AND status = 'DISBURSED'`, [o.villageCode]);
   const n = await db("loan_schedule_periods").where("county_code", o.countyCode).count<{ c: number }[]>("* as c");

@@ -61,8 +61,17 @@ try {
     { code: "469030100201", name: "新市村", level: "VILLAGE", parent_code: "469030100", county_code: "469030" },
   ]);
   await db("banks").insert({ id: BANK, name: "基准农商银行", short_name: "基准农商行" });
-  await buildPortfolio(db, { loans: requests, asOf, bankId: BANK, countyCode: "469030", villageCode: "469030100201", households: Math.max(50, Math.floor(requests / 10)), defaultEvery: 1_000_000 });
+  await buildPortfolio(db, { loans: requests, asOf, bankId: BANK, countyCode: "469030", villageCode: "469030100201", households: Math.max(50, Math.floor(requests / 10)), defaultEvery: 1_000_000, ledger: true });
   const loanIds = await db("loans").whereIn("status", ["DISBURSED", "EXTENDED"]).orderBy("id").pluck<string[]>("id");
+  // What a county's database holds on such a day, so that the statements are planned on tables of
+  // their working size: each loan's disbursement entry (above, `ledger`) and the Idempotency-Keys a
+  // day of the same traffic left (kept 24 hours).
+  await db.raw(
+    `INSERT INTO idempotency_keys (owner, key, method, path, request_hash, status_code, response_body, created_at)
+     SELECT 'earlier-' || (n % 20), md5('earlier-' || n), 'POST', '/api/v1/loans/' || md5(n::text) || '/repayments', md5(n::text), 201, '{}'::jsonb, now() - interval '12 hours'
+       FROM generate_series(1, ?) n`,
+    [requests],
+  );
   await db.raw("VACUUM ANALYZE");
 
   const jwt = { secret: "bench-secret-bench-secret-bench-secret-01", issuer: "huinong", audience: "huinong-api", ttlSeconds: 3600 };

@@ -11,7 +11,7 @@ import { type Dec, D, Money } from "../../lib/money.js";
 import { addDays } from "../../lib/dates.js";
 import { AppError, registerConstraintCodes } from "../../lib/errors.js";
 import { withLateForfeits } from "./household-interest.js";
-import { findLoan, keptSchedule, keptScheduleSql, type LoanRow, lockLoan, type PackedPeriods, packPeriods, periodsOf, periodWritesCtes, type PeriodRow, savePeriods, toState, unpackPeriods } from "./queries.js";
+import { findLoan, keptRowsSql, keptSchedule, keptScheduleSql, type LoanRow, lockLoan, type PackedPeriods, packPeriods, periodsOf, periodWritesCtes, type PeriodRow, savePeriods, toState, unpackPeriods } from "./queries.js";
 import { planNeedsTerms, planRepayment, type RepaymentPlan, rescheduledRows } from "./repayment-plan.js";
 import type { SubsidyTerms } from "./household-interest.js";
 import type { RepaymentCreate, RepaymentReversal } from "./schemas.js";
@@ -85,7 +85,10 @@ export async function applyRepayment(
       bank_id: loan.bank_id,
       paid_on: on,
       entered_on: today,
-      schedule_before: JSON.stringify(packPeriods(rows)),
+      // The schedule it is allocated over: when that is the stored one as it stands, kept as the
+      // periods' own rows, copied in the database (read before this statement's writes); otherwise
+      // (a value date the close has passed, a late forfeiture) packed from the rows computed here.
+      ...(rows === stored ? { schedule_kept: trx.raw(keptRowsSql("?::uuid"), [loanId]) } : { schedule_before: JSON.stringify(packPeriods(rows)) }),
       amount: fmt(amount),
       penalty: fmt(alloc.penalty),
       interest: fmt(interest),
