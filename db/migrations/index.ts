@@ -24,6 +24,7 @@ import * as registerImports from "./20261202002000_register_imports.js";
 import * as alertKinds from "./20261202009000_alert_kinds.js";
 import * as keptScheduleRows from "./20261203000100_kept_schedule_rows.js";
 import * as repaymentFileLanes from "./20261203000200_repayment_file_lanes.js";
+import * as journalBalanceByEntry from "./20261203000300_journal_balance_by_entry.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -57,6 +58,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261202009000_alert_kinds": alertKinds,
   "20261203000100_kept_schedule_rows": keptScheduleRows,
   "20261203000200_repayment_file_lanes": repaymentFileLanes,
+  "20261203000300_journal_balance_by_entry": journalBalanceByEntry,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -54,6 +54,8 @@ try {
     households: Math.max(100, Math.floor(loans / 2)),
     defaultEvery: 1_000_000_000,
     skipTriggers: Boolean(url),
+    // Each loan's disbursement entry, as a county's journal holds (the file's postings are planned on it).
+    ledger: true,
     methods: [
       { method: "BULLET_QUARTERLY", term: 24 },
       { method: "BULLET_QUARTERLY", term: 36 },

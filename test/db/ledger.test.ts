@@ -153,6 +153,23 @@ describe("the database guards the journal too", () => {
     expect(err.code).toBe("23514");
   });
 
+  it("checks every entry of a many-entry statement against its own header, and passes a good batch", async () => {
+    // 300 entries in one statement; only the 217th header says 50.00 where its lines add up to 40.00.
+    const ids: string[] = [];
+    for (let k = 0; k < 300; k += 1) ids.push(await header(k === 216 ? "50.00" : "40.00"));
+    const lines = ids.flatMap((id) => [
+      { entry_id: id, account_code: "1001", county_code: COUNTY, debit: "40.00", credit: "0" },
+      { entry_id: id, account_code: "4001", county_code: COUNTY, debit: "0", credit: "40.00" },
+    ]);
+    const err = await sqlError(t.db("journal_lines").insert(lines));
+    expect(err.code).toBe("23514");
+    expect(err.message).toContain(ids[216]);
+    expect(await t.db("journal_lines").whereIn("entry_id", ids)).toEqual([]);
+    // Without that entry the same statement passes.
+    await t.db("journal_lines").insert(lines.filter((l) => l.entry_id !== ids[216]));
+    expect(await t.db("journal_lines").whereIn("entry_id", ids).pluck("entry_id")).toHaveLength(598);
+  });
+
   it("refuses a line with both sides or a negative amount", async () => {
     const id = await header("10.00");
     const both = await sqlError(t.db("journal_lines").insert({ entry_id: id, account_code: "1001", county_code: COUNTY, debit: "10.00", credit: "10.00" }));
