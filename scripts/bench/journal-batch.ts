@@ -40,8 +40,7 @@ async function guarded(n: number): Promise<number> {
 async function bare(n: number): Promise<number> {
   const t0 = performance.now();
   await db.transaction(async (trx: Knex.Transaction) => {
-    if (kind.startsWith("PostgreSQL")) await trx.raw("SET LOCAL session_replication_role = replica");
-    else await trx.raw("ALTER TABLE journal_lines DISABLE TRIGGER ALL");
+    await trx.raw("SET LOCAL session_replication_role = replica");
     await trx.raw(
       `WITH e AS (INSERT INTO journal_entries (id, county_code, entry_date, kind, ref_type, ref_id, total)
                   SELECT id, county_code, entry_date, kind, ref_type, ref_id, 40.00 FROM (${entriesSql}) x RETURNING id, county_code, ref_id)
@@ -50,7 +49,6 @@ async function bare(n: number): Promise<number> {
          FROM e CROSS JOIN (VALUES ('1001', true), ('1301', false)) v(account_code, debit)`,
       [n],
     );
-    if (!kind.startsWith("PostgreSQL")) await trx.raw("ALTER TABLE journal_lines ENABLE TRIGGER ALL");
   });
   return performance.now() - t0;
 }
