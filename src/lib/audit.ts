@@ -183,7 +183,7 @@ export async function appendAudit(trx: Knex.Transaction, ctx: AuditActor, record
   await writeAudit(trx, ctx, list.map((r) => ({ ...r, before: jsonValue(r.before), after: jsonValue(r.after) })));
 }
 
-/** Writes records whose `before` and `after` are already plain JSON values; returns the rows `along` returned, if it was sent. */
+// A chain's batch of records and its new head, in one statement (see `writeAudit`).
 const APPEND_SQL = `WITH appended AS (
     INSERT INTO audit_log (chain, seq, occurred_at, actor_id, actor_role, request_id, action, entity_type, entity_id, county_code, before, after, prev_hash, hash)
     SELECT ?, ?::bigint + u.k, ?::timestamptz, ?::uuid, ?, ?, u.action, u.entity_type, u.entity_id, u.county_code, u.before, u.after, u.prev_hash, u.hash
@@ -193,6 +193,7 @@ const APPEND_SQL = `WITH appended AS (
     RETURNING 1)
   UPDATE audit_chain_heads SET last_seq = ?, last_hash = ? WHERE chain = ?`;
 
+/** Writes records whose `before` and `after` are already plain JSON values; returns the rows `along` returned, if it was sent. */
 async function writeAudit(trx: Knex.Transaction, ctx: AuditActor, list: AuditRecord[], along?: AlongStatement): Promise<number | undefined> {
   const byChain = new Map<string, AuditRecord[]>();
   for (const r of list) {

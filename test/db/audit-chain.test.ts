@@ -55,6 +55,24 @@ describe("audit hash chain", () => {
     expect(rows[0].prev_hash).toBe("0".repeat(64));
   });
 
+  it("stores a batch's records as they were hashed, in order, whatever characters they carry", async () => {
+    // Quotes, backslashes, braces, commas and NULL-like text: what an array of values must carry intact.
+    const odd = ['a"b', "c\\d", "{e,f}", "NULL", "", "惠农 \"引号\""];
+    await t.db.transaction((trx) =>
+      appendAudit(
+        trx,
+        ctx(),
+        odd.map((v, k) => ({ action: "batch.odd", entityType: "thing", entityId: v === "" ? `empty-${k}` : v, countyCode: "100011", before: k % 2 ? null : { v }, after: { v, k, nested: [v, { v }] } })),
+      ),
+    );
+    const rows = await t.db("audit_log").where({ chain: "100011" }).orderBy("id");
+    expect(rows.map((r) => Number(r.seq))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(rows.map((r) => r.entity_id)).toEqual(odd.map((v, k) => (v === "" ? `empty-${k}` : v)));
+    expect(rows.map((r) => r.after)).toEqual(odd.map((v, k) => ({ v, k, nested: [v, { v }] })));
+    expect(rows.map((r) => r.before)).toEqual(odd.map((v, k) => (k % 2 ? null : { v })));
+    expect(await verifyAuditChain(t.db, { scopes: ["100011"] })).toMatchObject({ ok: true, checked: 6, problems: [] });
+  });
+
   it("hashes each row with HMAC-SHA256 under the audit key, so a row rehashed without the key is found", async () => {
     const ids = await chainOf("100010", 3);
     const rows = await t.db("audit_log").where({ chain: "100010" }).orderBy("seq");
