@@ -57,7 +57,7 @@ export async function applyRepayment(
   if (!loan) throw notFound("loan");
   const today = ctx.clock.today();
   const stored = await periodsOf(trx, loanId, { prepared: true });
-  const { on, amount, rows, plan, after } = await decideRepayment(databaseSources(trx), loan, stored, input, today);
+  const { on, amount, rows, plan, after, asStored } = await decideRepayment(databaseSources(trx), loan, stored, input, today);
   const { principal, interest } = plan;
   const alloc = plan.allocation;
   const entry = journalEntryCtes({
@@ -88,7 +88,7 @@ export async function applyRepayment(
       // The schedule it is allocated over: when that is the stored one as it stands, kept as the
       // periods' own rows, copied in the database (read before this statement's writes); otherwise
       // (a value date the close has passed, a late forfeiture) packed from the rows computed here.
-      ...(rows === stored ? { schedule_kept: trx.raw(keptRowsSql("?::uuid"), [loanId]) } : { schedule_before: JSON.stringify(packPeriods(rows)) }),
+      ...(asStored ? { schedule_kept: trx.raw(keptRowsSql("?::uuid"), [loanId]) } : { schedule_before: JSON.stringify(packPeriods(rows)) }),
       amount: fmt(amount),
       penalty: fmt(alloc.penalty),
       interest: fmt(interest),
@@ -165,6 +165,8 @@ export interface RepaymentDecision {
   plan: RepaymentPlan;
   /** The schedule and standing to store: the plan's, brought forward to the last closed date when entered late. */
   after: { rows: PeriodRow[]; standing: RepaymentPlan["standing"] };
+  /** `rows` are the stored periods as they stand (no late forfeiture, no value date the close has passed). */
+  asStored: boolean;
 }
 
 /**
@@ -197,7 +199,7 @@ export async function decideRepayment(src: RepaymentSources, loan: LoanRow, stor
   const terms = planNeedsTerms(loan, rows, on, amount, states) ? await src.terms(loan, currentPeriod(rows, on)) : null;
   const plan = planRepayment(loan, rows, on, amount, terms, states);
   const after = late && !plan.closed ? closeDates(loan, plan.periods, plan.standing, on, late.closed, late.forfeitAll) : { rows: plan.periods, standing: plan.standing };
-  return { on, amount, rows, plan, after };
+  return { on, amount, rows, plan, after, asStored: rows === stored };
 }
 
 /**
