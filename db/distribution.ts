@@ -185,5 +185,4 @@ export const CROSS_SHARD_FOREIGN_KEYS: Record<string, string> = {
   "distribution_objections.distribution_objections_distribution_id_foreign": SAME_COUNTY,
   "distribution_objections.distribution_objections_household_id_foreign": SAME_COUNTY,
   "journal_entries.journal_entries_reverses_entry_id_foreign": "a reversal is posted in the county of the entry it reverses; " + SAME_COUNTY,
-  "journal_lines.journal_lines_entry_id_foreign": "a line carries its entry's county_code; " + SAME_COUNTY,
 };

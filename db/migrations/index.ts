@@ -25,6 +25,7 @@ import * as alertKinds from "./20261202009000_alert_kinds.js";
 import * as keptScheduleRows from "./20261203000100_kept_schedule_rows.js";
 import * as repaymentFileLanes from "./20261203000200_repayment_file_lanes.js";
 import * as journalBalanceByEntry from "./20261203000300_journal_balance_by_entry.js";
+import * as journalChecksPerStatement from "./20261204000100_journal_checks_per_statement.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -59,6 +60,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261203000100_kept_schedule_rows": keptScheduleRows,
   "20261203000200_repayment_file_lanes": repaymentFileLanes,
   "20261203000300_journal_balance_by_entry": journalBalanceByEntry,
+  "20261204000100_journal_checks_per_statement": journalChecksPerStatement,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

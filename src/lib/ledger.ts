@@ -132,12 +132,13 @@ export async function postJournalEntry(trx: Knex.Transaction, e: JournalEntryInp
  * The same rules as `postJournalEntry`, checked in the same statement before anything is written:
  * every line non-negative, in fen, on one side; every entry balanced. An entry whose lines are all
  * zero is not posted (nothing moved), and an entry whose id is already in the journal is skipped,
- * so a batch job that runs again for the same date posts nothing twice. Throws UNBALANCED_ENTRY
+ * so a batch job that runs again for the same date posts nothing twice — unless `fresh` says the
+ * ids were just drawn (random, never posted), which spares each header that probe. Throws UNBALANCED_ENTRY
  * (and writes nothing) when a rule is broken.
  */
 export async function postJournalEntriesFrom(
   trx: Knex.Transaction,
-  q: { entriesSql: string; linesSql: string; bindings?: readonly Knex.RawBinding[] },
+  q: { entriesSql: string; linesSql: string; bindings?: readonly Knex.RawBinding[]; fresh?: boolean },
 ): Promise<{ entries: number; lines: number }> {
   const { rows } = await trx.raw<{ rows: { entries: number; lines: number; broken: { entry_id: string; d: string; c: string }[] | null }[] }>(
     `WITH e AS (${q.entriesSql}),
@@ -150,7 +151,7 @@ export async function postJournalEntriesFrom(
                   SELECT e.id, e.county_code, e.entry_date, e.kind, e.ref_type, e.ref_id, e.memo, t.d, e.actor_id, e.reverses_entry_id
                     FROM e JOIN t ON t.entry_id = e.id
                    WHERE t.d > 0 AND NOT EXISTS (SELECT 1 FROM broken)
-                  ON CONFLICT (id) DO NOTHING
+                  ${q.fresh ? "" : "ON CONFLICT (id) DO NOTHING"}
                   RETURNING id),
           ins AS (INSERT INTO journal_lines (entry_id, account_code, county_code, party_type, party_id, debit, credit)
                   SELECT l.entry_id, l.account_code, l.county_code, l.party_type, l.party_id, l.debit, l.credit

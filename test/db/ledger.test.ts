@@ -170,6 +170,42 @@ describe("the database guards the journal too", () => {
     expect(await t.db("journal_lines").whereIn("entry_id", ids).pluck("entry_id")).toHaveLength(598);
   });
 
+  it("refuses a line whose entry is not in the journal, or whose account is not in the chart, in a statement of good lines", async () => {
+    const good = await header("40.00");
+    const lines = [
+      { entry_id: good, account_code: "1001", county_code: COUNTY, debit: "40.00", credit: "0" },
+      { entry_id: good, account_code: "4001", county_code: COUNTY, debit: "0", credit: "40.00" },
+    ];
+    const stray = "0e000000-0000-4000-8000-0000000000aa";
+    const noEntry = await sqlError(
+      t.db("journal_lines").insert([
+        ...lines,
+        { entry_id: stray, account_code: "1001", county_code: COUNTY, debit: "5.00", credit: "0" },
+        { entry_id: stray, account_code: "4001", county_code: COUNTY, debit: "0", credit: "5.00" },
+      ]),
+    );
+    expect(noEntry.code).toBe("23503");
+    expect(noEntry.message).toContain(stray);
+    expect(fromPostgres(noEntry)).toMatchObject({ code: "RULE_VIOLATION" });
+    const noAccount = await sqlError(t.db("journal_lines").insert([lines[0], { ...lines[1], account_code: "9999" }]));
+    expect(noAccount.code).toBe("23503");
+    expect(noAccount.message).toContain("9999");
+    expect(await t.db("journal_lines").where({ entry_id: good })).toEqual([]);
+    // Both good lines alone pass.
+    await t.db("journal_lines").insert(lines);
+    expect(await t.db("journal_lines").where({ entry_id: good }).pluck("account_code")).toHaveLength(2);
+  });
+
+  it("keeps the chart's accounts: no account deleted or re-coded, one added", async () => {
+    for (const attempt of [t.db("ledger_accounts").where({ code: "1001" }).delete(), t.db("ledger_accounts").where({ code: "1001" }).update({ code: "1009" })]) {
+      const err = await sqlError(attempt);
+      expect(err.code).toBe("42501");
+    }
+    await t.db("ledger_accounts").where({ code: "1001" }).update({ name_zh: "银行存款/清算" }) // a name may change (here to itself);
+    await t.db("ledger_accounts").insert({ code: "9001", name: "Test", name_zh: "测试", type: "ASSET" });
+    expect(await t.db("ledger_accounts").whereIn("code", ["1001", "9001"]).pluck("code")).toHaveLength(2);
+  });
+
   it("refuses a line with both sides or a negative amount", async () => {
     const id = await header("10.00");
     const both = await sqlError(t.db("journal_lines").insert({ entry_id: id, account_code: "1001", county_code: COUNTY, debit: "10.00", credit: "10.00" }));

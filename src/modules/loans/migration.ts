@@ -484,6 +484,7 @@ async function postOpeningBalances(trx: Knex.Transaction, ctx: Ctx, chunk: Prepa
                 CROSS JOIN LATERAL (VALUES ('${ACCOUNTS.LOAN_PRINCIPAL}', 'loan', x.loan_id::text, x.principal, 0::numeric),
                                            ('${ACCOUNTS.OPENING_BALANCES}', 'bank', x.bank_id::text, 0::numeric, x.principal)) AS y(account, party_type, party_id, debit, credit)`,
     bindings: [county, today, ctx.actor.userId, ...arrays, county, ...arrays],
+    fresh: true, // ids drawn for this chunk
   });
 }
 

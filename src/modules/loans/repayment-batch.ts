@@ -295,6 +295,7 @@ class Journal {
                      FROM unnest(?::uuid[], ?::text[], ?::date[], ?::text[], ?::text[]) AS e(id, county_code, entry_date, ref_id, memo)`,
       linesSql: `SELECT * FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[], ?::numeric[]) AS l(entry_id, account_code, county_code, party_type, party_id, debit, credit)`,
       bindings: [actorId, e.id, e.county, e.date, e.loan, e.memo, l.entry, l.account, l.county, l.partyType, l.partyId, l.debit, l.credit],
+      fresh: true, // ids drawn for this chunk
     });
     await trx.raw("RESET enable_nestloop");
   }
