@@ -76,6 +76,7 @@ export const DISTRIBUTION: Record<string, Distribution> = {
   distributions: BY_COUNTY,
   distribution_incomes: BY_COUNTY,
   distribution_shares: BY_COUNTY,
+  dividend_versions: BY_COUNTY,
   distribution_objections: BY_COUNTY,
   // bank files
   balance_statements: BY_COUNTY,

@@ -26,6 +26,7 @@ import * as keptScheduleRows from "./20261203000100_kept_schedule_rows.js";
 import * as repaymentFileLanes from "./20261203000200_repayment_file_lanes.js";
 import * as journalBalanceByEntry from "./20261203000300_journal_balance_by_entry.js";
 import * as journalChecksPerStatement from "./20261204000100_journal_checks_per_statement.js";
+import * as dividendVersions from "./20261204000200_dividend_versions.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -61,6 +62,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "20261203000200_repayment_file_lanes": repaymentFileLanes,
   "20261203000300_journal_balance_by_entry": journalBalanceByEntry,
   "20261204000100_journal_checks_per_statement": journalChecksPerStatement,
+  "20261204000200_dividend_versions": dividendVersions,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

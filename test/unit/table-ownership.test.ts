@@ -65,6 +65,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   distributions: "distributions",
   distribution_incomes: "distributions",
   distribution_shares: "distributions",
+  dividend_versions: "distributions",
   distribution_objections: "distributions",
   partners: "portal",
   household_credentials: "portal",

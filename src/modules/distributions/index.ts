@@ -4,4 +4,4 @@
  */
 export { dividendFiguresBy } from "./figures.js"; // figures by township, village and bank (registered with reports)
 export { distributionRoutes } from "./routes.js";
-export { dividendsOfHousehold } from "./service.js";
+export { dividendsOfHousehold, dividendsVersion } from "./service.js"; // a household's dividends, and the county version they stand at

@@ -419,6 +419,18 @@ const DIVIDEND_ROWS_SQL = `SELECT d.id AS distribution_id, d.scope, d.village_co
      WHERE s.household_id = $1 AND d.status <> 'DRAFT'
      ORDER BY d.reference_date DESC, d.period DESC, d.id`;
 
+/**
+ * The version of a county's dividends: moved on, in the writing transaction, by every write that can
+ * change a household's dividends (a distribution, its shares or incomes, an asset's name or type;
+ * triggers of migration `dividend_versions`); 0 before the first. An answer read after this version
+ * was read is at least as new as it, so an answer kept with the version it was read at stands as
+ * long as the version has not moved.
+ */
+export async function dividendsVersion(db: Knex, countyCode: string): Promise<string> {
+  const rows = await preparedRows<{ version: string }>(db, "dividends_version", "SELECT version::text AS version FROM dividend_versions WHERE county_code = $1", [countyCode]);
+  return rows[0]?.version ?? "0";
+}
+
 /** A household's dividends (the portal's hottest read: a prepared statement outside transactions). */
 export async function dividendRows(db: Db, householdId: string): Promise<DividendRow[]> {
   if (!db.isTransaction) return preparedRows<DividendRow>(db as Knex, "dividend_rows", DIVIDEND_ROWS_SQL, [householdId]);

@@ -9,6 +9,7 @@ import { Money } from "../../lib/money.js";
 import { householdScope } from "../register/index.js";
 import { type EligibilityReason, type MultiplierReason, type RuleParams } from "./model.js";
 import { type DistributionRow, dividendRows } from "./queries.js";
+export { dividendsVersion } from "./queries.js";
 import type { SharesQuery } from "./schemas.js";
 import { iso } from "./common.js";
 import { num } from "./rules.js";

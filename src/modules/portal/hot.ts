@@ -7,6 +7,7 @@ import { sessionRegistry } from "../../http/sessions.js";
 import type { Clock } from "../../lib/clock.js";
 import { householdAtOnce, type HouseholdPrincipal } from "./auth.js";
 import { portalDividends, portalSummary } from "./reads.js";
+import { dividendsVersion } from "../distributions/index.js";
 import { pageList } from "../../http/pagination.js";
 import { ListQuery } from "../../http/zod.js";
 
@@ -46,8 +47,17 @@ export function portalHotReads(deps: Deps, mount: string): HotRoute {
       await limit(req, res);
       sendJson(res, await read(h));
     };
-  // The same page the route answers without a query (the first, of the default size).
-  const dividends = async (h: HouseholdPrincipal) => dividendsJson(pageList(await portalDividends(deps.db, h), (d) => d.distribution_id, FIRST_PAGE));
+  // The same page the route answers without a query (the first, of the default size), kept with the
+  // version of the county's dividends it was read at and read again once that version has moved on.
+  const kept = new KeptAnswers();
+  const dividends = async (h: HouseholdPrincipal) => {
+    const version = await dividendsVersion(deps.db, h.countyCode);
+    const answer = kept.get(h.householdId, version);
+    if (answer !== undefined) return answer;
+    const json = dividendsJson(pageList(await portalDividends(deps.db, h), (d) => d.distribution_id, FIRST_PAGE));
+    kept.set(h.householdId, version, json);
+    return json;
+  };
 
   return (req) => {
     if (req.method !== "GET" || req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) return undefined;
@@ -64,6 +74,30 @@ export function portalHotReads(deps: Deps, mount: string): HotRoute {
     const h = householdAtOnce(deps.jwt, sessions, req.headers.authorization);
     return h && answer(h, read);
   };
+}
+
+/** How many households' dividends answers a server keeps (about 2 KB each); past it the longest kept is dropped. */
+const KEPT_ANSWERS = 20_000;
+
+/**
+ * Households' dividends answers (their JSON text), each with the version of its county's dividends
+ * it was read at. The version is read first and the answer after it, so a kept answer is never older
+ * than its version; a change moves the version on when it commits, and the next read of any
+ * household of that county reads its answer again.
+ */
+class KeptAnswers {
+  private readonly answers = new Map<string, { version: string; json: string }>();
+
+  get(householdId: string, version: string): string | undefined {
+    const a = this.answers.get(householdId);
+    return a && a.version === version ? a.json : undefined;
+  }
+
+  set(householdId: string, version: string, json: string): void {
+    this.answers.delete(householdId);
+    this.answers.set(householdId, { version, json });
+    if (this.answers.size > KEPT_ANSWERS) this.answers.delete(this.answers.keys().next().value as string);
+  }
 }
 
 /** The year of the summary's query as the route reads it, for the plain forms only (none: this year; or `?year=YYYY` inside 2000–2100). */
