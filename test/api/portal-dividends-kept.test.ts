@@ -3,7 +3,7 @@ import type { Knex } from "knex";
 import supertest from "supertest";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
-import { createHousehold } from "../helpers/factories.js";
+import { createHousehold, portalSignIn, registerPartner } from "../helpers/factories.js";
 import { useTestApp } from "../helpers/harness.js";
 import { API, confirmedReport, createAsset, registerOperators } from "./assets-helpers.js";
 
@@ -30,12 +30,7 @@ beforeAll(async () => {
   t.clock.set("2025-06-02");
   asset = await createAsset(t);
   await confirmedReport(t, asset.id, "2024");
-  const partner = (await t.as("admin").post(`${API}/partners`, { client_id: "kept-app", name: "伙伴 kept-app", county_codes: ["469030"], rate_limit_per_minute: 600 })).body;
-  const head = (await t.as("village").get(`${API}/households/${household}`)).body.members[0].id_number as string;
-  const pin = (await t.as("village").post(`${API}/households/${household}/portal-pin`)).body.pin as string;
-  const tok = await supertest(t.app).post(`${API}/portal/token`).send({ client_id: partner.client_id, client_secret: partner.client_secret, id_number: head, pin });
-  expect(tok.status).toBe(200);
-  token = tok.body.access_token;
+  ({ token } = await portalSignIn(t, await registerPartner(t, "kept-app"), household));
 }, 60_000);
 
 /** The hot read's answer, after checking it is the route's answer read afresh. */

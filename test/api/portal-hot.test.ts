@@ -6,7 +6,7 @@ import supertest from "supertest";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { portalHotReads } from "../../src/modules/portal/index.js";
-import { createHousehold } from "../helpers/factories.js";
+import { type PortalPartner, portalSignIn, registerPartner } from "../helpers/factories.js";
 import { TEST_JWT, useTestApp } from "../helpers/harness.js";
 
 /**
@@ -19,24 +19,6 @@ import { TEST_JWT, useTestApp } from "../helpers/harness.js";
 const t = useTestApp();
 const API = "/api/v1";
 let full: Express;
-
-interface Partner {
-  client_id: string;
-  client_secret: string;
-}
-async function partner(clientId: string, rate = 600): Promise<Partner> {
-  const res = await t.as("admin").post(`${API}/partners`, { client_id: clientId, name: `伙伴 ${clientId}`, county_codes: ["469030"], rate_limit_per_minute: rate });
-  expect(res.status).toBe(201);
-  return res.body;
-}
-async function signIn(p: Partner) {
-  const h = await createHousehold(t);
-  const head = (await t.as("village").get(`${API}/households/${h.id}`)).body.members[0].id_number as string;
-  const pin = (await t.as("village").post(`${API}/households/${h.id}/portal-pin`)).body.pin as string;
-  const tok = await supertest(t.app).post(`${API}/portal/token`).send({ client_id: p.client_id, client_secret: p.client_secret, id_number: head, pin });
-  expect(tok.status).toBe(200);
-  return { id: h.id, token: tok.body.access_token as string };
-}
 
 // Headers whose values belong to the moment or the request, not to the answer.
 const VARYING = new Set(["date", "x-request-id", "ratelimit", "connection", "keep-alive"]);
@@ -51,12 +33,12 @@ const get = (app: Express, path: string, auth?: string, requestId?: string) => {
   return r;
 };
 
-let bank: Partner;
+let bank: PortalPartner;
 let a: { id: string; token: string };
 beforeAll(async () => {
   full = createApp(t.deps, { hotRoutes: false });
-  bank = await partner("hot-bank-app");
-  a = await signIn(bank);
+  bank = await registerPartner(t, "hot-bank-app");
+  a = await portalSignIn(t, bank);
 }, 60_000);
 
 describe("the hot reads answer as the routes do", () => {
@@ -105,7 +87,7 @@ describe("the hot reads answer as the routes do", () => {
   });
 
   it("an ended token (PIN issued again) is refused alike", async () => {
-    const h = await signIn(bank);
+    const h = await portalSignIn(t, bank);
     expect((await get(t.app, `${API}/portal/me/dividends`, `Bearer ${h.token}`)).status).toBe(200);
     expect((await t.as("village").post(`${API}/households/${h.id}/portal-pin`)).status).toBe(201);
     const hot = await get(t.app, `${API}/portal/me/dividends`, `Bearer ${h.token}`);
@@ -115,8 +97,8 @@ describe("the hot reads answer as the routes do", () => {
   });
 
   it("counts the partner's requests together with the routes' and answers the same 429 past the limit", async () => {
-    const tiny = await partner("hot-tiny-app", 4);
-    const h = await signIn(tiny);
+    const tiny = await registerPartner(t, "hot-tiny-app", 4);
+    const h = await portalSignIn(t, tiny);
     const answers = [];
     for (const app of [t.app, full, t.app, full, t.app, full]) answers.push(await get(app, `${API}/portal/me/dividends`, `Bearer ${h.token}`));
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 429, 429]);

@@ -106,3 +106,25 @@ export function exitApprovals(approved = "2025-05-30") {
     ],
   };
 }
+
+export interface PortalPartner {
+  client_id: string;
+  client_secret: string;
+}
+
+/** A partner (portal client) of the county, registered by the admin: its id and the secret shown once. */
+export async function registerPartner(t: TestApp, clientId: string, rate = 600): Promise<PortalPartner> {
+  const res = await t.as("admin").post("/api/v1/partners", { client_id: clientId, name: `伙伴 ${clientId}`, county_codes: ["469030"], rate_limit_per_minute: rate });
+  if (res.status !== 201) throw new Error(`partner: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** A household of 新市村 signed in to the portal through a partner (its head's ID number and a new PIN): its id and token. */
+export async function portalSignIn(t: TestApp, partner: PortalPartner, householdId?: string): Promise<{ id: string; token: string }> {
+  const id = householdId ?? (await createHousehold(t)).id;
+  const head = (await t.as("village").get(`/api/v1/households/${id}`)).body.members[0].id_number as string;
+  const pin = (await t.as("village").post(`/api/v1/households/${id}/portal-pin`)).body.pin as string;
+  const tok = await t.http.post("/api/v1/portal/token").send({ client_id: partner.client_id, client_secret: partner.client_secret, id_number: head, pin });
+  if (tok.status !== 200) throw new Error(`portal token: ${tok.status} ${JSON.stringify(tok.body)}`);
+  return { id, token: tok.body.access_token as string };
+}
