@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import * as balanceByEntry from "./20261203000300_journal_balance_by_entry.js";
 
 /**
  * A journal line's entry and account are checked once per statement, by the statement-level
@@ -12,42 +13,32 @@ import type { Knex } from "knex";
  * refused DELETE and a change of code.
  */
 
-/** The trigger function: every new line's entry and account exist, and every entry balances to its header. */
-const checks = (withKeys: boolean) => `
+/** The trigger function: every new line's account in the chart and its entry in the journal, and every entry balanced to its header. */
+const CHECKS = `
   CREATE OR REPLACE FUNCTION journal_lines_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
   DECLARE bad record;
   BEGIN
-    ${
-      withKeys
-        ? `SELECT n.account_code INTO bad FROM (SELECT DISTINCT account_code FROM new_lines) n
-        WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.code = n.account_code) LIMIT 1;
+    SELECT n.account_code INTO bad FROM (SELECT DISTINCT account_code FROM new_lines) n
+     WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.code = n.account_code) LIMIT 1;
     IF FOUND THEN
-      RAISE EXCEPTION 'journal line names account %, which is not in the chart of accounts', bad.account_code
-        USING ERRCODE = '23503';
-    END IF;`
-        : ""
-    }
+      RAISE EXCEPTION 'journal line names account %, which is not in the chart of accounts', bad.account_code USING ERRCODE = '23503';
+    END IF;
     SELECT t.entry_id, t.d, t.c, t.total INTO bad
       FROM (SELECT n.entry_id, sum(n.debit) AS d, sum(n.credit) AS c, (SELECT e.total FROM journal_entries e WHERE e.id = n.entry_id) AS total
               FROM new_lines n GROUP BY n.entry_id) t
-     WHERE t.d <> t.c OR ${withKeys ? "t.total IS DISTINCT FROM t.d" : "t.d <> t.total"}
+     WHERE t.d <> t.c OR t.total IS DISTINCT FROM t.d
      LIMIT 1;
     IF FOUND THEN
-      ${
-        withKeys
-          ? `IF bad.total IS NULL THEN
+      IF bad.total IS NULL THEN
         RAISE EXCEPTION 'journal line names entry %, which is not in the journal', bad.entry_id USING ERRCODE = '23503';
       END IF;
-      `
-          : ""
-      }RAISE EXCEPTION 'journal entry % does not balance (debits %, credits %)', bad.entry_id, bad.d, bad.c
-        USING ERRCODE = '23514';
+      RAISE EXCEPTION 'journal entry % does not balance (debits %, credits %)', bad.entry_id, bad.d, bad.c USING ERRCODE = '23514';
     END IF;
     RETURN NULL;
   END $$`;
 
 export async function up(knex: Knex): Promise<void> {
-  await knex.raw(checks(true));
+  await knex.raw(CHECKS);
   await knex.raw("ALTER TABLE journal_lines DROP CONSTRAINT journal_lines_entry_id_foreign, DROP CONSTRAINT journal_lines_account_code_foreign");
   await knex.raw(`CREATE TRIGGER ledger_accounts_kept BEFORE DELETE OR UPDATE OF code ON ledger_accounts FOR EACH ROW EXECUTE FUNCTION refuse_change()`);
 }
@@ -56,5 +47,5 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw("DROP TRIGGER ledger_accounts_kept ON ledger_accounts");
   await knex.raw(`ALTER TABLE journal_lines ADD CONSTRAINT journal_lines_entry_id_foreign FOREIGN KEY (entry_id) REFERENCES journal_entries(id),
                   ADD CONSTRAINT journal_lines_account_code_foreign FOREIGN KEY (account_code) REFERENCES ledger_accounts(code)`);
-  await knex.raw(checks(false));
+  await balanceByEntry.up(knex); // the check as it was: balance only
 }
