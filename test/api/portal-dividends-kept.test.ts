@@ -102,6 +102,17 @@ describe("the household's dividends, kept between changes", () => {
     expect(await moved((trx) => trx("assets").where({ id: asset.id }).update({ name: trx.raw("name"), book_value: "1.00" }))).toBe(0);
   });
 
+  it("takes a burst of renames of the county's assets at once: each applied, the version moved on once for each", async () => {
+    const assets = [asset, ...(await Promise.all([1, 2, 3, 4, 5].map((k) => createAsset(t, { name: `光伏电站 ${k}` }))))];
+    const version = async () => Number((await t.db("dividend_versions").where({ county_code: "469030" }).first<{ version: string }>())!.version);
+    const before = await version();
+    const renamed = await Promise.all(assets.map((a, k) => t.as("admin").patch(`${API}/assets/${a.id}`, { reason: "同时更名", name: `同时更名 ${k}` })));
+    expect(renamed.map((r) => r.status)).toEqual(assets.map(() => 200));
+    expect((await version()) - before).toBe(assets.length);
+    expect((await dividends()).items[0].assets).toMatchObject([{ name: "同时更名 0" }]);
+    expect((await t.as("admin").patch(`${API}/assets/${asset.id}`, { reason: "更名", name: "新市村村级光伏电站" })).status).toBe(200);
+  });
+
   it("is kept indeed: a change that does not move the version is not seen until one does", async () => {
     const before = await dividends();
     // Renamed with the triggers off (as no write of the platform can): the version stays.
